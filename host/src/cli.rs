@@ -1,0 +1,172 @@
+//! The command line as the user types it (DESIGN §1.1): raw values, parsed
+//! by clap with `EOSHOST_*` environment fallbacks. `config.rs` merges them
+//! with the TOML file and defaults and validates the result.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exactly-once WebAssembly transforms for Apache Kafka.
+///
+/// Runs a plugin (a WebAssembly component) over every record of the input
+/// topics and writes its outputs and the input offsets in one Kafka
+/// transaction: each input's outputs appear exactly once.
+#[derive(Debug, Parser)]
+#[command(name = "eoshost", version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a plugin offline over a JSONL file (or stdin), no Kafka needed.
+    Test(TestArgs),
+    /// Check a plugin against the eoshost:transform world and list its
+    /// imports and exports.
+    Inspect(InspectArgs),
+}
+
+/// What a record that the plugin rejects, or that keeps trapping, becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop with exit code 3; the record's offset is not committed.
+    Fail,
+    /// Count and log the record, commit its offset, write nothing.
+    Skip,
+    /// Write the original record to the dead-letter topic in the same
+    /// transaction, with headers naming the source and the error.
+    Dlq,
+}
+
+/// Pipeline options. Each is optional here: the TOML file (`--config`) and
+/// the defaults fill in what neither the command line nor the environment
+/// gives.
+#[derive(Debug, Default, Args)]
+pub struct RunArgs {
+    /// The plugin: a WebAssembly component of the eoshost:transform world.
+    #[arg(long, env = "EOSHOST_PLUGIN", value_name = "PATH")]
+    pub plugin: Option<PathBuf>,
+
+    /// Topics to read, comma-separated.
+    #[arg(long, env = "EOSHOST_INPUT", value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
+    pub input: Vec<String>,
+
+    /// Topics the plugin may write to, comma-separated; the first is the
+    /// default for records that name none.
+    #[arg(long, env = "EOSHOST_OUTPUT", value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
+    pub output: Vec<String>,
+
+    /// Kafka bootstrap list [default: 127.0.0.1:9092].
+    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]")]
+    pub bootstrap_servers: Option<String>,
+
+    /// Consumer group id [default: eoshost-<plugin file stem>].
+    #[arg(long, env = "EOSHOST_GROUP")]
+    pub group: Option<String>,
+
+    /// This instance's transactional.id [default: <group>-<hostname>-<n>,
+    /// n the lowest slot no other live eoshost on this host holds].
+    #[arg(long, env = "EOSHOST_TRANSACTIONAL_ID")]
+    pub transactional_id: Option<String>,
+
+    /// KEY=VALUE handed to the plugin's init; repeat for more.
+    #[arg(long = "plugin-config", env = "EOSHOST_PLUGIN_CONFIG", value_name = "KEY=VALUE")]
+    pub plugin_config: Vec<String>,
+
+    /// What happens to a record the plugin rejects or that keeps trapping
+    /// [default: fail].
+    #[arg(long, env = "EOSHOST_ON_ERROR", value_enum)]
+    pub on_error: Option<OnError>,
+
+    /// Dead-letter topic for --on-error dlq [default: <first input>.dlq].
+    #[arg(long, env = "EOSHOST_DLQ_TOPIC")]
+    pub dlq_topic: Option<String>,
+
+    /// Traps on one record before --on-error applies [default: 3].
+    #[arg(long, env = "EOSHOST_MAX_RETRIES")]
+    pub max_retries: Option<u32>,
+
+    /// Longest time a transaction stays open, in ms [default: 100].
+    #[arg(long, env = "EOSHOST_COMMIT_INTERVAL_MS")]
+    pub commit_interval_ms: Option<u64>,
+
+    /// Most input records in one transaction [default: 10000].
+    #[arg(long, env = "EOSHOST_TRANSACTION_MAX_RECORDS")]
+    pub transaction_max_records: Option<usize>,
+
+    /// Wall-clock budget of one plugin call, in ms [default: 1000].
+    #[arg(long, env = "EOSHOST_PLUGIN_TIMEOUT_MS")]
+    pub plugin_timeout_ms: Option<u64>,
+
+    /// Linear-memory cap of one plugin instance, in MiB [default: 64].
+    #[arg(long, env = "EOSHOST_PLUGIN_MEMORY_MB")]
+    pub plugin_memory_mb: Option<u64>,
+
+    /// Serve Prometheus /metrics, /healthz and /readyz here [default: off].
+    #[arg(long, env = "EOSHOST_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+
+    /// Give up connecting to Kafka at start after this many ms [default: 60000].
+    #[arg(long, env = "EOSHOST_CONNECT_TIMEOUT_MS")]
+    pub connect_timeout_ms: Option<u64>,
+
+    /// Any librdkafka property, passed to the consumer and the producer;
+    /// repeat for more. Settings that break exactly-once are refused.
+    #[arg(short = 'X', value_name = "KEY=VALUE", env = "EOSHOST_LIBRDKAFKA")]
+    pub librdkafka: Vec<String>,
+
+    /// A TOML file with any of these options (kebab-case keys, librdkafka
+    /// properties in a [librdkafka] table); command line and environment win.
+    #[arg(long, env = "EOSHOST_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `eoshost test`: DESIGN §1.2.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The plugin to run.
+    #[arg(long, value_name = "PATH")]
+    pub plugin: PathBuf,
+
+    /// JSONL records, one object a line; stdin when absent.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub input: Option<PathBuf>,
+
+    /// KEY=VALUE handed to the plugin's init; repeat for more.
+    #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
+    pub plugin_config: Vec<String>,
+
+    /// Check output topics against this allow-list, as the pipeline does
+    /// (outputs of records that name none get the first topic).
+    #[arg(long, value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
+    pub output: Vec<String>,
+
+    /// Wall-clock budget of one plugin call, in ms.
+    #[arg(long, default_value_t = 1000)]
+    pub plugin_timeout_ms: u64,
+
+    /// Linear-memory cap of the plugin instance, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub plugin_memory_mb: u64,
+}
+
+/// `eoshost inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plugin to check.
+    #[arg(long, value_name = "PATH")]
+    pub plugin: PathBuf,
+}
+
+/// Splits `KEY=VALUE`, naming the flag when the `=` is missing.
+pub fn parse_pair(flag: &str, raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("{flag} takes KEY=VALUE, got \"{raw}\"")),
+    }
+}

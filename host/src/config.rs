@@ -1,0 +1,270 @@
+//! The validated pipeline configuration: command line and environment (already
+//! merged by clap) over the TOML file over the defaults, checked as a whole.
+//! Settings that would break exactly-once are refused here, by name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::{parse_pair, OnError, RunArgs};
+use crate::failure::Failure;
+use crate::plugin::SandboxLimits;
+
+/// The `--config` TOML file: the same options as the command line, in
+/// kebab-case, plus librdkafka properties in a `[librdkafka]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    plugin: Option<PathBuf>,
+    input: Option<Vec<String>>,
+    output: Option<Vec<String>>,
+    bootstrap_servers: Option<String>,
+    group: Option<String>,
+    transactional_id: Option<String>,
+    plugin_config: Option<BTreeMap<String, String>>,
+    on_error: Option<OnError>,
+    dlq_topic: Option<String>,
+    max_retries: Option<u32>,
+    commit_interval_ms: Option<u64>,
+    transaction_max_records: Option<usize>,
+    plugin_timeout_ms: Option<u64>,
+    plugin_memory_mb: Option<u64>,
+    metrics_addr: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    librdkafka: Option<BTreeMap<String, String>>,
+}
+
+/// Everything the pipeline needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub plugin: PathBuf,
+    pub inputs: Vec<String>,
+    /// The first is the default output.
+    pub outputs: Vec<String>,
+    pub bootstrap_servers: String,
+    pub group: String,
+    /// `None`: take the lowest free slot on this host (see `kafka::slot`).
+    pub transactional_id: Option<String>,
+    pub plugin_config: Vec<(String, String)>,
+    pub on_error: OnError,
+    /// Set exactly when `on_error` is `Dlq`.
+    pub dlq_topic: Option<String>,
+    pub max_retries: u32,
+    pub commit_interval: Duration,
+    pub transaction_max_records: usize,
+    pub limits: SandboxLimits,
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub connect_timeout: Duration,
+    /// `-X` properties (file first, command line over it), in order.
+    pub librdkafka: Vec<(String, String)>,
+}
+
+/// librdkafka settings that would silently break exactly-once, with the
+/// values that keep it. `-X` may repeat them only with a safe value.
+const GUARDED: [(&str, &[&str]); 4] = [
+    ("enable.auto.commit", &["false"]),
+    ("isolation.level", &["read_committed"]),
+    ("acks", &["all", "-1"]),
+    ("enable.idempotence", &["true"]),
+];
+
+/// Set by eoshost itself; an `-X` for them is refused rather than ignored.
+const OWNED: [&str; 4] = ["group.id", "transactional.id", "bootstrap.servers", "enable.auto.offset.store"];
+
+fn read_file(path: &Path) -> Result<FileConfig, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read --config {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| Failure::usage(format!("--config {}: {e}", path.display())))
+}
+
+fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
+    for (key, value) in pairs {
+        if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key) {
+            if !safe.contains(&value.to_ascii_lowercase().as_str()) {
+                return Err(Failure::usage(format!(
+                    "-X {key}={value} would break exactly-once; eoshost requires {key}={}. Remove the setting",
+                    safe[0]
+                )));
+            }
+        }
+        if OWNED.contains(&key.as_str()) {
+            return Err(Failure::usage(format!(
+                "-X {key} is set by eoshost; use the matching eoshost option (--bootstrap-servers, --group, --transactional-id) instead"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Merges the layers and validates. Errors are usage errors (exit 2).
+    pub fn resolve(args: RunArgs) -> Result<Config, Failure> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let plugin = args.plugin.or(file.plugin).ok_or_else(|| {
+            Failure::usage("--plugin is required: the WebAssembly component to run (or `eoshost test|inspect --help`)")
+        })?;
+        let inputs = if args.input.is_empty() { file.input.unwrap_or_default() } else { args.input };
+        let outputs = if args.output.is_empty() { file.output.unwrap_or_default() } else { args.output };
+        let inputs: Vec<String> = inputs.into_iter().filter(|t| !t.is_empty()).collect();
+        let outputs: Vec<String> = outputs.into_iter().filter(|t| !t.is_empty()).collect();
+        if inputs.is_empty() {
+            return Err(Failure::usage("--input is required: the topic(s) to read, comma-separated"));
+        }
+        if outputs.is_empty() {
+            return Err(Failure::usage("--output is required: the topic(s) the plugin may write to, comma-separated"));
+        }
+        if let Some(both) = inputs.iter().find(|t| outputs.contains(t)) {
+            return Err(Failure::usage(format!(
+                "topic \"{both}\" is both --input and --output; eoshost would read its own outputs forever"
+            )));
+        }
+
+        let mut plugin_config: Vec<(String, String)> = file.plugin_config.unwrap_or_default().into_iter().collect();
+        for raw in &args.plugin_config {
+            plugin_config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
+        }
+        let mut librdkafka: Vec<(String, String)> = file.librdkafka.unwrap_or_default().into_iter().collect();
+        for raw in &args.librdkafka {
+            librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
+        }
+        check_librdkafka(&librdkafka)?;
+
+        let on_error = args.on_error.or(file.on_error).unwrap_or(OnError::Fail);
+        let dlq_topic = args.dlq_topic.or(file.dlq_topic);
+        let dlq_topic = match on_error {
+            OnError::Dlq => Some(dlq_topic.unwrap_or_else(|| format!("{}.dlq", inputs[0]))),
+            _ if dlq_topic.is_some() => {
+                return Err(Failure::usage("--dlq-topic is set but --on-error is not dlq; add --on-error dlq or drop --dlq-topic"));
+            }
+            _ => None,
+        };
+        if let Some(dlq) = &dlq_topic {
+            if inputs.contains(dlq) || outputs.contains(dlq) {
+                return Err(Failure::usage(format!("the dead-letter topic \"{dlq}\" must not be an --input or --output topic")));
+            }
+        }
+
+        let group = args.group.or(file.group).unwrap_or_else(|| {
+            let stem = plugin.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into_owned());
+            format!("eoshost-{stem}")
+        });
+        let positive = |name: &str, value: u64| {
+            if value == 0 { Err(Failure::usage(format!("--{name} must be greater than 0"))) } else { Ok(value) }
+        };
+        let commit_interval_ms = positive("commit-interval-ms", args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(100))?;
+        let plugin_timeout_ms = positive("plugin-timeout-ms", args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(1000))?;
+        let plugin_memory_mb = positive("plugin-memory-mb", args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or(64))?;
+        let transaction_max_records =
+            positive("transaction-max-records", args.transaction_max_records.or(file.transaction_max_records).unwrap_or(10_000) as u64)?;
+        let connect_timeout_ms = positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
+        let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
+            None => None,
+            Some(raw) => Some(raw.parse().map_err(|_| {
+                Failure::usage(format!("--metrics-addr \"{raw}\" is not HOST:PORT with a numeric host, e.g. 127.0.0.1:9464"))
+            })?),
+        };
+
+        Ok(Config {
+            plugin,
+            inputs,
+            outputs,
+            bootstrap_servers: args.bootstrap_servers.or(file.bootstrap_servers).unwrap_or_else(|| "127.0.0.1:9092".into()),
+            group,
+            transactional_id: args.transactional_id.or(file.transactional_id),
+            plugin_config,
+            on_error,
+            dlq_topic,
+            max_retries: args.max_retries.or(file.max_retries).unwrap_or(3),
+            commit_interval: Duration::from_millis(commit_interval_ms),
+            transaction_max_records: transaction_max_records as usize,
+            limits: SandboxLimits {
+                call_timeout: Duration::from_millis(plugin_timeout_ms),
+                memory_bytes: (plugin_memory_mb as usize) << 20,
+                ..SandboxLimits::default()
+            },
+            metrics_addr,
+            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            librdkafka,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn resolve(args: &[&str]) -> Result<Config, Failure> {
+        let cli = crate::cli::Cli::try_parse_from(std::iter::once("eoshost").chain(args.iter().copied())).unwrap();
+        Config::resolve(cli.run)
+    }
+
+    fn message(result: Result<Config, Failure>) -> String {
+        let failure = result.unwrap_err();
+        assert_eq!(failure.exit_code(), 2);
+        failure.to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let config = resolve(&["--plugin", "p/enrich.wasm", "--input", "orders", "--output", "enriched,audit"]).unwrap();
+        assert_eq!(config.group, "eoshost-enrich");
+        assert_eq!(config.bootstrap_servers, "127.0.0.1:9092");
+        assert_eq!(config.outputs, ["enriched", "audit"]);
+        assert_eq!(config.on_error, OnError::Fail);
+        assert_eq!(config.max_retries, 3);
+        assert_eq!(config.commit_interval, Duration::from_millis(100));
+        assert_eq!(config.limits.call_timeout, Duration::from_millis(1000));
+        assert_eq!(config.limits.memory_bytes, 64 << 20);
+        assert_eq!(config.dlq_topic, None);
+    }
+
+    #[test]
+    fn dlq_topic_defaults_to_first_input_dot_dlq() {
+        let config = resolve(&["--plugin", "x.wasm", "--input", "a,b", "--output", "c", "--on-error", "dlq"]).unwrap();
+        assert_eq!(config.dlq_topic.as_deref(), Some("a.dlq"));
+    }
+
+    #[test]
+    fn settings_that_break_exactly_once_are_refused_by_name() {
+        for setting in ["enable.auto.commit=true", "isolation.level=read_uncommitted", "acks=1", "enable.idempotence=false"] {
+            let text = message(resolve(&["--plugin", "x.wasm", "--input", "a", "--output", "b", "-X", setting]));
+            assert!(text.contains(setting), "{text}");
+        }
+        resolve(&["--plugin", "x.wasm", "--input", "a", "--output", "b", "-X", "acks=all", "-X", "linger.ms=1"]).unwrap();
+    }
+
+    #[test]
+    fn command_line_wins_over_file_and_file_over_default() {
+        let dir = std::env::temp_dir().join(format!("eoshost-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("eoshost.toml");
+        std::fs::write(
+            &file,
+            "plugin = \"f.wasm\"\ninput = [\"in\"]\noutput = [\"out\"]\nmax-retries = 7\ncommit-interval-ms = 50\n[librdkafka]\n\"linger.ms\" = \"20\"\n",
+        )
+        .unwrap();
+        let config = resolve(&["--config", file.to_str().unwrap(), "--max-retries", "1"]).unwrap();
+        assert_eq!(config.max_retries, 1);
+        assert_eq!(config.commit_interval, Duration::from_millis(50));
+        assert_eq!(config.plugin, PathBuf::from("f.wasm"));
+        assert_eq!(config.librdkafka, [("linger.ms".to_owned(), "20".to_owned())]);
+    }
+
+    #[test]
+    fn unknown_file_keys_and_missing_required_options_are_named() {
+        let dir = std::env::temp_dir().join(format!("eoshost-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("eoshost.toml");
+        std::fs::write(&file, "plugn = \"f.wasm\"\n").unwrap();
+        assert!(message(resolve(&["--config", file.to_str().unwrap()])).contains("plugn"));
+        assert!(message(resolve(&["--input", "a", "--output", "b"])).contains("--plugin is required"));
+        assert!(message(resolve(&["--plugin", "x.wasm", "--output", "b"])).contains("--input is required"));
+        assert!(message(resolve(&["--plugin", "x.wasm", "--input", "a"])).contains("--output is required"));
+    }
+}

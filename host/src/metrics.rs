@@ -1,0 +1,231 @@
+//! The metrics of DESIGN §1.6, one method per observable event, and the
+//! small HTTP endpoint that serves them (`/metrics` in Prometheus text
+//! format, `/healthz`, `/readyz`). The `prometheus-client` crate does the
+//! encoding; it is the Prometheus project's own Rust client.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::plugin::TrapKind;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TrapLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: i32,
+}
+
+/// Every metric eoshost exports, plus the liveness and readiness state.
+pub struct Metrics {
+    registry: Registry,
+    records_consumed: Counter,
+    records_produced: Counter,
+    records_dead_lettered: Counter,
+    records_skipped: Counter,
+    transactions_committed: Counter,
+    transactions_aborted: Counter,
+    commit_seconds: Histogram,
+    plugin_call_seconds: Histogram,
+    plugin_traps: Family<TrapLabels, Counter>,
+    consumer_lag: Family<PartitionLabels, Gauge>,
+    ready: AtomicBool,
+    last_loop_secs: AtomicU64,
+    lag_partitions: Mutex<Vec<PartitionLabels>>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let records_consumed = Counter::default();
+        let records_produced = Counter::default();
+        let records_dead_lettered = Counter::default();
+        let records_skipped = Counter::default();
+        let transactions_committed = Counter::default();
+        let transactions_aborted = Counter::default();
+        let commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
+        let plugin_call_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
+        let plugin_traps = Family::<TrapLabels, Counter>::default();
+        let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        // Counters are registered without the `_total` suffix: the encoder adds it.
+        registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
+        registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
+        registry.register("eoshost_records_dead_lettered", "Records committed to the dead-letter topic", records_dead_lettered.clone());
+        registry.register("eoshost_records_skipped", "Records skipped under --on-error skip", records_skipped.clone());
+        registry.register("eoshost_transactions_committed", "Transactions committed", transactions_committed.clone());
+        registry.register("eoshost_transactions_aborted", "Transactions aborted", transactions_aborted.clone());
+        registry.register("eoshost_transaction_commit_seconds", "Time to commit a transaction", commit_seconds.clone());
+        registry.register("eoshost_plugin_call_seconds", "Time of one plugin transform call", plugin_call_seconds.clone());
+        registry.register("eoshost_plugin_traps", "Plugin traps by kind", plugin_traps.clone());
+        registry.register("eoshost_consumer_lag", "Records behind the last stable offset", consumer_lag.clone());
+        for kind in TrapKind::ALL {
+            // Every kind is exported from the start, so alerts see a zero.
+            let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
+        }
+        Metrics {
+            registry,
+            records_consumed,
+            records_produced,
+            records_dead_lettered,
+            records_skipped,
+            transactions_committed,
+            transactions_aborted,
+            commit_seconds,
+            plugin_call_seconds,
+            plugin_traps,
+            consumer_lag,
+            ready: AtomicBool::new(false),
+            last_loop_secs: AtomicU64::new(now_secs()),
+            lag_partitions: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn record_consumed(&self) {
+        self.records_consumed.inc();
+    }
+
+    pub fn plugin_called(&self, elapsed: Duration) {
+        self.plugin_call_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn plugin_trapped(&self, kind: TrapKind) {
+        self.plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() }).inc();
+    }
+
+    pub fn trap_count(&self, kind: TrapKind) -> u64 {
+        self.plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() }).get()
+    }
+
+    /// A transaction committed with these counts of outputs, dead letters
+    /// and skipped records.
+    pub fn transaction_committed(&self, elapsed: Duration, produced: u64, dead_lettered: u64, skipped: u64) {
+        self.transactions_committed.inc();
+        self.commit_seconds.observe(elapsed.as_secs_f64());
+        self.records_produced.inc_by(produced);
+        self.records_dead_lettered.inc_by(dead_lettered);
+        self.records_skipped.inc_by(skipped);
+    }
+
+    pub fn transaction_aborted(&self) {
+        self.transactions_aborted.inc();
+    }
+
+    pub fn committed_transactions(&self) -> u64 {
+        self.transactions_committed.get()
+    }
+
+    /// Replaces the lag of every partition (from librdkafka's statistics).
+    pub fn set_consumer_lag(&self, lags: Vec<(String, i32, i64)>) {
+        let mut known = self.lag_partitions.lock().unwrap_or_else(|p| p.into_inner());
+        for labels in known.drain(..) {
+            self.consumer_lag.remove(&labels);
+        }
+        for (topic, partition, lag) in lags {
+            let labels = PartitionLabels { topic, partition };
+            self.consumer_lag.get_or_create(&labels).set(lag.max(0));
+            known.push(labels);
+        }
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// The loop calls this every iteration; `/healthz` fails when it stops.
+    pub fn loop_alive(&self) {
+        self.last_loop_secs.store(now_secs(), Ordering::Relaxed);
+    }
+
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    fn respond(&self, path: &str) -> (u16, &'static str, String) {
+        const TEXT: &str = "text/plain; charset=utf-8";
+        match path {
+            "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", self.encode()),
+            "/healthz" => {
+                let stalled = now_secs().saturating_sub(self.last_loop_secs.load(Ordering::Relaxed));
+                if stalled < 120 { (200, TEXT, "ok\n".into()) } else { (503, TEXT, format!("loop stalled for {stalled}s\n")) }
+            }
+            "/readyz" if self.ready.load(Ordering::Relaxed) => (200, TEXT, "ready\n".into()),
+            "/readyz" => (503, TEXT, "not ready: connecting, or no partitions assigned\n".into()),
+            _ => (404, TEXT, "not found: try /metrics, /healthz or /readyz\n".into()),
+        }
+    }
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listener` until the task
+/// is dropped. One request per connection (HTTP/1.1 with `Connection: close`).
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut head = vec![0u8; 4096];
+            let Ok(Ok(read)) = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut head)).await else { return };
+            let request = String::from_utf8_lossy(&head[..read]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/");
+            let (status, content_type, body) = metrics.respond(path);
+            let reason = match status { 200 => "OK", 404 => "Not Found", _ => "Service Unavailable" };
+            let response = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_names_match_the_design() {
+        let metrics = Metrics::new();
+        metrics.record_consumed();
+        metrics.transaction_committed(Duration::from_millis(3), 2, 1, 0);
+        metrics.plugin_trapped(TrapKind::Timeout);
+        metrics.set_consumer_lag(vec![("orders".into(), 1, 42)]);
+        let text = metrics.encode();
+        for name in [
+            "eoshost_records_consumed_total 1",
+            "eoshost_records_produced_total 2",
+            "eoshost_records_dead_lettered_total 1",
+            "eoshost_transactions_committed_total 1",
+            "eoshost_transactions_aborted_total 0",
+            "eoshost_transaction_commit_seconds_count 1",
+            "eoshost_plugin_call_seconds_count 0",
+            "eoshost_plugin_traps_total{kind=\"timeout\"} 1",
+            "eoshost_plugin_traps_total{kind=\"memory\"} 0",
+            "eoshost_consumer_lag{topic=\"orders\",partition=\"1\"} 42",
+        ] {
+            assert!(text.contains(name), "missing {name:?} in\n{text}");
+        }
+    }
+}

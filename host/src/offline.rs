@@ -1,0 +1,211 @@
+//! `eoshost test`: runs a plugin over JSONL records without Kafka (DESIGN
+//! §1.2). One JSON object a line in; one line per output record, or one
+//! `{"offset":N,"error":"…"}` line per rejected record, out.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::cli::{parse_pair, TestArgs};
+use crate::failure::Failure;
+use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits};
+
+/// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineIn {
+    topic: Option<String>,
+    partition: Option<i32>,
+    offset: Option<i64>,
+    timestamp: Option<i64>,
+    key: Option<String>,
+    key_b64: Option<String>,
+    value: Option<String>,
+    value_b64: Option<String>,
+    #[serde(default)]
+    headers: Map<String, Value>,
+}
+
+/// One output line, keys in this order.
+#[derive(Debug, Serialize)]
+struct LineOut {
+    topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_b64: Option<String>,
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_b64: Option<String>,
+    value: Option<String>,
+    headers: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Rejected<'a> {
+    offset: i64,
+    error: &'a str,
+}
+
+fn bytes_field(text: Option<String>, b64: Option<String>, name: &str) -> Result<Option<Vec<u8>>, String> {
+    match (text, b64) {
+        (Some(_), Some(_)) => Err(format!("give either \"{name}\" or \"{name}_b64\", not both")),
+        (Some(text), None) => Ok(Some(text.into_bytes())),
+        (None, Some(b64)) => BASE64.decode(b64).map(Some).map_err(|e| format!("\"{name}_b64\" is not base64: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Parses one input line into the record the plugin sees; `index` (0-based)
+/// is the offset when the line gives none.
+fn parse_line(line: &str, index: i64) -> Result<InputRecord, String> {
+    let parsed: LineIn = serde_json::from_str(line).map_err(|e| format!("not a record object: {e}"))?;
+    let value = bytes_field(parsed.value, parsed.value_b64, "value")?
+        .ok_or_else(|| "missing \"value\" (or \"value_b64\")".to_owned())?;
+    let headers = parsed
+        .headers
+        .into_iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => Ok(Header { key, value: text.into_bytes() }),
+            _ => Err(format!("header \"{key}\" must be a string")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(InputRecord {
+        topic: parsed.topic.unwrap_or_else(|| "test".to_owned()),
+        partition: parsed.partition.unwrap_or(0),
+        offset: parsed.offset.unwrap_or(index),
+        timestamp: parsed.timestamp,
+        key: bytes_field(parsed.key, parsed.key_b64, "key")?,
+        value: Some(value),
+        headers,
+    })
+}
+
+/// Text when the bytes are UTF-8, else base64 in the `_b64` twin.
+fn text_or_b64(bytes: Option<Vec<u8>>) -> (Option<String>, Option<String>) {
+    match bytes.map(String::from_utf8) {
+        None => (None, None),
+        Some(Ok(text)) => (Some(text), None),
+        Some(Err(raw)) => (None, Some(BASE64.encode(raw.into_bytes()))),
+    }
+}
+
+fn render_output(record: OutputRecord, topic: Option<String>) -> LineOut {
+    let (key, key_b64) = text_or_b64(record.key);
+    let (value, value_b64) = text_or_b64(record.value);
+    let headers = record
+        .headers
+        .into_iter()
+        .map(|h| (h.key, Value::String(String::from_utf8_lossy(&h.value).into_owned())))
+        .collect();
+    LineOut { topic, key_b64, key, value_b64, value, headers }
+}
+
+fn write_line(out: &mut impl Write, line: &impl Serialize) -> Result<(), Failure> {
+    serde_json::to_writer(&mut *out, line).map_err(|e| Failure::Fatal(e.into()))?;
+    out.write_all(b"\n").map_err(|e| Failure::Fatal(e.into()))
+}
+
+/// Runs `eoshost test`.
+pub fn run(args: TestArgs) -> Result<(), Failure> {
+    let config = args
+        .plugin_config
+        .iter()
+        .map(|raw| parse_pair("--plugin-config", raw))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::usage)?;
+    let limits = SandboxLimits {
+        call_timeout: Duration::from_millis(args.plugin_timeout_ms),
+        memory_bytes: (args.plugin_memory_mb as usize) << 20,
+        ..SandboxLimits::default()
+    };
+    let engine = PluginEngine::new(limits).map_err(Failure::Fatal)?;
+    let plugin = Plugin::load(&engine, &args.plugin, config).map_err(|e| Failure::usage(e.to_string()))?;
+    let topics = (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone()));
+    let mut sandbox = Sandbox::new(plugin);
+
+    let (source_name, reader): (String, Box<dyn BufRead>) = match &args.input {
+        Some(path) => (path.display().to_string(), Box::new(BufReader::new(open(path)?))),
+        None => ("<stdin>".to_owned(), Box::new(BufReader::new(std::io::stdin()))),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.map_err(|e| Failure::usage(format!("{source_name}:{line_no}: cannot read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = parse_line(&line, index as i64).map_err(|reason| {
+            Failure::usage(format!(
+                "{source_name}:{line_no}: {reason}; each line must be a JSON object with \"value\" (see `eoshost test --help`)"
+            ))
+        })?;
+        let offset = record.offset;
+        match sandbox.transform(&record) {
+            Ok(outputs) => {
+                for output in outputs {
+                    let topic = match &topics {
+                        None => output.topic.clone(),
+                        Some(topics) => match topics.resolve(&output) {
+                            Ok(topic) => Some(topic.to_owned()),
+                            Err(forbidden) => {
+                                write_line(&mut out, &Rejected { offset, error: &forbidden.to_string() })?;
+                                continue;
+                            }
+                        },
+                    };
+                    write_line(&mut out, &render_output(output, topic))?;
+                }
+            }
+            Err(CallError::Rejected(reason)) => write_line(&mut out, &Rejected { offset, error: &reason })?,
+            Err(CallError::Trap(trap)) => {
+                let _ = out.flush();
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "plugin {} trapped on {source_name}:{line_no} (offset {offset}): {trap}",
+                    args.plugin.display()
+                )));
+            }
+        }
+    }
+    out.flush().map_err(|e| Failure::Fatal(e.into()))
+}
+
+fn open(path: &Path) -> Result<std::fs::File, Failure> {
+    std::fs::File::open(path)
+        .map_err(|e| Failure::usage(format!("cannot read input {}: {e}; check the --input path", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_defaults_to_the_line_index_and_b64_fields_decode() {
+        let record = parse_line(r#"{"value_b64":"/w==","key":"k","headers":{"h":"v"}}"#, 4).unwrap();
+        assert_eq!(record.offset, 4);
+        assert_eq!(record.value.as_deref(), Some(&[0xff][..]));
+        assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(record.headers[0].key, "h");
+    }
+
+    #[test]
+    fn a_line_without_value_or_with_unknown_fields_is_refused() {
+        assert!(parse_line(r#"{"key":"k"}"#, 0).unwrap_err().contains("missing \"value\""));
+        assert!(parse_line(r#"{"value":"v","vaule":"x"}"#, 0).unwrap_err().contains("unknown field"));
+        assert!(parse_line("[1]", 0).is_err());
+    }
+
+    #[test]
+    fn non_utf8_output_is_written_as_base64() {
+        let line = render_output(
+            OutputRecord { topic: None, key: None, value: Some(vec![0xff, 0x00]), headers: vec![] },
+            None,
+        );
+        let json = serde_json::to_string(&line).unwrap();
+        assert_eq!(json, r#"{"topic":null,"key":null,"value_b64":"/wA=","value":null,"headers":{}}"#);
+    }
+}

@@ -1,0 +1,91 @@
+//! The precompiled-component cache: compiling a component with cranelift
+//! takes tens of milliseconds (seconds for Python or JavaScript plugins), so
+//! the machine code is kept on disk, keyed by the component's bytes and the
+//! engine's compatibility hash (wasmtime version and every setting that
+//! affects code). The second start of a plugin deserializes instead.
+//!
+//! The directory is `$EOSHOST_CACHE_DIR`, else `$XDG_CACHE_HOME/eoshost`,
+//! else `~/.cache/eoshost`; `EOSHOST_CACHE_DIR=off` disables the cache.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+/// Feeds `Hash` output into a SHA-256, so the engine's compatibility hash
+/// becomes a stable file name component.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only the digest is read")
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// Where precompiled components are kept, or `None` when caching is off.
+pub fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("EOSHOST_CACHE_DIR") {
+        Some(dir) if dir == "off" => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .map(|base| base.join("eoshost")),
+    }
+}
+
+/// The cache file name for `wasm` compiled by `engine`.
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.update(wasm);
+    let digest = hasher.0.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.cwasm")
+}
+
+/// The compiled component, from the cache when a valid entry exists;
+/// otherwise compiled now and stored for next time (a cache that cannot be
+/// written is logged, never fatal).
+pub fn compile_cached(engine: &Engine, wasm: &[u8]) -> anyhow::Result<Component> {
+    let Some(dir) = cache_dir() else {
+        return Ok(Component::new(engine, wasm)?);
+    };
+    let path = dir.join(cache_key(engine, wasm));
+    if path.exists() {
+        // SAFETY: the file was written by `store` below from
+        // `Engine::precompile_component` of these very bytes (the name is
+        // their hash with the engine's); wasmtime re-checks its header for
+        // version and configuration compatibility.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(error) => tracing::warn!(path = %path.display(), "ignoring an unusable precompiled plugin: {error:#}"),
+        }
+    }
+    let compiled = engine.precompile_component(wasm)?;
+    if let Err(error) = store(&dir, &path, &compiled) {
+        tracing::warn!(dir = %dir.display(), "could not cache the compiled plugin (the next start compiles again): {error:#}");
+    }
+    // SAFETY: `compiled` was produced just now by this engine.
+    Ok(unsafe { Component::deserialize(engine, &compiled) }?)
+}
+
+/// Writes atomically (temporary file, then rename), so a concurrent start
+/// never reads half a file.
+fn store(dir: &std::path::Path, path: &std::path::Path, compiled: &[u8]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let temporary = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().unwrap_or_default().to_string_lossy()));
+    let mut file = std::fs::File::create(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
+    file.write_all(compiled)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The one wasmtime `Engine` of the process, narrowed to what plugins need:
+//! the component model, epoch interruption driven by a ticker thread (the
+//! wall-clock budget of a call), a pooling allocator sized for a handful of
+//! live instances, and the memory cap every instance gets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the ticker advances the epoch. A call overruns its budget by at
+/// most one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// The bounds every plugin instance runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Wall-clock budget of one `init` or `transform` call.
+    pub call_timeout: Duration,
+    /// Cap on each linear memory of one instance.
+    pub memory_bytes: usize,
+    /// Cap on the Wasm (native) stack of a call.
+    pub stack_bytes: usize,
+    /// Bytes of stdout and of stderr kept per call; the rest is dropped.
+    pub output_bytes_per_call: usize,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            call_timeout: Duration::from_millis(1000),
+            memory_bytes: 64 << 20,
+            stack_bytes: 512 << 10,
+            output_bytes_per_call: 16 << 10,
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// The epoch deadline, in ticks, that enforces `call_timeout`.
+    pub fn deadline_ticks(&self) -> u64 {
+        (self.call_timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+    }
+}
+
+/// The process's wasmtime engine and the limits it was built for.
+#[derive(Clone)]
+pub struct PluginEngine {
+    engine: Engine,
+    limits: SandboxLimits,
+    _ticker: Arc<EpochTicker>,
+}
+
+impl PluginEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(limits: SandboxLimits) -> anyhow::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        // A pipeline holds one live instance, plus one being built after a
+        // trap; tests and benchmarks hold a few more. Components from
+        // componentize-py and componentize-js link many core modules.
+        pool.total_component_instances(16)
+            .total_core_instances(16 * 48)
+            .max_core_instances_per_component(48)
+            .total_memories(64)
+            .max_memories_per_component(8)
+            .total_tables(256)
+            .max_tables_per_component(32)
+            .table_elements(200_000)
+            .max_core_instance_size(8 << 20)
+            .max_component_instance_size(8 << 20)
+            .max_memory_size(limits.memory_bytes)
+            .max_unused_warm_slots(4);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.stack_bytes)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not configure the WebAssembly engine")?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(PluginEngine { engine, limits, _ticker: Arc::new(ticker) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> SandboxLimits {
+        self.limits
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is gone.
+/// It holds only a weak reference, so it never keeps an engine alive.
+struct EpochTicker;
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> Self {
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("eoshost-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        EpochTicker
+    }
+}

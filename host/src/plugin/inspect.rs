@@ -1,0 +1,82 @@
+//! The world check behind `eoshost inspect` and every plugin load: lists a
+//! component's imports and exports and names what does not fit the
+//! `eoshost:transform/transformer` world — a missing or mistyped export, an
+//! import the host does not provide.
+
+use std::fmt::Write as _;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+/// The world plugins implement, as `inspect` prints it.
+pub const WORLD: &str = "eoshost:transform/transformer@0.1.0";
+/// The non-WASI imports the host provides: the log function, and the
+/// type-only interface a component imports to name the record types.
+const HOST_IMPORTS: [&str; 2] = ["eoshost:transform/log@0.1.0", "eoshost:transform/types@0.1.0"];
+/// Exports the world requires.
+const REQUIRED_EXPORTS: [&str; 2] = ["init", "transform"];
+
+/// A component's imports and exports, and what does not fit the world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorldReport {
+    pub imports: Vec<(String, &'static str)>,
+    pub exports: Vec<(String, &'static str)>,
+    pub problems: Vec<String>,
+}
+
+fn kind(item: &ComponentItem) -> &'static str {
+    match item {
+        ComponentItem::ComponentFunc(_) => "func",
+        ComponentItem::CoreFunc(_) => "core func",
+        ComponentItem::Module(_) => "module",
+        ComponentItem::Component(_) => "component",
+        ComponentItem::ComponentInstance(_) => "instance",
+        ComponentItem::Type(_) => "type",
+        ComponentItem::Resource(_) => "resource",
+    }
+}
+
+/// Lists `component`'s imports and exports and checks them against the world.
+pub fn describe(engine: &Engine, component: &Component) -> WorldReport {
+    let ty = component.component_type();
+    let imports: Vec<_> = ty.imports(engine).map(|(name, item)| (name.to_owned(), kind(&item.ty))).collect();
+    let exports: Vec<_> = ty.exports(engine).map(|(name, item)| (name.to_owned(), kind(&item.ty))).collect();
+    let mut problems = Vec::new();
+    for required in REQUIRED_EXPORTS {
+        match exports.iter().find(|(name, _)| name == required) {
+            None => problems.push(format!("missing export `{required}`")),
+            Some((_, "func")) => {}
+            Some((_, other)) => problems.push(format!("export `{required}` is a {other}, not a func")),
+        }
+    }
+    for (name, _) in &imports {
+        let provided = HOST_IMPORTS.contains(&name.as_str()) || name.starts_with("wasi:");
+        if !provided {
+            problems.push(format!("imports `{name}`, which eoshost does not provide (it provides {} and WASI 0.2)", HOST_IMPORTS.join(", ")));
+        }
+    }
+    WorldReport { imports, exports, problems }
+}
+
+impl WorldReport {
+    /// The report as `eoshost inspect` prints it.
+    pub fn render(&self, plugin: &str) -> String {
+        let mut out = String::new();
+        let verdict = if self.problems.is_empty() { "ok" } else { "MISMATCH" };
+        let _ = writeln!(out, "plugin: {plugin}");
+        let _ = writeln!(out, "world:  {WORLD} ({verdict})");
+        let _ = writeln!(out, "exports:");
+        for (name, kind) in &self.exports {
+            let _ = writeln!(out, "  {name} ({kind})");
+        }
+        let _ = writeln!(out, "imports:");
+        for (name, kind) in &self.imports {
+            let _ = writeln!(out, "  {name} ({kind})");
+        }
+        for problem in &self.problems {
+            let _ = writeln!(out, "problem: {problem}");
+        }
+        out
+    }
+}

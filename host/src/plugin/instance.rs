@@ -1,0 +1,352 @@
+//! The lifecycle of plugin instances, in one place: a [`Plugin`] is loaded,
+//! checked against the world and pre-instantiated once; a [`PluginInstance`]
+//! is made from it (and `init` called) in microseconds; a [`Sandbox`] holds
+//! the live instance and throws it away after a trap — a trapped store cannot
+//! be re-entered, and an instance that trapped is never called again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Store, Trap as WasmTrap};
+
+use super::cache;
+use super::contract::{InputRecord, OutputRecord, PluginError, Transformer, TransformerPre};
+use super::engine::PluginEngine;
+use super::inspect::{describe, WorldReport};
+use super::sandbox::SandboxState;
+
+/// Longest line of plugin output copied into the host's log.
+const MAX_LOG_LINE_CHARS: usize = 500;
+
+/// Why a plugin could not be loaded. Every message names the file and says
+/// what to do; the caller exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read plugin {path}: {source}; check the --plugin path")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a WebAssembly file; --plugin takes a component built for wasm32-wasip2")]
+    NotWasm { path: PathBuf },
+    #[error(
+        "{path} is a core WebAssembly module, not a component; build it with --target wasm32-wasip2 \
+         or wrap it with `wasm-tools component new`"
+    )]
+    CoreModule { path: PathBuf },
+    #[error("{path} is not a valid WebAssembly component: {reason:#}")]
+    Invalid { path: PathBuf, reason: anyhow::Error },
+    #[error(
+        "{path} does not implement the eoshost:transform/transformer world: {reason:#}; \
+         run `eoshost inspect --plugin {path}` to compare its imports and exports with the world"
+    )]
+    WrongWorld { path: PathBuf, reason: anyhow::Error },
+    #[error("plugin {path} refused its configuration: {message}; fix --plugin-config")]
+    Config { path: PathBuf, message: String },
+    #[error("plugin {path} failed while starting: {trap}")]
+    InitTrapped { path: PathBuf, trap: Trap },
+}
+
+/// How a call ended abnormally. Labels are the `kind` of
+/// `eoshost_plugin_traps_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    /// The plugin panicked, aborted or exited.
+    Panic,
+    /// The call ran past `--plugin-timeout-ms`.
+    Timeout,
+    /// The instance tried to grow past `--plugin-memory-mb`.
+    Memory,
+    /// The Wasm stack was exhausted.
+    Stack,
+    /// Anything else (an out-of-bounds access, a host-side failure).
+    Other,
+}
+
+impl TrapKind {
+    pub const ALL: [TrapKind; 5] = [TrapKind::Panic, TrapKind::Timeout, TrapKind::Memory, TrapKind::Stack, TrapKind::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrapKind::Panic => "panic",
+            TrapKind::Timeout => "timeout",
+            TrapKind::Memory => "memory",
+            TrapKind::Stack => "stack",
+            TrapKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A trap: the instance is gone, the record may succeed on a fresh one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} trap: {message}")]
+pub struct Trap {
+    pub kind: TrapKind,
+    pub message: String,
+}
+
+/// How a `transform` call failed. The caller decides: a rejection is final
+/// for the record; a trap may be retried on a fresh instance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("rejected: {0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Trap(#[from] Trap),
+}
+
+/// A validated, pre-instantiated plugin: the expensive work done once.
+pub struct Plugin {
+    name: Arc<str>,
+    path: PathBuf,
+    engine: PluginEngine,
+    pre: TransformerPre<SandboxState>,
+    config: Vec<(String, String)>,
+}
+
+/// What kind of file a path holds, from its first eight bytes.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0x00, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00]) => Err(LoadError::CoreModule { path: path.into() }),
+        Some([0x00, b'a', b's', b'm', _, _, 0x01, 0x00]) => Ok(()),
+        _ => Err(LoadError::NotWasm { path: path.into() }),
+    }
+}
+
+/// The linker every instance is made with: WASI preview 2 (restricted by
+/// the sandbox's context) and the `log` import.
+fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<SandboxState>> {
+    let mut linker = Linker::new(engine.engine());
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    Transformer::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// Reads and compiles (or loads from the precompiled cache) the component
+/// at `path`.
+fn read_component(engine: &PluginEngine, path: &Path) -> Result<Component, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable { path: path.into(), source })?;
+    check_header(path, &bytes)?;
+    cache::compile_cached(engine.engine(), &bytes).map_err(|reason| LoadError::Invalid { path: path.into(), reason })
+}
+
+/// Checks `component` against the world and pre-instantiates it.
+fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<TransformerPre<SandboxState>, LoadError> {
+    let wrong_world = |reason| LoadError::WrongWorld { path: path.into(), reason };
+    let report = describe(engine.engine(), component);
+    if !report.problems.is_empty() {
+        return Err(wrong_world(anyhow::anyhow!(report.problems.join("; "))));
+    }
+    let linker = linker(engine).map_err(|reason| LoadError::Invalid { path: path.into(), reason })?;
+    let instance_pre = linker.instantiate_pre(component).map_err(|e| wrong_world(e.into()))?;
+    TransformerPre::new(instance_pre).map_err(|e| wrong_world(e.into()))
+}
+
+/// The report `eoshost inspect` prints: the component's imports and exports,
+/// and every way it does not fit the world (including mistyped functions).
+pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadError> {
+    let component = read_component(engine, path)?;
+    let mut report = describe(engine.engine(), &component);
+    if report.problems.is_empty() {
+        if let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component) {
+            report.problems.push(format!("{reason:#}"));
+        }
+    }
+    Ok(report)
+}
+
+impl Plugin {
+    /// Reads, compiles (or loads from the precompiled cache), checks against
+    /// the world and pre-instantiates the component at `path`, then makes one
+    /// instance to run `init` with `config`, so bad configuration is refused
+    /// at start rather than on the first record.
+    pub fn load(engine: &PluginEngine, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, LoadError> {
+        let component = read_component(engine, path)?;
+        let pre = link(engine, path, &component)?;
+        let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
+        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config };
+        match plugin.instantiate() {
+            Ok(_) => Ok(plugin),
+            Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
+            Err(InstantiateError::Trap(trap)) => Err(LoadError::InitTrapped { path: path.into(), trap }),
+        }
+    }
+
+    /// The plugin's name: its file stem (`enrich` for `enrich.wasm`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A fresh instance with `init` already called.
+    pub fn instantiate(&self) -> Result<PluginInstance, InstantiateError> {
+        let limits = self.engine.limits();
+        let state = SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call);
+        let mut store = Store::new(self.engine.engine(), state);
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(limits.deadline_ticks());
+        store.epoch_deadline_trap();
+        let bindings = match self.pre.instantiate(&mut store) {
+            Ok(bindings) => bindings,
+            Err(error) => return Err(InstantiateError::Trap(classify(&error, &store))),
+        };
+        let mut instance = PluginInstance { store, bindings, deadline_ticks: limits.deadline_ticks() };
+        instance.store.set_epoch_deadline(instance.deadline_ticks);
+        let outcome = instance.bindings.call_init(&mut instance.store, &self.config);
+        let result = match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(InstantiateError::Config(message)),
+            Err(error) => Err(InstantiateError::Trap(classify(&error, &instance.store))),
+        };
+        instance.forward_output();
+        result.map(|()| instance)
+    }
+}
+
+/// Why a fresh instance could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstantiateError {
+    #[error("init refused the configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Trap(#[from] Trap),
+}
+
+/// One live instance. Used only through [`Sandbox`], which never calls it
+/// again after a trap.
+pub struct PluginInstance {
+    store: Store<SandboxState>,
+    bindings: Transformer,
+    deadline_ticks: u64,
+}
+
+impl PluginInstance {
+    fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let outcome = self.bindings.call_transform(&mut self.store, record);
+        let result = match outcome {
+            Ok(Ok(outputs)) => Ok(outputs),
+            Ok(Err(PluginError::Rejected(reason))) => Err(CallError::Rejected(reason)),
+            Err(error) => Err(CallError::Trap(classify(&error, &self.store))),
+        };
+        self.forward_output();
+        result
+    }
+
+    /// Sends what the plugin printed during the call to the host's log.
+    fn forward_output(&mut self) {
+        let state = self.store.data();
+        for (stream, captured) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            let (text, dropped) = captured.drain();
+            let plugin = &*state.plugin_name;
+            for line in text.lines().filter(|line| !line.is_empty()) {
+                let line: String = line.chars().take(MAX_LOG_LINE_CHARS).collect();
+                tracing::info!(target: "eoshost::plugin", plugin, stream, "{line}");
+            }
+            if dropped > 0 {
+                tracing::warn!(target: "eoshost::plugin", plugin, stream, dropped, "plugin output over the per-call bound was dropped");
+            }
+        }
+    }
+}
+
+/// Labels a failed call. A refused memory growth wins over the trap it
+/// caused (an allocator abort, or an access past the end).
+fn classify(error: &wasmtime::Error, store: &Store<SandboxState>) -> Trap {
+    let state = store.data();
+    let kind = if state.memory.denied_growth() {
+        TrapKind::Memory
+    } else {
+        match error.downcast_ref::<WasmTrap>() {
+            Some(WasmTrap::Interrupt) => TrapKind::Timeout,
+            Some(WasmTrap::StackOverflow) => TrapKind::Stack,
+            Some(WasmTrap::UnreachableCodeReached) => TrapKind::Panic,
+            _ if error.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => TrapKind::Panic,
+            _ => TrapKind::Other,
+        }
+    };
+    let mut message = match error.downcast_ref::<WasmTrap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    // The plugin's own last words (a Rust panic message, a Python traceback
+    // line) are the most useful part for the operator.
+    if let Some(last) = state.stderr.peek_last_line() {
+        message.push_str(": ");
+        message.push_str(&last);
+    }
+    Trap { kind, message }
+}
+
+/// The live instance of a plugin, replaced after every trap.
+pub struct Sandbox {
+    plugin: Plugin,
+    live: Option<PluginInstance>,
+}
+
+/// Whether the last call made a fresh instance first, and how long that took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallStats {
+    pub fresh_instance: Option<std::time::Duration>,
+}
+
+impl Sandbox {
+    pub fn new(plugin: Plugin) -> Self {
+        Sandbox { plugin, live: None }
+    }
+
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// Makes the instance the next call will use, if there is none, so the
+    /// cost of recovering from a trap is paid outside the record's call.
+    pub fn ensure_instance(&mut self) -> Result<(), Trap> {
+        if self.live.is_none() {
+            let instance = self.plugin.instantiate().map_err(|error| match error {
+                InstantiateError::Trap(trap) => trap,
+                // init accepted this configuration when the plugin was loaded.
+                InstantiateError::Config(message) => Trap {
+                    kind: TrapKind::Other,
+                    message: format!("init refused a configuration it accepted before: {message}"),
+                },
+            })?;
+            self.live = Some(instance);
+        }
+        Ok(())
+    }
+
+    /// Calls `transform` on the live instance (making one if needed). After
+    /// a trap the instance is dropped here, and only here.
+    pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
+        self.ensure_instance()?;
+        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
+        let outcome = instance.transform(record);
+        if let Err(CallError::Trap(_)) = &outcome {
+            self.live = None;
+        }
+        outcome
+    }
+
+    /// Like [`Sandbox::transform`], also saying how long making a fresh
+    /// instance took when one was needed.
+    pub fn transform_timed(&mut self, record: &InputRecord) -> (Result<Vec<OutputRecord>, CallError>, CallStats) {
+        let mut stats = CallStats::default();
+        if self.live.is_none() {
+            let started = Instant::now();
+            if let Err(trap) = self.ensure_instance() {
+                return (Err(trap.into()), stats);
+            }
+            stats.fresh_instance = Some(started.elapsed());
+        }
+        (self.transform(record), stats)
+    }
+}

@@ -1,0 +1,19 @@
+//! The plugin runtime: everything on the WebAssembly side of eoshost. The
+//! engine and its limits (`engine`, `limits`), what an instance may reach
+//! (`sandbox`), the WIT contract (`contract`), instance lifecycle and trap
+//! classification (`instance`), the precompiled cache (`cache`) and the
+//! world check behind `eoshost inspect` (`inspect`).
+
+mod cache;
+mod contract;
+mod engine;
+mod inspect;
+mod instance;
+mod limits;
+mod sandbox;
+
+pub use cache::cache_dir;
+pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
+pub use engine::{PluginEngine, SandboxLimits, EPOCH_TICK};
+pub use inspect::{WorldReport, WORLD};
+pub use instance::{inspect, CallError, CallStats, InstantiateError, LoadError, Plugin, PluginInstance, Sandbox, Trap, TrapKind};

@@ -1,0 +1,199 @@
+//! What happens to a record that fails: a trap is retried on a fresh
+//! instance until `--max-retries` traps on the same record; a rejection (or
+//! an output that cannot be written) is final at once; then `--on-error`
+//! decides — fail the run, skip the record, or dead-letter it inside the same
+//! transaction with headers naming the source and the error.
+
+use std::collections::HashMap;
+
+use crate::cli::OnError;
+use crate::plugin::{Header, InputRecord, OutputRecord, Trap};
+
+/// Where a record came from: the key of every per-record decision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl RecordId {
+    pub fn of(record: &InputRecord) -> Self {
+        RecordId { topic: record.topic.clone(), partition: record.partition, offset: record.offset }
+    }
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "topic {} partition {} offset {}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// The decision for one failed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A trap below `--max-retries`: abort, rewind, retry on a fresh instance.
+    Retry,
+    /// `--on-error fail`: abort and stop with exit code 3.
+    Fail(String),
+    /// `--on-error skip`: commit the offset, write nothing.
+    Skip(String),
+    /// `--on-error dlq`: write the original record to the dead-letter topic.
+    DeadLetter(String),
+}
+
+/// The retry counts and final decisions, for the life of the process.
+pub struct PoisonPolicy {
+    on_error: OnError,
+    max_retries: u32,
+    traps: HashMap<RecordId, u32>,
+    /// Records found bad outside a plugin call (an output Kafka refused);
+    /// decided when they come back after the rewind.
+    condemned: HashMap<RecordId, String>,
+}
+
+impl PoisonPolicy {
+    pub fn new(on_error: OnError, max_retries: u32) -> Self {
+        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), condemned: HashMap::new() }
+    }
+
+    fn final_verdict(&self, error: String) -> Verdict {
+        match self.on_error {
+            OnError::Fail => Verdict::Fail(error),
+            OnError::Skip => Verdict::Skip(error),
+            OnError::Dlq => Verdict::DeadLetter(error),
+        }
+    }
+
+    /// The plugin rejected the record: final at once.
+    pub fn rejected(&mut self, id: &RecordId, reason: String) -> Verdict {
+        self.traps.remove(id);
+        self.final_verdict(format!("rejected: {reason}"))
+    }
+
+    /// The plugin trapped on the record: retry until it has trapped
+    /// `max_retries` times, then apply `--on-error`.
+    pub fn trapped(&mut self, id: &RecordId, trap: &Trap) -> Verdict {
+        let count = self.traps.entry(id.clone()).or_insert(0);
+        *count += 1;
+        if *count <= self.max_retries {
+            return Verdict::Retry;
+        }
+        let count = *count;
+        self.traps.remove(id);
+        self.final_verdict(format!("{trap} (trapped {count} times)"))
+    }
+
+    /// The record must not reach the plugin again: Kafka refused one of its
+    /// outputs. Decided by [`PoisonPolicy::take_condemned`] when it returns.
+    pub fn condemn(&mut self, id: RecordId, error: String) {
+        self.condemned.insert(id, error);
+    }
+
+    /// The verdict for a record condemned earlier, if it is one.
+    pub fn take_condemned(&mut self, id: &RecordId) -> Option<Verdict> {
+        let error = self.condemned.remove(id)?;
+        Some(self.final_verdict(error))
+    }
+
+    /// The record succeeded: forget its traps.
+    pub fn succeeded(&mut self, id: &RecordId) {
+        if !self.traps.is_empty() {
+            self.traps.remove(id);
+        }
+    }
+}
+
+/// The dead letter for `record`: the original key, value and headers, plus
+/// `eoshost.error`, `eoshost.source.topic`, `eoshost.source.partition`,
+/// `eoshost.source.offset` and `eoshost.plugin`.
+pub fn dead_letter(record: &InputRecord, dlq_topic: &str, error: &str, plugin: &str) -> OutputRecord {
+    let mut headers = record.headers.clone();
+    for (key, value) in [
+        ("eoshost.error", error.to_owned()),
+        ("eoshost.source.topic", record.topic.clone()),
+        ("eoshost.source.partition", record.partition.to_string()),
+        ("eoshost.source.offset", record.offset.to_string()),
+        ("eoshost.plugin", plugin.to_owned()),
+    ] {
+        headers.push(Header { key: key.to_owned(), value: value.into_bytes() });
+    }
+    OutputRecord { topic: Some(dlq_topic.to_owned()), key: record.key.clone(), value: record.value.clone(), headers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::TrapKind;
+
+    fn id(offset: i64) -> RecordId {
+        RecordId { topic: "orders".into(), partition: 2, offset }
+    }
+
+    fn trap() -> Trap {
+        Trap { kind: TrapKind::Timeout, message: "interrupted".into() }
+    }
+
+    #[test]
+    fn a_trapping_record_is_retried_max_retries_times_then_dead_lettered() {
+        let mut policy = PoisonPolicy::new(OnError::Dlq, 2);
+        assert_eq!(policy.trapped(&id(7), &trap()), Verdict::Retry);
+        assert_eq!(policy.trapped(&id(7), &trap()), Verdict::Retry);
+        match policy.trapped(&id(7), &trap()) {
+            Verdict::DeadLetter(error) => assert!(error.contains("timeout trap") && error.contains("3 times"), "{error}"),
+            other => panic!("expected a dead letter, got {other:?}"),
+        }
+        // Counting starts again for a record that comes back later.
+        assert_eq!(policy.trapped(&id(7), &trap()), Verdict::Retry);
+    }
+
+    #[test]
+    fn zero_retries_applies_the_policy_on_the_first_trap() {
+        let mut policy = PoisonPolicy::new(OnError::Skip, 0);
+        assert!(matches!(policy.trapped(&id(1), &trap()), Verdict::Skip(_)));
+    }
+
+    #[test]
+    fn a_rejection_is_final_at_once() {
+        let mut policy = PoisonPolicy::new(OnError::Fail, 3);
+        assert_eq!(policy.rejected(&id(3), "bad".into()), Verdict::Fail("rejected: bad".into()));
+    }
+
+    #[test]
+    fn a_condemned_record_is_decided_when_it_returns() {
+        let mut policy = PoisonPolicy::new(OnError::Skip, 3);
+        policy.condemn(id(9), "output too large".into());
+        assert_eq!(policy.take_condemned(&id(8)), None);
+        assert_eq!(policy.take_condemned(&id(9)), Some(Verdict::Skip("output too large".into())));
+        assert_eq!(policy.take_condemned(&id(9)), None);
+    }
+
+    #[test]
+    fn dead_letter_keeps_the_original_and_names_its_source() {
+        let record = InputRecord {
+            topic: "orders".into(),
+            partition: 2,
+            offset: 41,
+            timestamp: Some(5),
+            key: Some(b"k".to_vec()),
+            value: Some(b"v".to_vec()),
+            headers: vec![Header { key: "h".into(), value: b"1".to_vec() }],
+        };
+        let letter = dead_letter(&record, "orders.dlq", "rejected: bad", "enrich");
+        assert_eq!(letter.topic.as_deref(), Some("orders.dlq"));
+        assert_eq!(letter.key, record.key);
+        assert_eq!(letter.value, record.value);
+        let headers: Vec<(&str, &[u8])> = letter.headers.iter().map(|h| (h.key.as_str(), h.value.as_slice())).collect();
+        assert_eq!(
+            headers,
+            [
+                ("h", &b"1"[..]),
+                ("eoshost.error", b"rejected: bad"),
+                ("eoshost.source.topic", b"orders"),
+                ("eoshost.source.partition", b"2"),
+                ("eoshost.source.offset", b"41"),
+                ("eoshost.plugin", b"enrich"),
+            ]
+        );
+    }
+}
