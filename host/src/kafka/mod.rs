@@ -1,2 +1,9 @@
-//! placeholder
+//! Kafka, narrowed to the exactly-once loop: client settings and start-up
+//! checks (`client`), the transactional producer and the open transaction
+//! (`transaction`), the consumer's rebalance and statistics callbacks
+//! (`context`), and the default transactional.id slot (`slot`).
+
+pub mod client;
+pub mod context;
 pub mod slot;
+pub mod transaction;

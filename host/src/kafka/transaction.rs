@@ -1,0 +1,283 @@
+//! The transactional producer and the open transaction: begin, send outputs,
+//! remember the next offset of every partition read, commit the offsets with
+//! the consumer's group metadata (EOS v2, KIP-447), or abort. Errors are
+//! classified for the caller: abortable (abort and rewind) or fatal (build a
+//! new producer, whose `init_transactions` fences the old one, then rewind).
+//! Every call here blocks; the pipeline runs it on a dedicated thread.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+
+use crate::metrics::Metrics;
+use crate::plugin::OutputRecord;
+use crate::policy::RecordId;
+
+/// Bound on one transactional call (librdkafka retries inside it).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a retriable error is retried before the transaction is aborted.
+const RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// What the caller must do after a failed transactional call.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    /// Abort the transaction and rewind the consumer.
+    #[error("abortable transaction error: {0}")]
+    Abortable(KafkaError),
+    /// The producer is unusable (fenced, or an error librdkafka does not
+    /// classify): build a new one, then rewind.
+    #[error("fatal producer error: {0}")]
+    Fatal(KafkaError),
+}
+
+enum Class {
+    Retriable,
+    Abortable,
+    Fatal,
+}
+
+fn classify(error: &KafkaError) -> Class {
+    match error {
+        KafkaError::Transaction(rd) if rd.is_fatal() => Class::Fatal,
+        KafkaError::Transaction(rd) if rd.txn_requires_abort() => Class::Abortable,
+        KafkaError::Transaction(rd) if rd.is_retriable() => Class::Retriable,
+        _ => Class::Fatal,
+    }
+}
+
+/// Runs a transactional call, retrying what librdkafka calls retriable.
+fn retrying(what: &str, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Err(error) = call() else { return Ok(()) };
+        match classify(&error) {
+            Class::Retriable if started.elapsed() < RETRY_FOR => {
+                tracing::warn!("{what} failed, retrying: {error}");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Class::Retriable | Class::Abortable => return Err(TxnError::Abortable(error)),
+            Class::Fatal => return Err(TxnError::Fatal(error)),
+        }
+    }
+}
+
+/// Which input record an output belongs to, carried through librdkafka to
+/// the delivery report.
+#[derive(Debug)]
+pub struct Source {
+    pub id: RecordId,
+    pub dead_letter: bool,
+}
+
+/// Collects outputs Kafka refused, so the records that made them can be
+/// condemned after the abort instead of failing forever.
+#[derive(Default)]
+pub struct DeliveryReports {
+    refused: Mutex<Vec<(Source, KafkaError)>>,
+}
+
+impl ClientContext for DeliveryReports {}
+
+impl ProducerContext for DeliveryReports {
+    type DeliveryOpaque = Box<Source>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, source: Box<Source>) {
+        if let Err((error, _)) = result {
+            // Inside a transaction a failed delivery also makes the commit
+            // fail; this only remembers which record to blame.
+            if !matches!(error, KafkaError::MessageProduction(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)) {
+                self.refused.lock().unwrap_or_else(|p| p.into_inner()).push((*source, error.clone()));
+            }
+        }
+    }
+}
+
+/// Counts of the open transaction, reported when it commits.
+#[derive(Debug, Default)]
+struct Open {
+    started: Option<Instant>,
+    records: usize,
+    produced: u64,
+    dead_lettered: u64,
+    skipped: u64,
+    next_offsets: HashMap<(String, i32), i64>,
+}
+
+/// The producer and the transaction it has open, if any.
+pub struct Transaction {
+    client_config: ClientConfig,
+    producer: ThreadedProducer<DeliveryReports>,
+    open: Option<Open>,
+    metrics: Arc<Metrics>,
+}
+
+fn build_producer(client_config: &ClientConfig) -> KafkaResult<ThreadedProducer<DeliveryReports>> {
+    let producer: ThreadedProducer<DeliveryReports> = client_config.create_with_context(DeliveryReports::default())?;
+    producer.init_transactions(CALL_TIMEOUT)?;
+    Ok(producer)
+}
+
+impl Transaction {
+    /// Creates the producer and calls `init_transactions`, which fences any
+    /// earlier producer with the same transactional.id and aborts its open
+    /// transaction. Retries for `give_up_after` while Kafka is unreachable.
+    pub fn create(client_config: ClientConfig, metrics: Arc<Metrics>, give_up_after: Duration) -> anyhow::Result<Self> {
+        let producer = Self::build_with_retries(&client_config, give_up_after)?;
+        Ok(Transaction { client_config, producer, open: None, metrics })
+    }
+
+    fn build_with_retries(client_config: &ClientConfig, give_up_after: Duration) -> anyhow::Result<ThreadedProducer<DeliveryReports>> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match build_producer(client_config) {
+                Ok(producer) => return Ok(producer),
+                Err(error) if started.elapsed() < give_up_after => {
+                    tracing::warn!("initialising the transactional producer failed, retrying: {error}");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => anyhow::bail!(
+                    "cannot initialise the transactional producer after {:.0?}: {error}; check that the brokers are up \
+                     and that the transaction state topic is available",
+                    started.elapsed()
+                ),
+            }
+        }
+    }
+
+    /// Replaces an unusable producer with a new one (same transactional.id).
+    pub fn rebuild(&mut self, give_up_after: Duration) -> anyhow::Result<()> {
+        if self.open.take().is_some() {
+            self.metrics.transaction_aborted();
+        }
+        self.producer.purge(PurgeConfig::default().queue().inflight());
+        self.producer = Self::build_with_retries(&self.client_config, give_up_after)?;
+        tracing::info!("built a new transactional producer");
+        Ok(())
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Input records in the open transaction.
+    pub fn records(&self) -> usize {
+        self.open.as_ref().map_or(0, |open| open.records)
+    }
+
+    /// How long the open transaction has been open.
+    pub fn age(&self) -> Duration {
+        self.open.as_ref().and_then(|open| open.started).map_or(Duration::ZERO, |started| started.elapsed())
+    }
+
+    /// Begins a transaction unless one is open.
+    pub fn ensure_begun(&mut self) -> Result<(), TxnError> {
+        if self.open.is_none() {
+            retrying("begin_transaction", || self.producer.begin_transaction())?;
+            self.open = Some(Open { started: Some(Instant::now()), ..Open::default() });
+        }
+        Ok(())
+    }
+
+    /// Queues one output in the open transaction. Waits while librdkafka's
+    /// queue is full; any other error is returned (nothing was queued).
+    pub fn send(&mut self, topic: &str, record: &OutputRecord, timestamp: Option<i64>, source: Source) -> KafkaResult<()> {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for header in &record.headers {
+            headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
+        }
+        let mut message = BaseRecord::<[u8], [u8], Box<Source>>::with_opaque_to(topic, Box::new(source)).headers(headers);
+        if let Some(key) = &record.key {
+            message = message.key(key.as_slice());
+        }
+        if let Some(value) = &record.value {
+            message = message.payload(value.as_slice());
+        }
+        if let Some(timestamp) = timestamp {
+            message = message.timestamp(timestamp);
+        }
+        loop {
+            match self.producer.send(message) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    message = returned;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    fn open_mut(&mut self) -> &mut Open {
+        self.open.as_mut().expect("a record is accounted inside an open transaction")
+    }
+
+    fn processed(&mut self, id: &RecordId) -> &mut Open {
+        let open = self.open_mut();
+        open.records += 1;
+        open.next_offsets.insert((id.topic.clone(), id.partition), id.offset + 1);
+        open
+    }
+
+    /// The record's outputs are queued: commit its offset with them.
+    pub fn transformed(&mut self, id: &RecordId, outputs: usize) {
+        self.processed(id).produced += outputs as u64;
+    }
+
+    /// The record was dead-lettered in this transaction.
+    pub fn dead_lettered(&mut self, id: &RecordId) {
+        self.processed(id).dead_lettered += 1;
+    }
+
+    /// The record was skipped: commit its offset, nothing else.
+    pub fn skipped(&mut self, id: &RecordId) {
+        self.processed(id).skipped += 1;
+    }
+
+    /// Outputs Kafka refused since the last call.
+    pub fn take_refused(&self) -> Vec<(Source, KafkaError)> {
+        std::mem::take(&mut *self.producer.context().refused.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Sends the offsets with the consumer's group metadata and commits.
+    /// On error the transaction is still open: the caller aborts or rebuilds.
+    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), TxnError> {
+        let Some(open) = &self.open else { return Ok(()) };
+        let started = Instant::now();
+        if !open.next_offsets.is_empty() {
+            let mut offsets = TopicPartitionList::with_capacity(open.next_offsets.len());
+            for ((topic, partition), next) in &open.next_offsets {
+                offsets
+                    .add_partition_offset(topic, *partition, Offset::Offset(*next))
+                    .map_err(TxnError::Fatal)?;
+            }
+            let group = consumer
+                .group_metadata()
+                .ok_or(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)))?;
+            retrying("send_offsets_to_transaction", || self.producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT))?;
+        }
+        retrying("commit_transaction", || self.producer.commit_transaction(CALL_TIMEOUT))?;
+        let open = self.open.take().expect("checked above");
+        self.metrics.transaction_committed(started.elapsed(), open.produced, open.dead_lettered, open.skipped);
+        tracing::debug!(records = open.records, elapsed = ?started.elapsed(), "committed");
+        Ok(())
+    }
+
+    /// Aborts the open transaction, if any.
+    pub fn abort(&mut self) -> Result<(), TxnError> {
+        if self.open.take().is_none() {
+            return Ok(());
+        }
+        self.metrics.transaction_aborted();
+        retrying("abort_transaction", || self.producer.abort_transaction(CALL_TIMEOUT))
+    }
+}
