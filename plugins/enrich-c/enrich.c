@@ -474,9 +474,9 @@ bool exports_transformer_init(transformer_list_tuple2_string_string_t *config, t
     return ok;
 }
 
-bool exports_transformer_transform(exports_transformer_input_record_t *record,
-                                   exports_transformer_list_output_record_t *ret,
-                                   exports_transformer_error_t *err) {
+bool exports_transformer_transform(transformer_input_record_t *record,
+                                   transformer_list_output_record_t *ret,
+                                   transformer_error_t *err) {
     bool ok = false;
     if (!record->value.is_some) {
         err->tag = EOSHOST_TRANSFORM_TYPES_ERROR_REJECTED;
@@ -493,7 +493,7 @@ bool exports_transformer_transform(exports_transformer_input_record_t *record,
         goto done;
     }
 
-    exports_transformer_output_record_t *o = calloc(1, sizeof *o);
+    transformer_output_record_t *o = calloc(1, sizeof *o);
     if (!o) abort();
     o->topic.is_some = false;
     // The key moves from the input to the output: no copy.
@@ -533,6 +533,6 @@ bool exports_transformer_transform(exports_transformer_input_record_t *record,
     ret->len = 1;
     ok = true;
 done:
-    exports_transformer_input_record_free(record);
+    transformer_input_record_free(record);
     return ok;
 }

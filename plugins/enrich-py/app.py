@@ -18,6 +18,7 @@ REGIONS = {
     "JP": "APAC", "CN": "APAC", "IN": "APAC", "SG": "APAC", "AU": "APAC", "KR": "APAC",
 }
 MAX = 1_000_000_000
+MAX_FAST_NESTING = 256
 
 # Only '"', '\' and U+0000..U+001F are escaped; everything else is written raw.
 _NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\]')
@@ -183,6 +184,11 @@ def _member_key(text, i, string_at):
 def parse(value):
     try:
         text = value.decode("utf-8")  # strict: no overlong forms, surrogates or > U+10FFFF
+        # json.loads recurses in C per nesting level; deep enough nesting
+        # exhausts the wasm stack (a trap) before Python notices. Documents
+        # that could be nested that deep go to the iterative parser.
+        if text.count("[") + text.count("{") > MAX_FAST_NESTING:
+            return _parse_deep(text)
         try:
             doc = json.loads(
                 text,

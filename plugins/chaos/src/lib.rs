@@ -1,5 +1,6 @@
 //! `chaos`: `identity`, except that each call traps (panics) with probability
-//! `trap_per_million` / 1,000,000. The randomness comes from WASI (through
+//! `trap_per_million` / 1,000,000, and always on a record whose value equals
+//! `trap_on_value` (for tests that need a trap on one known record). The randomness comes from WASI (through
 //! std's randomly seeded hasher), so a retried record usually succeeds: the
 //! shape of a transient fault.
 
@@ -10,6 +11,7 @@ use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Re
 
 pub struct Chaos {
     trap_per_million: u64,
+    trap_on_value: Option<Vec<u8>>,
     random: RandomState,
     calls: u64,
 }
@@ -25,17 +27,19 @@ impl Chaos {
 
 impl Transform for Chaos {
     fn init(config: Config) -> Result<Self, String> {
-        config.expect_only(&["trap_per_million"])?;
+        config.expect_only(&["trap_per_million", "trap_on_value"])?;
         let trap_per_million = config.parse_or("trap_per_million", 0u64)?;
         if trap_per_million > 1_000_000 {
             return Err(format!("config key \"trap_per_million\" must be at most 1000000, got {trap_per_million}"));
         }
         // RandomState::new() draws its keys from the WASI random source.
-        Ok(Chaos { trap_per_million, random: RandomState::new(), calls: 0 })
+        let trap_on_value = config.get("trap_on_value").map(|v| v.as_bytes().to_vec());
+        Ok(Chaos { trap_per_million, trap_on_value, random: RandomState::new(), calls: 0 })
     }
 
     fn transform(&mut self, record: InputRecord) -> Result<Vec<OutputRecord>, Rejection> {
-        if self.roll() < self.trap_per_million {
+        let chosen = self.trap_on_value.is_some() && record.value == self.trap_on_value;
+        if chosen || self.roll() < self.trap_per_million {
             panic!("chaos: injected trap at {}/{}@{}", record.topic, record.partition, record.offset);
         }
         Ok(vec![OutputRecord::from_input(record)])
@@ -61,6 +65,16 @@ mod tests {
         let mut chaos = Chaos::init(Config::from_pairs([("trap_per_million", "1000000")])).unwrap();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             chaos.transform(InputRecord::with_value("v"))
+        }));
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn the_chosen_value_always_traps_and_others_pass() {
+        let mut chaos = Chaos::init(Config::from_pairs([("trap_on_value", "boom")])).unwrap();
+        chaos.transform(InputRecord::with_value("fine")).unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            chaos.transform(InputRecord::with_value("boom"))
         }));
         assert!(result.is_err());
     }

@@ -5,7 +5,8 @@
 //! (`tests/conformance/enrich/`).
 
 use eoshost_plugin_sdk::{export_transform, Config, Header, InputRecord, OutputRecord, Rejection, Transform};
-use serde_json::{Map, Value};
+
+mod scan;
 
 /// Upper bound of `quantity` and `unit_price_cents`.
 const MAX_AMOUNT: u64 = 1_000_000_000;
@@ -32,27 +33,51 @@ pub fn region(country: &str) -> &'static str {
     }
 }
 
-fn text_field(object: &Map<String, Value>, name: &str) -> Result<String, Rejection> {
+/// The order's fields as they appear in the value (the last of duplicates):
+/// raw JSON text of each value, decoded only as far as the rule needs.
+struct OrderFields<'a>([Option<&'a str>; 5]);
+
+const FIELDS: [&str; 5] = ["order_id", "customer_id", "country", "quantity", "unit_price_cents"];
+
+impl<'a> OrderFields<'a> {
+    fn from_members(members: Vec<(&'a str, &'a str)>) -> Self {
+        let mut fields = OrderFields([None; 5]);
+        for (key_literal, value) in members {
+            // Keys may be escaped ("\u006frder_id"); the scanner validated them.
+            let key: String = serde_json::from_str(key_literal).unwrap_or_default();
+            if let Some(index) = FIELDS.iter().position(|field| *field == key) {
+                fields.0[index] = Some(value);
+            }
+        }
+        fields
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        FIELDS.iter().position(|field| *field == name).and_then(|index| self.0[index])
+    }
+}
+
+fn text_field(object: &OrderFields, name: &str) -> Result<String, Rejection> {
     match object.get(name) {
         None => Err(Rejection::new(format!("missing field \"{name}\""))),
-        Some(Value::String(text)) => Ok(text.clone()),
+        Some(literal) if literal.starts_with('"') => {
+            Ok(serde_json::from_str(literal).expect("the scanner validated this string"))
+        }
         Some(_) => Err(Rejection::new(format!("field \"{name}\" must be a string"))),
     }
 }
 
 /// An integer is a JSON number token without fraction or exponent
-/// (`-?(0|[1-9][0-9]*)`); `serde_json`'s arbitrary-precision numbers keep the
-/// token as written, so `3.0`, `3e2` and 30-digit integers are told apart
-/// exactly rather than through a lossy double.
-fn amount_field(object: &Map<String, Value>, name: &str) -> Result<u64, Rejection> {
+/// (`-?(0|[1-9][0-9]*)`); the token is read as written, so `3.0`, `3e2` and
+/// 30-digit integers are told apart exactly rather than through a double.
+fn amount_field(object: &OrderFields, name: &str) -> Result<u64, Rejection> {
     let token = match object.get(name) {
         None => return Err(Rejection::new(format!("missing field \"{name}\""))),
-        Some(Value::Number(number)) => number.to_string(),
-        Some(_) => return Err(Rejection::new(format!("field \"{name}\" must be an integer"))),
+        Some(token) => token,
     };
     let (negative, digits) = match token.strip_prefix('-') {
         Some(digits) => (true, digits),
-        None => (false, token.as_str()),
+        None => (false, token),
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Rejection::new(format!("field \"{name}\" must be an integer")));
@@ -70,9 +95,10 @@ fn amount_field(object: &Map<String, Value>, name: &str) -> Result<u64, Rejectio
 /// Validates an order value; the first failing rule gives the reason.
 pub fn parse_order(value: Option<&[u8]>) -> Result<Order, Rejection> {
     let bytes = value.ok_or_else(|| Rejection::new("value is missing"))?;
-    let json: Value = serde_json::from_slice(bytes).map_err(|_| Rejection::new("value is not valid JSON"))?;
-    let Value::Object(object) = json else {
-        return Err(Rejection::new("value is not a JSON object"));
+    let object = match scan::scan(bytes) {
+        None => return Err(Rejection::new("value is not valid JSON")),
+        Some(scan::TopLevel::NotObject) => return Err(Rejection::new("value is not a JSON object")),
+        Some(scan::TopLevel::Object(members)) => OrderFields::from_members(members),
     };
     Ok(Order {
         order_id: text_field(&object, "order_id")?,

