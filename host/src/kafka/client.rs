@@ -23,7 +23,10 @@ pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("queued.max.messages.kbytes", "16384")
+        .set("queued.max.messages.kbytes", "32768")
+        // librdkafka pauses a partition's fetching for this long once the
+        // prefetch queue is full; its default (1 s) starves the loop.
+        .set("fetch.queue.backoff.ms", "5")
         .set("fetch.max.bytes", "16777216")
         .set("client.id", format!("eoshost-consumer-{}", config.group));
     if with_statistics {
@@ -42,7 +45,7 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("transaction.timeout.ms", "10000")
-        .set("linger.ms", "5")
+        .set("linger.ms", "20")
         .set("queue.buffering.max.kbytes", "65536")
         .set("client.id", format!("eoshost-producer-{transactional_id}"));
     apply_overrides(&mut client, config);
