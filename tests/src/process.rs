@@ -1,0 +1,305 @@
+//! `eoshost` as a child process: its command line, its logs under
+//! `target/test-logs/<test>/`, and the ways it ends — SIGKILL (a crash),
+//! SIGTERM (a clean shutdown) or on its own, with an exit code.
+
+use std::fmt;
+use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The release binary: `EOSHOST_BIN`, else `<workspace>/target/release/eoshost`.
+pub fn eoshost_binary() -> PathBuf {
+    let path = std::env::var_os("EOSHOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/release/eoshost"));
+    if !path.is_file() {
+        panic!("{} is missing: build it with cargo build --release -p eoshost", path.display());
+    }
+    path
+}
+
+/// `<workspace>/target/plugins/<name>.wasm`, which `scripts/build-plugins` makes.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let path = workspace_root().join("target/plugins").join(format!("{name}.wasm"));
+    if !path.is_file() {
+        panic!("{} is missing: build the plugins with scripts/build-plugins", path.display());
+    }
+    path
+}
+
+/// The command line of one eoshost instance (DESIGN §1.1).
+#[derive(Debug, Clone)]
+pub struct EoshostSpec {
+    plugin: String,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    group: String,
+    bootstrap: String,
+    transactional_id: Option<String>,
+    commit_interval_ms: u64,
+    extra: Vec<String>,
+}
+
+impl EoshostSpec {
+    /// `plugin` is a name under `target/plugins/`; the default output is
+    /// `outputs[0]`. Commit interval 100 ms, the default.
+    pub fn new(plugin: &str, input: &str, outputs: &[&str], group: &str, bootstrap: &str) -> EoshostSpec {
+        EoshostSpec {
+            plugin: plugin.to_owned(),
+            inputs: vec![input.to_owned()],
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            group: group.to_owned(),
+            bootstrap: bootstrap.to_owned(),
+            transactional_id: None,
+            commit_interval_ms: 100,
+            extra: Vec::new(),
+        }
+    }
+
+    /// A fixed `--transactional-id`: restarts with the same spec fence their
+    /// predecessor, concurrent instances must get different ones.
+    pub fn transactional_id(mut self, id: &str) -> EoshostSpec {
+        self.transactional_id = Some(id.to_owned());
+        self
+    }
+
+    pub fn commit_interval_ms(mut self, ms: u64) -> EoshostSpec {
+        self.commit_interval_ms = ms;
+        self
+    }
+
+    pub fn bootstrap(mut self, bootstrap: &str) -> EoshostSpec {
+        self.bootstrap = bootstrap.to_owned();
+        self
+    }
+
+    pub fn plugin_config(self, pair: &str) -> EoshostSpec {
+        self.args(["--plugin-config", pair])
+    }
+
+    /// `-X key=value`, a librdkafka property.
+    pub fn librdkafka(self, pair: &str) -> EoshostSpec {
+        self.args(["-X", pair])
+    }
+
+    /// A 6 s session (the broker's minimum) with 1 s heartbeats, so that the
+    /// group notices a SIGKILLed member in seconds rather than 45.
+    pub fn fast_failure_detection(self) -> EoshostSpec {
+        self.librdkafka("session.timeout.ms=6000").librdkafka("heartbeat.interval.ms=1000")
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> EoshostSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extra.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn command_line(&self) -> Vec<String> {
+        let mut line = vec![
+            "--plugin".to_owned(),
+            plugin_path(&self.plugin).display().to_string(),
+            "--input".to_owned(),
+            self.inputs.join(","),
+            "--output".to_owned(),
+            self.outputs.join(","),
+            "--bootstrap-servers".to_owned(),
+            self.bootstrap.clone(),
+            "--group".to_owned(),
+            self.group.clone(),
+            "--commit-interval-ms".to_owned(),
+            self.commit_interval_ms.to_string(),
+        ];
+        if let Some(id) = &self.transactional_id {
+            line.extend(["--transactional-id".to_owned(), id.clone()]);
+        }
+        line.extend(self.extra.iter().cloned());
+        line
+    }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    fn of(status: ExitStatus) -> Exit {
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => Exit::Code(-1),
+        }
+    }
+
+    pub fn code(self) -> Option<i32> {
+        match self {
+            Exit::Code(code) => Some(code),
+            Exit::Signal(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exit code {code}"),
+            Exit::Signal(signal) => write!(f, "killed by signal {signal}"),
+        }
+    }
+}
+
+/// A running (or finished) eoshost instance. Dropping it SIGKILLs it.
+pub struct Eoshost {
+    child: Child,
+    label: String,
+    stderr_path: PathBuf,
+    exit: Option<Exit>,
+    started: Instant,
+}
+
+impl Eoshost {
+    /// Starts eoshost with `spec`; stdout and stderr go to
+    /// `<log_dir>/<label>.stdout` and `.stderr`. Every inherited `EOSHOST_*`
+    /// variable but `EOSHOST_LOG` is removed: the host reads its options from
+    /// them, and the test's command line must be the whole truth.
+    pub fn spawn(spec: &EoshostSpec, log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
+        let binary = eoshost_binary();
+        let stderr_path = log_dir.join(format!("{label}.stderr"));
+        let stdout_path = log_dir.join(format!("{label}.stdout"));
+        let args = spec.command_line();
+        std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{} {}\n", binary.display(), args.join(" ")))?;
+        let mut command = Command::new(&binary);
+        command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout_path).with_context(|| format!("creating {}", stdout_path.display()))?)
+            .stderr(File::create(&stderr_path).with_context(|| format!("creating {}", stderr_path.display()))?);
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("EOSHOST_") && name != "EOSHOST_LOG" {
+                command.env_remove(name.as_ref());
+            }
+        }
+        let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Eoshost { child, label: label.to_owned(), stderr_path, exit: None, started: Instant::now() })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Time since the process started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// How it ended, if it has; never blocks.
+    pub fn try_exit(&mut self) -> Option<Exit> {
+        if self.exit.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.exit = Some(Exit::of(status));
+        }
+        self.exit
+    }
+
+    /// Waits up to `timeout` for the process to end.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<Exit> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(exit) = self.try_exit() {
+                return Some(exit);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, signal: i32) -> anyhow::Result<()> {
+        // SAFETY: kill(2) on our own child's pid, which is not reaped yet
+        // (try_exit would have recorded it), so the pid cannot be reused.
+        if unsafe { libc::kill(self.pid(), signal) } != 0 {
+            anyhow::bail!("kill({}, {signal}) on {}: {}", self.pid(), self.label, std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// SIGKILL, as a crash would, and reap it. Returns whether it was still
+    /// running (and so really killed).
+    pub fn kill(&mut self) -> anyhow::Result<bool> {
+        if self.try_exit().is_some() {
+            return Ok(false);
+        }
+        self.signal(libc::SIGKILL)?;
+        let status = self.child.wait()?;
+        self.exit = Some(Exit::of(status));
+        Ok(true)
+    }
+
+    /// SIGTERM and wait up to `timeout` for the clean shutdown; `None` when
+    /// it did not end in time (it is then SIGKILLed, so nothing lingers).
+    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<Option<(Exit, Duration)>> {
+        if let Some(exit) = self.try_exit() {
+            anyhow::bail!(
+                "{} had already ended ({exit}) before SIGTERM; stderr tail:\n{}",
+                self.label,
+                self.stderr_tail(40)
+            );
+        }
+        let sent = Instant::now();
+        self.signal(libc::SIGTERM)?;
+        match self.wait_exit(timeout) {
+            Some(exit) => Ok(Some((exit, sent.elapsed()))),
+            None => {
+                self.kill()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read(&self.stderr_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    }
+
+    /// The last `lines` lines of stderr, for failure messages.
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = self.stderr();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    pub fn stderr_path(&self) -> &Path {
+        &self.stderr_path
+    }
+}
+
+impl Drop for Eoshost {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
