@@ -77,7 +77,8 @@ pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerCon
     let started = Instant::now();
     let mut backoff = Duration::from_millis(200);
     let metadata = loop {
-        match consumer.fetch_metadata(None, Duration::from_secs(5)) {
+        let remaining = config.connect_timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+        match consumer.fetch_metadata(None, remaining.min(Duration::from_secs(5))) {
             Ok(metadata) if !metadata.brokers().is_empty() => break metadata,
             Ok(_) => tracing::warn!("Kafka answered with no brokers; retrying"),
             Err(error) => tracing::warn!(bootstrap = %config.bootstrap_servers, "cannot reach Kafka yet: {error}; retrying"),

@@ -278,6 +278,12 @@ impl Transaction {
             return Ok(());
         }
         self.metrics.transaction_aborted();
+        // Letting in-flight produce requests finish first avoids an abort
+        // that the coordinator refuses with INVALID_TXN_STATE while they are
+        // still being added to the transaction (librdkafka #4849), which
+        // would otherwise cost a new producer. Delivery errors here are
+        // expected and irrelevant: everything is being aborted.
+        let _ = self.producer.flush(CALL_TIMEOUT);
         retrying("abort_transaction", || self.producer.abort_transaction(CALL_TIMEOUT))
     }
 }
