@@ -8,18 +8,43 @@ use std::time::Instant;
 
 use common::{eoshost, plugin_path, scratch, stderr, stdout, workspace_root};
 
-#[test]
-fn enrich_matches_the_conformance_suite_byte_for_byte() {
+/// Every language's `enrich` against the shared suite (tests/conformance/enrich).
+fn assert_conformance(plugin: &str) {
     let suite = workspace_root().join("tests/conformance/enrich");
     let input = suite.join("input.jsonl");
     let expected = std::fs::read_to_string(suite.join("expected.jsonl")).unwrap();
-    let output = eoshost(&["test", "--plugin", plugin_path("enrich").to_str().unwrap(), "--input", input.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = eoshost(&["test", "--plugin", plugin_path(plugin).to_str().unwrap(), "--input", input.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{plugin}: {}", stderr(&output));
     let actual = stdout(&output);
     for (n, (got, want)) in actual.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(got, want, "line {} differs", n + 1);
+        assert_eq!(got, want, "{plugin}: line {} differs", n + 1);
     }
-    assert_eq!(actual.lines().count(), expected.lines().count());
+    assert_eq!(actual.lines().count(), expected.lines().count(), "{plugin}: line count");
+}
+
+#[test]
+fn enrich_matches_the_conformance_suite_byte_for_byte() {
+    assert_conformance("enrich");
+}
+
+#[test]
+fn enrich_in_go_matches_the_conformance_suite_byte_for_byte() {
+    assert_conformance("enrich-go");
+}
+
+#[test]
+fn enrich_in_python_matches_the_conformance_suite_byte_for_byte() {
+    assert_conformance("enrich-py");
+}
+
+#[test]
+fn enrich_in_javascript_matches_the_conformance_suite_byte_for_byte() {
+    assert_conformance("enrich-js");
+}
+
+#[test]
+fn enrich_in_c_matches_the_conformance_suite_byte_for_byte() {
+    assert_conformance("enrich-c");
 }
 
 #[test]

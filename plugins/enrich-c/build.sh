@@ -96,15 +96,9 @@ ensure_wit_bindgen
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# `record` is a WIT keyword: a parameter of that name must be written
-# `%record`. Until wit/transform.wit does so, build from a copy that does
-# (same component types: `%` only escapes the name).
-mkdir "$work/wit"
-for f in "$root"/wit/*.wit; do
-    sed 's/(record:/(%record:/g' "$f" >"$work/wit/$(basename "$f")"
-done
 
-"$wit_bindgen" c "$work/wit" -w transformer --out-dir "$work/bindings" >/dev/null
+"$wit_bindgen" c "$root/wit" -w transformer --out-dir "$work/bindings" >"$work/log" 2>&1 ||
+    { cat "$work/log" >&2; exit 1; }
 clang --target=wasm32-wasi -mexec-model=reactor -O2 -std=c11 -Wall -Wextra -Werror \
     -I "$work/bindings" -Wl,--strip-debug -o "$work/core.wasm" \
     "$here/enrich.c" "$work/bindings/transformer.c" "$work/bindings/transformer_component_type.o"
@@ -112,7 +106,8 @@ clang --target=wasm32-wasi -mexec-model=reactor -O2 -std=c11 -Wall -Wextra -Werr
 # enrich.c calls no WASI function, so the core module imports none and needs
 # no adapter. A plugin that prints or reads the clock does: add it then.
 adapt=()
-if "$wasm_tools" print "$work/core.wasm" | grep -q '(import "wasi_snapshot_preview1"'; then
+"$wasm_tools" print "$work/core.wasm" >"$work/core.wat"
+if grep -q '(import "wasi_snapshot_preview1"' "$work/core.wat"; then
     ensure_adapter
     adapt=(--adapt "wasi_snapshot_preview1=$adapter")
 fi

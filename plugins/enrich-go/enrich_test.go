@@ -53,11 +53,11 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got strings.Builder
-	for index, line := range strings.Split(string(input), "\n") {
-		if strings.TrimSpace(line) == "" {
+	for index, text := range strings.Split(string(input), "\n") {
+		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		var rec struct {
+		var line struct {
 			Offset   *int64          `json:"offset"`
 			Key      *string         `json:"key"`
 			KeyB64   *string         `json:"key_b64"`
@@ -65,47 +65,66 @@ func TestConformance(t *testing.T) {
 			ValueB64 *string         `json:"value_b64"`
 			Headers  json.RawMessage `json:"headers"`
 		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		if err := json.Unmarshal([]byte(text), &line); err != nil {
 			t.Fatalf("line %d: %v", index, err)
 		}
 		offset := int64(index)
-		if rec.Offset != nil {
-			offset = *rec.Offset
+		if line.Offset != nil {
+			offset = *line.Offset
 		}
 		var value []byte
-		if rec.Value != nil {
-			value = []byte(*rec.Value)
-		} else if rec.ValueB64 != nil {
-			value, _ = base64.StdEncoding.DecodeString(*rec.ValueB64)
+		if line.Value != nil {
+			value = []byte(*line.Value)
+		} else if line.ValueB64 != nil {
+			value, _ = base64.StdEncoding.DecodeString(*line.ValueB64)
 		} else {
 			t.Fatalf("line %d: no value", index)
 		}
-		key := "null"
-		if rec.Key != nil {
-			key = jsonString(*rec.Key)
-		} else if rec.KeyB64 != nil {
-			k, _ := base64.StdEncoding.DecodeString(*rec.KeyB64)
-			key = jsonString(string(k))
+		key, keyText := "null", ""
+		if line.Key != nil {
+			key, keyText = jsonString(*line.Key), *line.Key
+		} else if line.KeyB64 != nil {
+			k, _ := base64.StdEncoding.DecodeString(*line.KeyB64)
+			key, keyText = jsonString(string(k)), string(k)
 		}
 		var hs []header
-		if len(rec.Headers) > 0 {
-			if hs, err = readHeaders(rec.Headers); err != nil {
+		if len(line.Headers) > 0 {
+			if hs, err = readHeaders(line.Headers); err != nil {
 				t.Fatalf("line %d: %v", index, err)
 			}
 		}
-		out, region, reason := Enrich(value)
-		if reason != "" {
-			fmt.Fprintf(&got, `{"offset":%s,"error":%s}`+"\n", strconv.FormatInt(offset, 10), jsonString(reason))
+		rec := InputRecord{Value: value}
+		if rec.Value == nil {
+			rec.Value = []byte{}
+		}
+		if key != "null" {
+			rec.Key = []byte(keyText)
+		}
+		for _, h := range hs {
+			rec.Headers = append(rec.Headers, Header{Key: h.key, Value: []byte(h.value)})
+		}
+		outs, err := transform(&rec)
+		if err != nil {
+			fmt.Fprintf(&got, `{"offset":%s,"error":%s}`+"\n", strconv.FormatInt(offset, 10), jsonString(err.Error()))
 			continue
 		}
-		var h strings.Builder
-		for _, x := range hs {
-			if x.key != "region" {
-				h.WriteString(jsonString(x.key) + ":" + jsonString(x.value) + ",")
+		for _, o := range outs {
+			topic, okey := "null", "null"
+			if o.Topic != "" {
+				topic = jsonString(o.Topic)
 			}
+			if o.Key != nil {
+				okey = jsonString(string(o.Key))
+			}
+			var h strings.Builder
+			for i, x := range o.Headers {
+				if i > 0 {
+					h.WriteString(",")
+				}
+				h.WriteString(jsonString(x.Key) + ":" + jsonString(string(x.Value)))
+			}
+			fmt.Fprintf(&got, `{"topic":%s,"key":%s,"value":%s,"headers":{%s}}`+"\n", topic, okey, jsonString(string(o.Value)), h.String())
 		}
-		h.WriteString(`"region":` + jsonString(region))
-		fmt.Fprintf(&got, `{"topic":null,"key":%s,"value":%s,"headers":{%s}}`+"\n", key, jsonString(string(out)), h.String())
 	}
 	want := bufio.NewScanner(bytes.NewReader(expected))
 	want.Buffer(nil, 1<<20)

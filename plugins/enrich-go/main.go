@@ -4,8 +4,11 @@
 // writes compact JSON with a fixed key order. The rules are pinned in
 // plugins/README.md and checked by tests/conformance/enrich/.
 //
-// enrich.go holds the rules, abi.go the component glue; build.sh turns the
-// core module into a component.
+// Files: enrich.go (the rules, plain Go), plugin.go (configure and
+// transform), eoshost.go and eoshost_wasm.go (the world's types and its
+// canonical ABI glue, the same for every Go plugin), patch_core.py and
+// build.sh (core module to component). `go test` runs the conformance suite
+// natively.
 package main
 
 // A c-shared (reactor) module runs no main; the package still needs one.

@@ -4,11 +4,20 @@
 // writes compact JSON with a fixed key order. The rules are pinned in
 // plugins/README.md and checked by tests/conformance/enrich/.
 //
-// JSON.parse cannot be used as is: it cannot tell `3` from `3.0`, loses
-// integers above 2^53 and accepts lone surrogate escapes. So this reads the
-// UTF-8 bytes with a small strict validator (iterative: nesting depth is
-// bounded by memory, not by the stack) that keeps only the top-level members
-// it needs, and writes the output bytes directly. total_cents uses BigInt.
+// Plain JSON.parse cannot tell `3` from `3.0`, loses integers above 2^53 and
+// accepts lone surrogate escapes. Two paths therefore:
+// - fast (almost every record): the bytes become a "binary" string (one char
+//   per byte), decodeURIComponent(escape(...)) checks the UTF-8, and
+//   JSON.parse with a reviver that reads each value's source text (ES2025
+//   "JSON.parse source text access") validates the JSON and yields the raw
+//   number tokens. All of that is native code; an interpreter is slow at
+//   byte loops.
+// - slow (lone-surrogate escapes anywhere, duplicate fields, deep nesting,
+//   an engine without source access): a strict byte-level validator,
+//   iterative so that nesting depth is bounded by memory, not by the stack
+//   (deep JSON.parse recursion exhausts the wasm stack: a trap).
+// Both fill the same `fields` and share the output code. total_cents uses
+// BigInt.
 
 const REGIONS = {
   DE: 'EU', FR: 'EU', NL: 'EU', ES: 'EU', IT: 'EU', PL: 'EU', SE: 'EU',
@@ -37,13 +46,26 @@ class Writer {
     this.buf = next;
   }
   byte(b) { this.reserve(1); this.buf[this.len++] = b; }
-  bytes(arr, start = 0, end = arr.length) {
+  bytes(arr, start, end) {
+    if (start === undefined) {
+      this.reserve(arr.length);
+      this.buf.set(arr, this.len);
+      this.len += arr.length;
+      return;
+    }
     this.reserve(end - start);
-    for (let i = start; i < end; i++) this.buf[this.len++] = arr[i];
+    this.buf.set(arr.subarray(start, end), this.len);
+    this.len += end - start;
   }
   ascii(s) {
     this.reserve(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+  }
+  // A non-negative integer (Number or BigInt) in decimal.
+  digits(n) {
+    const str = String(n);
+    this.reserve(str.length);
+    for (let i = 0; i < str.length; i++) this.buf[this.len++] = str.charCodeAt(i);
   }
   utf8(cp) {
     if (cp < 0x80) this.byte(cp);
@@ -75,7 +97,14 @@ class Writer {
     }
     this.byte(0x22);
   }
-  result() { return this.buf.slice(0, this.len); }
+  // A string field: its source token as is when it has no escapes (then it
+  // needs none: raw '"', '\' and control characters are not JSON), else
+  // the decoded bytes, escaped.
+  jsonField(field) {
+    if (field.raw) this.bytes(field.raw);
+    else this.jsonString(field.bytes);
+  }
+  result() { return this.buf.subarray(0, this.len); }
 }
 
 // ---------------------------------------------------------------- UTF-8 in
@@ -296,6 +325,120 @@ function parseDocument(s) {
   }
 }
 
+// ---------------------------------------------------------------- fast path
+
+// Does JSON.parse hand the reviver each value's source text?
+const HAS_SOURCE = (() => {
+  try {
+    let src;
+    JSON.parse('[1.0]', function (k, v, ctx) { if (k === '0') src = ctx && ctx.source; return v; });
+    return src === '1.0';
+  } catch (e) {
+    return false;
+  }
+})();
+const FIELD_INDEX = new Map(FIELDS.map((name, f) => [name, f]));
+const NON_ASCII = /[\x80-\xff]/;
+
+const INT_TOKEN = /^-?(?:0|[1-9][0-9]*)$/;
+// A surrogate escape, or a key whose last escape is a \uXXXX.
+const SLOW_ESCAPES = /\\u[dD][89abcdefABCDEF]|\\u[0-9a-fA-F]{4}[^"\\]*"[ \t\n\r]*:/;
+const MAX_FAST_DEPTH = 128; // JSON.parse recursion: far below what exhausts the stack (~1000)
+const NOT_BRACKET = /[^[\]{}]+/g;
+const EMPTY_PAIR = /\[\]|\{\}/g;
+
+function toBinary(bytes) {
+  if (bytes.length <= 2048) return String.fromCharCode.apply(null, bytes);
+  const parts = [];
+  for (let i = 0; i < bytes.length; i += 2048) parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 2048)));
+  return parts.join('');
+}
+
+function twice(s, word) {
+  const i = s.indexOf(word);
+  return i >= 0 && s.indexOf(word, i + word.length) >= 0;
+}
+
+function countUpTo(s, ch, limit) {
+  let n = 0;
+  for (let i = s.indexOf(ch); i >= 0 && n <= limit; i = s.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+// An estimate of the nesting depth, in native string operations: strip all
+// but brackets, then peel empty pairs off, one level per pass. Brackets
+// inside strings can only make it err on the deep side.
+function nestingMayExceed(s, limit) {
+  if (s.length <= 2 * limit) return false; // too short to nest that deep
+  if (countUpTo(s, '{', limit) + countUpTo(s, '[', limit) <= limit) return false;
+  s = s.replace(NOT_BRACKET, '');
+  for (let i = 0; i < limit; i++) {
+    const t = s.replace(EMPTY_PAIR, '');
+    if (t.length === s.length) return false;
+    s = t;
+  }
+  return s.length > 0;
+}
+
+// Returns the fields (as parseDocument does), null for a non-object, or
+// undefined when the slow path must decide. Throws INVALID.
+function fastParse(value) {
+  if (!HAS_SOURCE) return undefined;
+  const bin = toBinary(value);
+  if (NON_ASCII.test(bin)) {
+    try {
+      decodeURIComponent(escape(bin)); // strict UTF-8: throws URIError
+    } catch (e) {
+      throw INVALID;
+    }
+  }
+  // Lone surrogates: JSON.parse accepts them. And QuickJS's source text for
+  // a key given twice with the same value (`3` then `3.0`) is the first
+  // one's: let the slow path see duplicates of the integer fields, spelled
+  // plainly or with \u escapes. (For a string field any token of the same
+  // value gives the same output.)
+  if (bin.indexOf('\\') >= 0 && SLOW_ESCAPES.test(bin)) return undefined;
+  if (twice(bin, '"quantity"') || twice(bin, '"unit_price_cents"')) return undefined;
+  if (nestingMayExceed(bin, MAX_FAST_DEPTH)) return undefined;
+  const seen = [];
+  let doc;
+  try {
+    // In the binary string, UTF-8 sequences are runs of chars >= 0x80: the
+    // same JSON (valid or not) as the text, and the same ASCII field names.
+    doc = JSON.parse(bin, function (k, v, ctx) {
+      const f = FIELD_INDEX.get(k);
+      if (f !== undefined) seen.push(this, f, v, ctx ? ctx.source : undefined);
+      return v;
+    });
+  } catch (e) {
+    if (e instanceof SyntaxError) throw INVALID;
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return null;
+  const fields = [null, null, null, null, null];
+  for (let i = 0; i < seen.length; i += 4) {
+    if (seen[i] !== doc) continue; // a member of a nested object
+    const f = seen[i + 1], v = seen[i + 2], src = seen[i + 3];
+    if (typeof v === 'string') {
+      if (src === undefined) return undefined; // no source (a duplicate key): slow path
+      const at = bin.indexOf(src); // the same text, so the same bytes, as the token
+      const token = value.subarray(at, at + src.length);
+      if (src.indexOf('\\') < 0) {
+        fields[f] = { kind: K_STRING, bytes: token.subarray(1, token.length - 1), raw: token };
+      } else {
+        const p = new Parser(token);
+        fields[f] = { kind: K_STRING, bytes: p.string(true) };
+      }
+    } else if (typeof v === 'number') {
+      if (src === undefined) return undefined;
+      fields[f] = INT_TOKEN.test(src) ? { kind: K_INT, token: src } : { kind: K_OTHER };
+    } else {
+      fields[f] = { kind: K_OTHER };
+    }
+  }
+  return fields;
+}
+
 // ---------------------------------------------------------------- rules
 
 function checkField(fields, f) {
@@ -322,8 +465,11 @@ function regionOf(country) {
 
 function enrich(value) {
   if (value === null || value === undefined) throw new Rejected('value is missing');
-  if (!utf8Valid(value)) throw INVALID;
-  const fields = parseDocument(value);
+  let fields = fastParse(value);
+  if (fields === undefined) {
+    if (!utf8Valid(value)) throw INVALID;
+    fields = parseDocument(value);
+  }
   if (fields === null) throw new Rejected('value is not a JSON object');
   const orderId = checkField(fields, 0);
   const customerId = checkField(fields, 1);
@@ -331,18 +477,35 @@ function enrich(value) {
   const quantity = checkField(fields, 3);
   const unitPrice = checkField(fields, 4);
   const region = regionOf(country);
-  const out = new Writer(128 + orderId.length + customerId.length + country.length);
-  out.ascii('{"order_id":');
-  out.jsonString(orderId);
-  out.ascii(',"customer_id":');
-  out.jsonString(customerId);
-  out.ascii(',"country":');
-  out.jsonString(country);
-  out.ascii(`,"region":"${region}","quantity":${quantity},"unit_price_cents":${unitPrice}`);
-  // Up to 10^18: beyond 2^53, so BigInt.
-  out.ascii(`,"total_cents":${BigInt(quantity) * BigInt(unitPrice)}}`);
+  const out = new Writer(160 + orderId.length + customerId.length + country.length);
+  out.bytes(P_ORDER_ID);
+  out.jsonField(fields[0]);
+  out.bytes(P_CUSTOMER_ID);
+  out.jsonField(fields[1]);
+  out.bytes(P_COUNTRY);
+  out.jsonField(fields[2]);
+  out.bytes(P_REGION[region]);
+  out.digits(quantity);
+  out.bytes(P_UNIT_PRICE);
+  out.digits(unitPrice);
+  out.bytes(P_TOTAL);
+  // Up to 10^18: beyond 2^53, so BigInt when the product may be inexact.
+  const total = quantity * unitPrice;
+  out.digits(total <= Number.MAX_SAFE_INTEGER ? total : BigInt(quantity) * BigInt(unitPrice));
+  out.byte(0x7d);
   return { value: out.result(), region };
 }
+
+// The constant parts of the output, as bytes (an interpreter is slow at
+// turning strings into bytes one by one).
+const ascii = (str) => Uint8Array.from(str, (c) => c.charCodeAt(0));
+const P_ORDER_ID = ascii('{"order_id":');
+const P_CUSTOMER_ID = ascii(',"customer_id":');
+const P_COUNTRY = ascii(',"country":');
+const P_REGION = {};
+for (const r of ['EU', 'NA', 'APAC', 'OTHER']) P_REGION[r] = ascii(`,"region":"${r}","quantity":`);
+const P_UNIT_PRICE = ascii(',"unit_price_cents":');
+const P_TOTAL = ascii(',"total_cents":');
 
 const REGION_HEADER_VALUES = {};
 for (const r of ['EU', 'NA', 'APAC', 'OTHER']) REGION_HEADER_VALUES[r] = Uint8Array.from(r, (c) => c.charCodeAt(0));

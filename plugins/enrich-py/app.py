@@ -80,7 +80,8 @@ def _has_lone_surrogate(doc):
 
 # --- slow path: an iterative parser for documents nested too deeply for json.loads
 _WS = re.compile(r"[ \t\n\r]*")
-_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+# Unrolled, so that long strings cost no backtracking state per character.
+_STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
@@ -181,13 +182,31 @@ def _member_key(text, i, string_at):
     return key, _WS.match(text, i + 1).end()
 
 
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _nesting_may_exceed(text, limit):
+    """An upper-bound-ish estimate of the nesting depth, in native string
+    operations: strip all but brackets, then peel empty pairs off, one level
+    per pass. Brackets inside strings can only make it err on the deep side."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    s = _NOT_BRACKET.sub("", text)
+    for _ in range(limit):
+        t = s.replace("[]", "").replace("{}", "")
+        if t == s:
+            return False
+        s = t
+    return bool(s)
+
+
 def parse(value):
     try:
         text = value.decode("utf-8")  # strict: no overlong forms, surrogates or > U+10FFFF
         # json.loads recurses in C per nesting level; deep enough nesting
         # exhausts the wasm stack (a trap) before Python notices. Documents
         # that could be nested that deep go to the iterative parser.
-        if text.count("[") + text.count("{") > MAX_FAST_NESTING:
+        if _nesting_may_exceed(text, MAX_FAST_NESTING):
             return _parse_deep(text)
         try:
             doc = json.loads(
