@@ -5,20 +5,8 @@ mod common;
 
 use std::time::Instant;
 
-use common::{limits, load};
-use eoshost::plugin::{CallError, InputRecord, PluginEngine, Sandbox, TrapKind, EPOCH_TICK};
-
-fn record(value: &str) -> InputRecord {
-    InputRecord {
-        topic: "orders".into(),
-        partition: 0,
-        offset: 0,
-        timestamp: None,
-        key: None,
-        value: Some(value.as_bytes().to_vec()),
-        headers: vec![],
-    }
-}
+use common::{limits, load, record};
+use eoshost::plugin::{CallError, PluginEngine, Sandbox, TrapKind, EPOCH_TICK};
 
 fn trap_of(result: Result<Vec<eoshost::plugin::OutputRecord>, CallError>) -> eoshost::plugin::Trap {
     match result {

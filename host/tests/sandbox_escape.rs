@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{limits, load};
-use eoshost::plugin::{InputRecord, OutputTopics, PluginEngine, Sandbox};
+use common::{limits, load, record};
+use eoshost::plugin::{OutputTopics, PluginEngine, Sandbox};
 
 #[test]
 fn every_escape_attempt_is_denied() {
@@ -14,16 +14,7 @@ fn every_escape_attempt_is_denied() {
     unsafe { std::env::set_var("EOSHOST_SECRET", "hunter2") };
     let engine = PluginEngine::new(limits(5000, 64)).unwrap();
     let mut sandbox = Sandbox::new(load(&engine, "escape", &[]));
-    let record = InputRecord {
-        topic: "orders".into(),
-        partition: 0,
-        offset: 0,
-        timestamp: None,
-        key: None,
-        value: Some(b"x".to_vec()),
-        headers: vec![],
-    };
-    let outputs = sandbox.transform(&record).unwrap();
+    let outputs = sandbox.transform(&record("x")).unwrap();
     let report = String::from_utf8(outputs[0].value.clone().unwrap()).unwrap();
     let attempts = report.trim_matches(['{', '}']).split(',').collect::<Vec<_>>();
     assert_eq!(attempts.len(), 9, "{report}");
@@ -36,16 +27,7 @@ fn every_escape_attempt_is_denied() {
 fn a_topic_outside_the_output_list_is_refused() {
     let engine = PluginEngine::new(limits(5000, 64)).unwrap();
     let mut sandbox = Sandbox::new(load(&engine, "escape", &[("forbidden_topic", "secrets")]));
-    let record = InputRecord {
-        topic: "orders".into(),
-        partition: 0,
-        offset: 0,
-        timestamp: None,
-        key: None,
-        value: Some(b"x".to_vec()),
-        headers: vec![],
-    };
-    let outputs = sandbox.transform(&record).unwrap();
+    let outputs = sandbox.transform(&record("x")).unwrap();
     let topics = OutputTopics::new(vec!["enriched".into(), "audit".into()]);
     assert_eq!(topics.resolve(&outputs[0]).unwrap(), "enriched");
     let refused = topics.resolve(&outputs[1]).unwrap_err();

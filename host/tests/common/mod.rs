@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use eoshost::plugin::{Plugin, PluginEngine, SandboxLimits};
+use eoshost::plugin::{InputRecord, Plugin, PluginEngine, SandboxLimits};
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
@@ -54,4 +54,17 @@ pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("eoshost-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A record from offset 0 of partition 0 of `orders` with this value.
+pub fn record(value: &str) -> InputRecord {
+    InputRecord {
+        topic: "orders".into(),
+        partition: 0,
+        offset: 0,
+        timestamp: None,
+        key: None,
+        value: Some(value.as_bytes().to_vec()),
+        headers: vec![],
+    }
 }
