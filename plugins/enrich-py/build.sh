@@ -30,7 +30,10 @@ trap 'rm -rf "$work"' EXIT
 
 # No --stub-wasi: eoshost links WASI preview 2, and CPython's start-up only
 # asks it for an (empty) environment, no preopens, the clock and random seed.
+# From a copy: componentize-py leaves __pycache__ next to the sources.
+mkdir "$work/src"
+cp "$here"/*.py "$work/src/"
 "$venv/bin/componentize-py" -d "$root/wit" -w transformer componentize \
-    -p "$here" app -o "$work/enrich.wasm" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+    -p "$work/src" app -o "$work/enrich.wasm" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
 mv "$work/enrich.wasm" "$out"
 say "built $out ($(wc -c <"$out") bytes)"
