@@ -109,7 +109,53 @@ fn main() {
     println!("engine creation (once per process): {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
     drop(engine_again);
 
+    enrich_in_every_language(&engine);
     peak_memory_of_offline_test(order);
+}
+
+/// The per-language table of plugins/README.md: size, instantiate + init,
+/// and per-record cost for a ~150 B and a ~1 KiB order (host call included).
+fn enrich_in_every_language(engine: &PluginEngine) {
+    println!("== enrich in every language ==");
+    println!("| plugin | component size | instantiate + init | per record, ~150 B | per record, ~1 KiB |");
+    println!("|---|---|---|---|---|");
+    let small = br#"{"order_id":"o-12345","customer_id":"c-678","country":"DE","quantity":3,"unit_price_cents":1999,"note":"gift wrap please"}"#.to_vec();
+    let large = format!(
+        r#"{{"order_id":"o-12345","customer_id":"c-678","country":"DE","quantity":3,"unit_price_cents":1999,"note":"{}"}}"#,
+        "x".repeat(900)
+    )
+    .into_bytes();
+    for name in ["enrich", "enrich-c", "enrich-go", "enrich-py", "enrich-js"] {
+        let path = plugin_path(name);
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let plugin = Plugin::load(engine, &path, vec![]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut instantiations: Vec<Duration> = (0..21)
+            .map(|_| {
+                let started = Instant::now();
+                let instance = plugin.instantiate().expect("instantiate");
+                let elapsed = started.elapsed();
+                drop(instance);
+                elapsed
+            })
+            .collect();
+        instantiations.sort();
+        let mut sandbox = Sandbox::new(plugin);
+        let mut costs = Vec::new();
+        for value in [&small, &large] {
+            let input = record(value.clone());
+            let per_round = if name == "enrich" || name == "enrich-c" { 5_000 } else { 500 };
+            costs.push(per_call(11, per_round, || {
+                std::hint::black_box(sandbox.transform(&input).expect("enrich"));
+            }));
+        }
+        println!(
+            "| {name} | {:.0} KB | {:.2} ms | {} | {} |",
+            size as f64 / 1000.0,
+            instantiations[10].as_secs_f64() * 1e3,
+            micros(costs[0]),
+            micros(costs[1])
+        );
+    }
 }
 
 /// Runs `eoshost test` with `enrich` over 100,000 orders and reports its

