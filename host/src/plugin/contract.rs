@@ -10,12 +10,12 @@ wasmtime::component::bindgen!({
     world: "transformer",
 });
 
-pub use eoshost::transform::log::Level;
-pub use eoshost::transform::types::{Error as PluginError, Header};
+pub use self::eoshost::transform::log::Level;
+pub use self::eoshost::transform::types::{Error as PluginError, Header};
 
-impl eoshost::transform::types::Host for SandboxState {}
+impl self::eoshost::transform::types::Host for SandboxState {}
 
-impl eoshost::transform::log::Host for SandboxState {
+impl self::eoshost::transform::log::Host for SandboxState {
     fn log(&mut self, level: Level, message: String) {
         let plugin = &*self.plugin_name;
         match level {
