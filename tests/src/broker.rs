@@ -35,12 +35,29 @@ static BROKER: OnceLock<Broker> = OnceLock::new();
 
 impl Broker {
     /// The broker of `EOSHOST_TEST_BOOTSTRAP` (default `127.0.0.1:9092`).
-    /// Panics, saying how to start one, when it does not answer metadata
-    /// within 10 s.
+    /// When none answers and the default address is used, starts the
+    /// project's own broker with `scripts/kafka start` (so a bare
+    /// `cargo test --workspace` works on a fresh clone); otherwise panics,
+    /// saying how to start one.
     pub fn get() -> &'static Broker {
         BROKER.get_or_init(|| {
             let bootstrap = Broker::bootstrap_from_env();
-            match Broker::connect(&bootstrap) {
+            let connected = Broker::connect(&bootstrap).or_else(|error| {
+                if std::env::var_os("EOSHOST_TEST_BOOTSTRAP").is_some() {
+                    return Err(error);
+                }
+                eprintln!("no Kafka at {bootstrap} ({error:#}); starting one with scripts/kafka start");
+                let started = std::process::Command::new(crate::process::workspace_root().join("scripts/kafka"))
+                    .arg("start")
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .context("running scripts/kafka start")?;
+                if !started.success() {
+                    bail!("scripts/kafka start failed ({started})");
+                }
+                Broker::connect(&bootstrap)
+            });
+            match connected {
                 Ok(broker) => broker,
                 Err(error) => panic!(
                     "no Kafka at {bootstrap}: run `scripts/kafka start` first (the README's test command does it) \

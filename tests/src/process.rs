@@ -16,13 +16,17 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// The release binary: `EOSHOST_BIN`, else `<workspace>/target/release/eoshost`.
+/// The binary: `EOSHOST_BIN`, else the one cargo built in the profile of
+/// these tests (`target/release/eoshost` under `--release`, else
+/// `target/debug/eoshost`; `cargo test --workspace` builds it).
 pub fn eoshost_binary() -> PathBuf {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     let path = std::env::var_os("EOSHOST_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/release/eoshost"));
+        .unwrap_or_else(|| workspace_root().join("target").join(profile).join("eoshost"));
     if !path.is_file() {
-        panic!("{} is missing: build it with cargo build --release -p eoshost", path.display());
+        let release = if profile == "release" { " --release" } else { "" };
+        panic!("{} is missing: build it with cargo build{release} -p eoshost", path.display());
     }
     path
 }
