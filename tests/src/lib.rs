@@ -22,6 +22,8 @@
 //! `EOSHOST_TEST_SEED` (replays the random kill times of a failed run).
 
 mod broker;
+pub mod cluster;
+pub mod faults;
 mod marker;
 pub mod metrics;
 mod process;

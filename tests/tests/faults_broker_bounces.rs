@@ -1,0 +1,173 @@
+//! Fault injection, broker bounces: the loopback broker becomes a
+//! three-node cluster (`scripts/kafka start --brokers 3`: RF 3,
+//! `min.insync.replicas=2`), two eoshost instances share one group while
+//! records flow in, and three times a node is killed with SIGKILL — the one
+//! coordinating an instance's transactions, then the group's coordinator,
+//! then the leader of an output partition — left down for 12–18 s (past the
+//! controller's 9 s broker session, so leaders and coordinators move) and
+//! restarted on its storage (`scripts/kafka start-node K`). Afterwards a
+//! `read_committed` reader must see every input exactly once, in per-key
+//! order, and a marker committed after the run must be visible at once.
+//!
+//! The single node the other tests use is on the same ports, so it is
+//! replaced (`start --brokers 3` stops it under the script's lock) and
+//! started afresh at the end, also when the test fails: that wipes its
+//! topics, so nothing else may use the broker meanwhile. Cargo runs test
+//! binaries one at a time and this binary has one test; a cluster replaced
+//! by another process's `scripts/kafka start` (a demo, a bench) fails the
+//! test with a message saying so.
+//! `EOSHOST_FAULTS_BROKER_BOUNCES=0` skips it, and it skips itself when
+//! `EOSHOST_TEST_BOOTSTRAP` names a broker `scripts/kafka` does not run.
+//! Quick mode: ~10,000 records; `EOSHOST_FAULTS_FULL=1`: ≥ 100,000 and six
+//! kills; `EOSHOST_FAULTS_BROKER_KILLS` overrides the kills.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use eoshost_tests::cluster::{Leaders, ONE_NODE, THREE_NODES, ThreeNodeCluster, wait_topic_on_every_node};
+use eoshost_tests::faults::{
+    FaultReport, by_mode, committed_total_patiently, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
+    wait_committed_beyond,
+};
+use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+
+const PARTITIONS: i32 = 6;
+const KEYS: u64 = 60;
+const NODES: i32 = 3;
+
+#[test]
+fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow::Result<()> {
+    if std::env::var("EOSHOST_FAULTS_BROKER_BOUNCES").is_ok_and(|v| v == "0") {
+        println!("[faults_broker_bounces] skipped: EOSHOST_FAULTS_BROKER_BOUNCES=0");
+        return Ok(());
+    }
+    if let Ok(bootstrap) = std::env::var("EOSHOST_TEST_BOOTSTRAP")
+        && bootstrap != ONE_NODE
+        && bootstrap != THREE_NODES
+    {
+        println!("[faults_broker_bounces] skipped: EOSHOST_TEST_BOOTSTRAP={bootstrap} is not scripts/kafka's broker");
+        return Ok(());
+    }
+    let scenario = Scenario::new("faults_broker_bounces");
+    let switched = Instant::now();
+    let cluster = ThreeNodeCluster::start(scenario.log_dir())?;
+    scenario.report(&format!("three nodes up in {:?}: {THREE_NODES}", switched.elapsed()));
+    // Before the first Broker::get of this binary, so that it connects to
+    // the three nodes (and creates topics with RF 3). No other thread of
+    // this process reads the environment now: the feeder and the clients
+    // start below.
+    // SAFETY: this binary's only test, before it starts any thread.
+    unsafe { std::env::set_var("EOSHOST_TEST_BOOTSTRAP", THREE_NODES) };
+    let broker = scenario.broker();
+    let input = scenario.topic("in", PARTITIONS)?;
+    let output = scenario.topic("out", PARTITIONS)?;
+    for topic in [&input, &output] {
+        wait_topic_on_every_node(topic, PARTITIONS as usize, Duration::from_secs(30))?;
+    }
+    let group = scenario.unique("group");
+    let minimum = scenario.scaled(by_mode(10_000, 100_000));
+    let per_second = scenario.scaled(by_mode(300, 1_000));
+    let kills_wanted = env_number("EOSHOST_FAULTS_BROKER_KILLS", by_mode(3.0, 6.0)) as usize;
+    let leaders = Leaders::new(&broker.config())?;
+
+    let feeder = Feeder::start(broker, &input, RecordPlan::new(KEYS, PARTITIONS), minimum, per_second)?;
+    let base = scenario.spec("identity", &input, &[&output], &group).fast_failure_detection();
+    let ids: Vec<String> = (0..2).map(|i| scenario.unique(&format!("txn{i}"))).collect();
+    let specs: Vec<_> = ids.iter().map(|id| base.clone().transactional_id(id)).collect();
+    let mut members: Vec<Eoshost> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| scenario.spawn(spec, &format!("member{i}")))
+        .collect::<anyhow::Result<_>>()?;
+    let progress = broker.progress(&group, &input)?;
+    {
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        wait_committed_beyond(&progress, 0, &mut runs, Duration::from_secs(120))?;
+    }
+
+    let mut problems = Vec::new();
+    let mut victims = Vec::new();
+    // Input records committed while each killed node was down.
+    let mut down_progress = Vec::new();
+    for round in 0..kills_wanted {
+        std::thread::sleep(scenario.random_ms(1_000, 3_000));
+        let (role, node) = match round % 3 {
+            0 => ("transaction coordinator", leaders.transaction_coordinator(&ids[round / 3 % ids.len()])),
+            1 => ("group coordinator", leaders.group_coordinator(&group)),
+            _ => ("output partition leader", leaders.leader(&output, (round % PARTITIONS as usize) as i32)),
+        };
+        let (role, node) = match node.filter(|k| (1..=NODES).contains(k)) {
+            Some(node) => (role, node),
+            None => ("a random node (leader unknown)", 1 + (scenario.random_ms(0, 3).as_millis() as i32).min(2)),
+        };
+        cluster.ensure_still_ours()?;
+        let before = committed_total_patiently(&progress)?;
+        cluster.kill_node(node)?;
+        let killed_at = Instant::now();
+        scenario.report(&format!(
+            "kill {round}: SIGKILL node {node} ({role}); committed {before}, fed {}",
+            feeder.produced()
+        ));
+        victims.push(node.to_string());
+        // Down past the controller's broker session timeout (9 s), so that
+        // the cluster fences the node and moves its leaders and coordinators:
+        // eoshost must keep committing on two nodes.
+        std::thread::sleep(scenario.random_ms(12_000, 18_000));
+        for (i, member) in members.iter_mut().enumerate() {
+            if let Some(problem) = ended_on_its_own(member) {
+                problems.push(format!("while node {node} was down: {problem}"));
+                *member = scenario.spawn(&specs[i], &format!("member{i}-after-exit"))?;
+            }
+        }
+        cluster.ensure_still_ours()?;
+        let down_committed = committed_total_patiently(&progress)?;
+        down_progress.push((down_committed - before).to_string());
+        cluster.start_node(node)?;
+        scenario.report(&format!(
+            "node {node} back and in sync {:?} after its kill; committed {before} -> {down_committed} while it was \
+             down",
+            killed_at.elapsed()
+        ));
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        let now = committed_total_patiently(&progress)?;
+        wait_committed_beyond(&progress, now, &mut runs, Duration::from_secs(120))?;
+    }
+    anyhow::ensure!(feeder.is_flowing() || feeder.produced() >= minimum, "the feeder stopped early");
+    let seeded = feeder.finish()?;
+    scenario.report(&format!("fed {} records; {}", seeded.len(), progress.describe()));
+    {
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        let overall = Duration::from_secs(by_mode(240, 900));
+        let stalled =
+            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?;
+        if let Some(stalled) = stalled {
+            scenario.report(&stalled);
+            problems.push(stalled);
+        }
+    }
+    for member in &mut members {
+        if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
+            problems.push(problem);
+        }
+    }
+
+    cluster.ensure_still_ours()?;
+    let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
+    let mut report = FaultReport::count("faults_broker_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[])
+        .kills(victims.len());
+    report.note("killed_nodes", victims.join(","));
+    report.note("committed_while_down", down_progress.join(","));
+    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
+        Ok(visible) => report.note("marker_ms", visible.as_millis()),
+        Err(error) => report.problem(format!("{error:#}")),
+    }
+    report.problems(problems);
+    drop(members);
+    let restored = Instant::now();
+    match cluster.restore() {
+        Ok(()) => scenario.report(&format!("single node restored in {:?}", restored.elapsed())),
+        Err(error) => report.problem(format!("restoring the single node: {error:#}")),
+    }
+    report.finish(&scenario);
+    Ok(())
+}
