@@ -240,10 +240,21 @@ impl GroupProgress<'_> {
     pub fn committed(&self) -> anyhow::Result<Vec<Option<i64>>> {
         let mut request = TopicPartitionList::new();
         request.add_partition_range(&self.topic, 0, self.partitions - 1);
-        let answer = self
-            .consumer
-            .committed_offsets(request, REQUEST_TIMEOUT)
-            .with_context(|| format!("committed offsets of group {} on {}", self.group, self.topic))?;
+        // The group coordinator moves while a broker starts or restarts
+        // (NotCoordinator, CoordinatorLoadInProgress): ask again for a while.
+        let started = Instant::now();
+        let answer = loop {
+            match self.consumer.committed_offsets(request.clone(), REQUEST_TIMEOUT) {
+                Ok(answer) => break answer,
+                Err(error) if started.elapsed() < Duration::from_secs(30) => {
+                    eprintln!("committed offsets of group {}: {error}; retrying", self.group);
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("committed offsets of group {} on {}", self.group, self.topic));
+                }
+            }
+        };
         let mut committed = vec![None; self.partitions as usize];
         for element in answer.elements_for_topic(&self.topic) {
             if let Offset::Offset(offset) = element.offset() {
