@@ -197,7 +197,7 @@ impl Pipeline {
             return self.recover(error);
         }
 
-        let verdict = match self.policy.take_condemned(&id) {
+        let verdict = match self.policy.decided(&id) {
             Some(verdict) => verdict,
             None => {
                 let started = Instant::now();
@@ -303,7 +303,10 @@ impl Pipeline {
     /// rewinds.
     fn commit(&mut self) -> Result<(), Failure> {
         match self.with_txn(|txn| txn.commit(&self.consumer)) {
-            Ok(()) => Ok(()),
+            Ok(committed) => {
+                self.policy.committed(&committed);
+                Ok(())
+            }
             Err(error) => self.recover(error),
         }
     }

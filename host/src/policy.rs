@@ -3,6 +3,12 @@
 //! an output that cannot be written) is final at once; then `--on-error`
 //! decides — fail the run, skip the record, or dead-letter it inside the same
 //! transaction with headers naming the source and the error.
+//!
+//! A decision reached by trapping (or by Kafka refusing an output) is kept
+//! until the record's offset is committed: if the transaction that carried
+//! it is aborted for another record's sake, the record is not sent through
+//! the plugin again when it comes back, so its retries are not spent twice
+//! and traps on several partitions cannot keep undoing each other's work.
 
 use std::collections::HashMap;
 
@@ -47,14 +53,14 @@ pub struct PoisonPolicy {
     on_error: OnError,
     max_retries: u32,
     traps: HashMap<RecordId, u32>,
-    /// Records found bad outside a plugin call (an output Kafka refused);
-    /// decided when they come back after the rewind.
-    condemned: HashMap<RecordId, String>,
+    /// Final errors of records that must not reach the plugin again, until
+    /// their offsets are committed.
+    decided: HashMap<RecordId, String>,
 }
 
 impl PoisonPolicy {
     pub fn new(on_error: OnError, max_retries: u32) -> Self {
-        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), condemned: HashMap::new() }
+        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), decided: HashMap::new() }
     }
 
     fn final_verdict(&self, error: String) -> Verdict {
@@ -79,21 +85,32 @@ impl PoisonPolicy {
         if *count <= self.max_retries {
             return Verdict::Retry;
         }
-        let count = *count;
+        let error = format!("{trap} (trapped {count} times)");
         self.traps.remove(id);
-        self.final_verdict(format!("{trap} (trapped {count} times)"))
+        self.decided.insert(id.clone(), error.clone());
+        self.final_verdict(error)
     }
 
     /// The record must not reach the plugin again: Kafka refused one of its
-    /// outputs. Decided by [`PoisonPolicy::take_condemned`] when it returns.
+    /// outputs. Its verdict comes from [`PoisonPolicy::decided`] when it
+    /// returns after the rewind.
     pub fn condemn(&mut self, id: RecordId, error: String) {
-        self.condemned.insert(id, error);
+        self.decided.insert(id, error);
     }
 
-    /// The verdict for a record condemned earlier, if it is one.
-    pub fn take_condemned(&mut self, id: &RecordId) -> Option<Verdict> {
-        let error = self.condemned.remove(id)?;
-        Some(self.final_verdict(error))
+    /// The verdict reached earlier for this record, if any.
+    pub fn decided(&self, id: &RecordId) -> Option<Verdict> {
+        self.decided.get(id).map(|error| self.final_verdict(error.clone()))
+    }
+
+    /// Offsets up to these (next offset per partition) are committed: their
+    /// decisions are no longer needed.
+    pub fn committed(&mut self, next_offsets: &HashMap<(String, i32), i64>) {
+        if !self.decided.is_empty() {
+            self.decided.retain(|id, _| {
+                next_offsets.get(&(id.topic.clone(), id.partition)).is_none_or(|next| id.offset >= *next)
+            });
+        }
     }
 
     /// The record succeeded: forget its traps.
@@ -143,8 +160,8 @@ mod tests {
             Verdict::DeadLetter(error) => assert!(error.contains("timeout trap") && error.contains("3 times"), "{error}"),
             other => panic!("expected a dead letter, got {other:?}"),
         }
-        // Counting starts again for a record that comes back later.
-        assert_eq!(policy.trapped(&id(7), &trap()), Verdict::Retry);
+        // Decided: it does not go back to the plugin while uncommitted.
+        assert!(matches!(policy.decided(&id(7)), Some(Verdict::DeadLetter(_))));
     }
 
     #[test]
@@ -160,12 +177,30 @@ mod tests {
     }
 
     #[test]
-    fn a_condemned_record_is_decided_when_it_returns() {
+    fn a_condemned_record_is_decided_until_its_offset_is_committed() {
         let mut policy = PoisonPolicy::new(OnError::Skip, 3);
         policy.condemn(id(9), "output too large".into());
-        assert_eq!(policy.take_condemned(&id(8)), None);
-        assert_eq!(policy.take_condemned(&id(9)), Some(Verdict::Skip("output too large".into())));
-        assert_eq!(policy.take_condemned(&id(9)), None);
+        assert_eq!(policy.decided(&id(8)), None);
+        assert_eq!(policy.decided(&id(9)), Some(Verdict::Skip("output too large".into())));
+        // Still decided after an abort brings it back...
+        assert_eq!(policy.decided(&id(9)), Some(Verdict::Skip("output too large".into())));
+        // ...and forgotten once committed past it.
+        policy.committed(&HashMap::from([(("orders".to_owned(), 2), 9)]));
+        assert!(policy.decided(&id(9)).is_some());
+        policy.committed(&HashMap::from([(("orders".to_owned(), 2), 10)]));
+        assert_eq!(policy.decided(&id(9)), None);
+    }
+
+    #[test]
+    fn a_dead_lettered_trapping_record_keeps_its_verdict_after_an_abort() {
+        let mut policy = PoisonPolicy::new(OnError::Dlq, 1);
+        assert_eq!(policy.trapped(&id(4), &trap()), Verdict::Retry);
+        assert!(matches!(policy.trapped(&id(4), &trap()), Verdict::DeadLetter(_)));
+        // Another record's trap aborts the transaction; this one comes back.
+        match policy.decided(&id(4)) {
+            Some(Verdict::DeadLetter(error)) => assert!(error.contains("trapped 2 times"), "{error}"),
+            other => panic!("expected the kept dead-letter verdict, got {other:?}"),
+        }
     }
 
     #[test]

@@ -103,6 +103,8 @@ impl ConsumerContext for PipelineContext {
                     return;
                 }
                 tracing::info!(partitions = partitions.count(), "partitions revoked; committing the open transaction first");
+                // Decisions kept for these records are pruned at the loop's
+                // next commit; keeping them a little longer is harmless.
                 if let Err(error) = transaction.commit(consumer) {
                     self.recover(transaction, error);
                 }

@@ -248,10 +248,14 @@ impl Transaction {
         std::mem::take(&mut *self.producer.context().refused.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Sends the offsets with the consumer's group metadata and commits.
-    /// On error the transaction is still open: the caller aborts or rebuilds.
-    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), TxnError> {
-        let Some(open) = &self.open else { return Ok(()) };
+    /// Sends the offsets with the consumer's group metadata and commits;
+    /// returns the committed next offset of every partition read. On error
+    /// the transaction is still open: the caller aborts or rebuilds.
+    pub fn commit<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<HashMap<(String, i32), i64>, TxnError> {
+        let Some(open) = &self.open else { return Ok(HashMap::new()) };
         let started = Instant::now();
         if !open.next_offsets.is_empty() {
             let mut offsets = TopicPartitionList::with_capacity(open.next_offsets.len());
@@ -269,7 +273,7 @@ impl Transaction {
         let open = self.open.take().expect("checked above");
         self.metrics.transaction_committed(started.elapsed(), open.produced, open.dead_lettered, open.skipped);
         tracing::debug!(records = open.records, elapsed = ?started.elapsed(), "committed");
-        Ok(())
+        Ok(open.next_offsets)
     }
 
     /// Aborts the open transaction, if any.
