@@ -13,8 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::process::workspace_root;
 
@@ -64,6 +65,10 @@ impl ThreeNodeCluster {
             bail!("scripts/kafka start --brokers 3 printed {bootstrap:?}, expected {THREE_NODES:?}");
         }
         cluster.cluster_id = cluster_env("CLUSTER_ID").unwrap_or_default();
+        if let Err(error) = warm_up(THREE_NODES) {
+            cluster.restore_quietly();
+            return Err(error);
+        }
         Ok(cluster)
     }
 
@@ -110,7 +115,8 @@ impl ThreeNodeCluster {
         if self.was_running {
             let bootstrap = script_retrying(&self.log, &["start"])?;
             anyhow::ensure!(bootstrap == ONE_NODE, "scripts/kafka start printed {bootstrap:?}, expected {ONE_NODE:?}");
-            Ok(())
+            // The next test binary reads committed offsets at once.
+            warm_up(ONE_NODE)
         } else {
             script(&self.log, &["stop"]).map(drop)
         }
@@ -128,6 +134,53 @@ impl Drop for ThreeNodeCluster {
     fn drop(&mut self) {
         if !self.restored {
             self.restore_quietly();
+        }
+    }
+}
+
+/// How long a fresh cluster gets to create and load its coordinators.
+const WARM_UP: Duration = Duration::from_secs(90);
+
+/// Waits until a fresh cluster coordinates groups and transactions: the
+/// first request of each kind creates `__consumer_offsets` or
+/// `__transaction_state`, and until their partitions are loaded the broker
+/// answers `NOT_COORDINATOR` or `COORDINATOR_LOAD_IN_PROGRESS` — an error
+/// for a test that reads committed offsets right away.
+fn warm_up(bootstrap: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + WARM_UP;
+    let id = format!("eos-warm-up-{}", crate::scenario::unique_suffix());
+    let config = |config: &mut ClientConfig| {
+        config.set("bootstrap.servers", bootstrap).set("log_level", "3");
+    };
+    let mut consumer_config = ClientConfig::new();
+    config(&mut consumer_config);
+    let consumer: BaseConsumer = consumer_config
+        .set("group.id", &id)
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("creating the warm-up consumer")?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(&id, 0);
+    loop {
+        match consumer.committed_offsets(partitions.clone(), Duration::from_secs(5)) {
+            Ok(_) => break,
+            Err(error) if Instant::now() > deadline => {
+                bail!("{bootstrap} coordinates no consumer group after {WARM_UP:?}: {error}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+    loop {
+        let mut producer_config = ClientConfig::new();
+        config(&mut producer_config);
+        let producer: BaseProducer =
+            producer_config.set("transactional.id", &id).create().context("creating the warm-up producer")?;
+        match producer.init_transactions(Duration::from_secs(20)) {
+            Ok(()) => return Ok(()),
+            Err(error) if Instant::now() > deadline => {
+                bail!("{bootstrap} coordinates no transaction after {WARM_UP:?}: {error}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
     }
 }

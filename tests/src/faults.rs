@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::broker::{Broker, GroupProgress};
@@ -330,6 +331,21 @@ pub fn wait_all_committed_or_stall(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Every thread's backtrace of a running instance, written with gdb (when
+/// installed) to `<log_dir>/<label>.stacks`: where a stalled instance
+/// waits. Returns the file written.
+pub fn dump_stacks(run: &mut Eoshost, log_dir: &Path) -> Option<PathBuf> {
+    run.try_exit().is_none().then_some(())?;
+    let output = std::process::Command::new("gdb")
+        .args(["-batch", "-p", &run.pid().to_string(), "-ex", "thread apply all bt"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let path = log_dir.join(format!("{}.stacks", run.label()));
+    std::fs::write(&path, [output.stdout, output.stderr].concat()).ok()?;
+    Some(path)
 }
 
 /// Sends `signal` to a running instance. Refused when it has already ended

@@ -18,16 +18,17 @@
 //! test with a message saying so.
 //! `EOSHOST_FAULTS_BROKER_BOUNCES=0` skips it, and it skips itself when
 //! `EOSHOST_TEST_BOOTSTRAP` names a broker `scripts/kafka` does not run.
-//! Quick mode: ~10,000 records; `EOSHOST_FAULTS_FULL=1`: ≥ 100,000 and six
-//! kills; `EOSHOST_FAULTS_BROKER_KILLS` overrides the kills.
+//! Records flow for the whole run: quick mode 300/s (≥ 10,000, ~45,000 on
+//! two cores) and three kills; `EOSHOST_FAULTS_FULL=1` 500/s (≥ 100,000)
+//! and six kills; `EOSHOST_FAULTS_BROKER_KILLS` overrides the kills.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::cluster::{Leaders, ONE_NODE, THREE_NODES, ThreeNodeCluster, wait_topic_on_every_node};
 use eoshost_tests::faults::{
-    FaultReport, by_mode, committed_total_patiently, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
-    wait_committed_beyond,
+    FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly,
+    wait_all_committed_or_stall, wait_committed_beyond,
 };
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
@@ -58,6 +59,11 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     // start below.
     // SAFETY: this binary's only test, before it starts any thread.
     unsafe { std::env::set_var("EOSHOST_TEST_BOOTSTRAP", THREE_NODES) };
+    if std::env::var_os("EOSHOST_LOG").is_none() {
+        // Every commit in the instances' logs: a stall shows where it began.
+        // SAFETY: as above.
+        unsafe { std::env::set_var("EOSHOST_LOG", "info,eoshost=debug") };
+    }
     let broker = scenario.broker();
     let input = scenario.topic("in", PARTITIONS)?;
     let output = scenario.topic("out", PARTITIONS)?;
@@ -66,7 +72,7 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     }
     let group = scenario.unique("group");
     let minimum = scenario.scaled(by_mode(10_000, 100_000));
-    let per_second = scenario.scaled(by_mode(300, 1_000));
+    let per_second = scenario.scaled(by_mode(300, 500));
     let kills_wanted = env_number("EOSHOST_FAULTS_BROKER_KILLS", by_mode(3.0, 6.0)) as usize;
     let leaders = Leaders::new(&broker.config())?;
 
@@ -128,22 +134,42 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
              down",
             killed_at.elapsed()
         ));
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        // Back to three nodes: the pipeline must move on.
         let now = committed_total_patiently(&progress)?;
-        wait_committed_beyond(&progress, now, &mut runs, Duration::from_secs(120))?;
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        if let Err(error) = wait_committed_beyond(&progress, now, &mut runs, Duration::from_secs(120)) {
+            let stacks: Vec<String> = members
+                .iter_mut()
+                .filter_map(|member| dump_stacks(member, scenario.log_dir()))
+                .map(|path| path.display().to_string())
+                .collect();
+            let stall = format!("after node {node} came back: {error:#}; thread stacks in {stacks:?}");
+            scenario.report(&stall);
+            problems.push(stall);
+            break;
+        }
     }
     anyhow::ensure!(feeder.is_flowing() || feeder.produced() >= minimum, "the feeder stopped early");
     let seeded = feeder.finish()?;
     scenario.report(&format!("fed {} records; {}", seeded.len(), progress.describe()));
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        let overall = Duration::from_secs(by_mode(240, 900));
-        let stalled =
-            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?;
-        if let Some(stalled) = stalled {
-            scenario.report(&stalled);
-            problems.push(stalled);
+    for (i, member) in members.iter_mut().enumerate() {
+        if let Some(problem) = ended_on_its_own(member) {
+            problems.push(problem);
+            *member = scenario.spawn(&specs[i], &format!("member{i}-after-exit"))?;
         }
+    }
+    let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+    let overall = Duration::from_secs(by_mode(240, 900));
+    let stalled = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?;
+    if let Some(stalled) = stalled {
+        let stacks: Vec<String> = members
+            .iter_mut()
+            .filter_map(|member| dump_stacks(member, scenario.log_dir()))
+            .map(|path| path.display().to_string())
+            .collect();
+        let stalled = format!("{stalled}; thread stacks in {stacks:?}");
+        scenario.report(&stalled);
+        problems.push(stalled);
     }
     for member in &mut members {
         if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use eoshost_tests::faults::{FaultReport, by_mode, ended_on_its_own, stop_cleanly};
+use eoshost_tests::faults::{FaultReport, by_mode, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall};
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
 const MEMBERS: usize = 3;
@@ -56,6 +56,8 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
                 *member = scenario.spawn(&spec, &format!("member{i}-after-exit"))?;
             }
         }
+        // A member at random (a random whole number of milliseconds below
+        // MEMBERS is a random index).
         let i = (scenario.random_ms(0, MEMBERS as u64).as_millis() as usize).min(MEMBERS - 1);
         // The first bounce is hard and the second clean; then either.
         let kill = match hard + clean {
@@ -106,7 +108,13 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
 
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_all_committed(&mut runs, Duration::from_secs(by_mode(240, 900)))?;
+        let overall = Duration::from_secs(by_mode(240, 900));
+        if let Some(stalled) =
+            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?
+        {
+            scenario.report(&stalled);
+            problems.push(stalled);
+        }
     }
     for member in &mut members {
         if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
@@ -115,7 +123,8 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     }
 
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
-    let mut report = FaultReport::count(scenario_name(), &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(hard);
+    let mut report =
+        FaultReport::count("faults_group_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(hard);
     report.note("sigterms", clean);
     report.note("members", MEMBERS);
     report.note("partitions", PARTITIONS);
@@ -126,8 +135,4 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     report.problems(problems);
     report.finish(&scenario);
     Ok(())
-}
-
-fn scenario_name() -> &'static str {
-    "faults_group_bounces"
 }

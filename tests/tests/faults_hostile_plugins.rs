@@ -210,9 +210,14 @@ fn one_poison_record_is_dead_lettered_while_every_other_record_flows() -> anyhow
     let progress = broker.progress(&group, &input)?;
     progress.wait_progress(0, &mut [&mut run], Duration::from_secs(90))?;
     let seeded = feeder.finish()?;
-    progress.wait_all_committed(&mut [&mut run], Duration::from_secs(by_mode(120, 400)))?;
-
     let mut problems = Vec::new();
+    let overall = Duration::from_secs(by_mode(120, 400));
+    if let Some(stalled) =
+        wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut run], Duration::from_secs(60), overall)?
+    {
+        scenario.report(&stalled);
+        problems.push(stalled);
+    }
     let text = metrics::scrape(&metrics_addr).unwrap_or_default();
     let traps = traps_by_kind(&text);
     let panics = traps.get("panic").copied().unwrap_or(0.0);

@@ -16,7 +16,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use eoshost_tests::faults::{FaultReport, by_mode, ended_on_its_own, freeze, plain_tail, stop_cleanly, thaw};
+use eoshost_tests::faults::{
+    FaultReport, by_mode, ended_on_its_own, freeze, plain_tail, stop_cleanly, thaw, wait_all_committed_or_stall,
+};
 use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, metrics};
 
 const PARTITIONS: i32 = 6;
@@ -242,7 +244,14 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
     }
 
     let seeded = feeder.finish()?;
-    progress.wait_all_committed(&mut [&mut zombie.run, &mut peer.run], Duration::from_secs(by_mode(180, 600)))?;
+    let overall = Duration::from_secs(by_mode(180, 600));
+    let mut runs = [&mut zombie.run, &mut peer.run];
+    if let Some(stalled) =
+        wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?
+    {
+        scenario.report(&stalled);
+        problems.push(stalled);
+    }
     for member in [&mut zombie, &mut peer] {
         if let Err(problem) = stop_cleanly(&mut member.run, Duration::from_secs(30)) {
             problems.push(problem);
