@@ -56,7 +56,7 @@ impl ThreeNodeCluster {
             cluster_id: String::new(),
             restored: false,
         };
-        let bootstrap = script_retrying(&cluster.log, &["start", "--brokers", "3"]).inspect_err(|_| {
+        let bootstrap = script(&cluster.log, &["start", "--brokers", "3"]).inspect_err(|_| {
             // Put the single node back before the error goes up.
             cluster.restore_quietly();
         })?;
@@ -97,7 +97,7 @@ impl ThreeNodeCluster {
     /// Restarts node `k`; returns once it is back and, with every node up,
     /// no partition is under-replicated.
     pub fn start_node(&self, k: i32) -> anyhow::Result<()> {
-        script_retrying(&self.log, &["start-node", &k.to_string()]).map(drop)
+        script(&self.log, &["start-node", &k.to_string()]).map(drop)
     }
 
     /// Back to what ran before: one node (afresh, empty), or nothing.
@@ -113,7 +113,7 @@ impl ThreeNodeCluster {
             let _ = std::fs::copy(&from, self.log_dir.join(format!("kafka-node-{k}-server.log")));
         }
         if self.was_running {
-            let bootstrap = script_retrying(&self.log, &["start"])?;
+            let bootstrap = script(&self.log, &["start"])?;
             anyhow::ensure!(bootstrap == ONE_NODE, "scripts/kafka start printed {bootstrap:?}, expected {ONE_NODE:?}");
             // The next test binary reads committed offsets at once.
             warm_up(ONE_NODE)
@@ -194,25 +194,6 @@ fn state_dir() -> PathBuf {
 fn cluster_env(key: &str) -> Option<String> {
     let text = std::fs::read_to_string(state_dir().join("cluster.env")).ok()?;
     text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
-}
-
-/// [`script`] for the commands that launch nodes, tried up to three times:
-/// `scripts/kafka` checks that a node it just launched is running before the
-/// launching subshell has become the JVM, and under load it then reports
-/// "node K exited during startup" for a node that is starting fine. Run
-/// again, `start-node` finds the node running (or launches it) and waits.
-fn script_retrying(log: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let mut attempt = 1;
-    loop {
-        match script(log, args) {
-            Err(error) if attempt < 3 => {
-                eprintln!("scripts/kafka {} failed (attempt {attempt} of 3), retrying: {error:#}", args.join(" "));
-                std::thread::sleep(Duration::from_secs(2));
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
 }
 
 /// Runs `scripts/kafka ARGS`, appending its stderr to `log`; returns the

@@ -420,16 +420,7 @@ pub fn describe_counts(counts: &BTreeMap<String, f64>) -> String {
 mod tests {
     use super::*;
 
-    fn record(topic: &str, partition: i32, offset: i64, key: &str, n: u64) -> OutputRecord {
-        OutputRecord {
-            topic: topic.into(),
-            partition,
-            offset,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(format!(r#"{{"order_id":"o-{n}"}}"#).into_bytes()),
-            headers: vec![],
-        }
-    }
+    use crate::verify::numbered_record as record;
 
     #[test]
     fn a_record_on_the_wrong_side_fails_even_when_the_union_is_complete() {

@@ -177,6 +177,12 @@ impl Writer {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
+            // librdkafka (2.12) busy-polls a broker thread while a partition
+            // has a ready batch but already 5 requests in flight (the
+            // idempotence window): under slow acks the feeder then burnt a
+            // core the brokers needed. A connection-wide limit of 5 is checked
+            // before that wake-up is scheduled, so the thread sleeps instead.
+            .set("max.in.flight.requests.per.connection", "5")
             .create_with_context(Deliveries::default())
             .context("creating the seeding producer")?;
         Ok(Writer { producer, topic: topic.to_owned(), plan, first, sent: first })

@@ -351,19 +351,26 @@ pub fn mentions_number(text: &str, number: i64) -> bool {
     })
 }
 
+/// An output record carrying input record number `n`, for unit tests of the
+/// counting here and in `faults`.
+#[cfg(test)]
+pub(crate) fn numbered_record(topic: &str, partition: i32, offset: i64, key: &str, n: u64) -> OutputRecord {
+    OutputRecord {
+        topic: topic.into(),
+        partition,
+        offset,
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(format!(r#"{{"order_id":"o-{n}"}}"#).into_bytes()),
+        headers: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn output(partition: i32, offset: i64, key: &str, n: u64) -> OutputRecord {
-        OutputRecord {
-            topic: "out".into(),
-            partition,
-            offset,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(format!(r#"{{"order_id":"o-{n}"}}"#).into_bytes()),
-            headers: vec![],
-        }
+        numbered_record("out", partition, offset, key, n)
     }
 
     #[test]
