@@ -177,12 +177,6 @@ impl Writer {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
-            // librdkafka (2.12) busy-polls a broker thread while a partition
-            // has a ready batch but already 5 requests in flight (the
-            // idempotence window): under slow acks the feeder then burnt a
-            // core the brokers needed. A connection-wide limit of 5 is checked
-            // before that wake-up is scheduled, so the thread sleeps instead.
-            .set("max.in.flight.requests.per.connection", "5")
             .create_with_context(Deliveries::default())
             .context("creating the seeding producer")?;
         Ok(Writer { producer, topic: topic.to_owned(), plan, first, sent: first })
@@ -267,12 +261,25 @@ impl Feeder {
         let per_tick = (per_second / 20).max(1);
         let thread = std::thread::Builder::new().name("feeder".into()).spawn(move || {
             let mut next_tick = Instant::now();
+            // Records due but not sent yet.
+            let mut owed = 0u64;
             while !(stop_flag.load(Ordering::SeqCst) && writer.sent >= minimum) {
                 if cancel_flag.load(Ordering::SeqCst) {
                     bail!("feeder cancelled");
                 }
-                for _ in 0..per_tick {
-                    writer.send_next()?;
+                owed += per_tick;
+                // librdkafka's idempotent producer (2.12) keeps one request in
+                // flight per partition, and while records wait behind it past
+                // linger.ms its broker thread polls without sleeping. When a
+                // killed broker stalls acknowledgements for seconds, that spin
+                // took a core from the brokers; so records due while earlier
+                // ones are unacknowledged wait here and go in one burst later.
+                writer.producer.poll(Duration::ZERO);
+                if writer.producer.in_flight_count() == 0 {
+                    for _ in 0..owed {
+                        writer.send_next()?;
+                    }
+                    owed = 0;
                 }
                 counter.store(writer.sent, Ordering::SeqCst);
                 next_tick += tick;
