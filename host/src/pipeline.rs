@@ -119,8 +119,13 @@ impl Pipeline {
             .create_with_context(context)
             .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
         client::await_cluster(&consumer, &config)?;
-        let transaction = Transaction::create(client::producer_config(&config, &transactional_id), metrics.clone(), config.connect_timeout)
-            .map_err(Failure::Fatal)?;
+        let transaction = Transaction::create(
+            client::producer_config(&config, &transactional_id),
+            metrics.clone(),
+            stop.clone(),
+            config.connect_timeout,
+        )
+        .map_err(Failure::Fatal)?;
         consumer.context().install(transaction);
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;

@@ -3,9 +3,14 @@
 //! the consumer's group metadata (EOS v2, KIP-447), or abort. Errors are
 //! classified for the caller: abortable (abort and rewind) or fatal (build a
 //! new producer, whose `init_transactions` fences the old one, then rewind).
-//! Every call here blocks; the pipeline runs it on a dedicated thread.
+//! Every call here blocks; the pipeline runs it on a dedicated thread. Once a
+//! stop is requested, calls are shorter and retriable errors are not retried,
+//! so that SIGTERM ends eoshost in bounded time even while a coordinator is
+//! unreachable (the open transaction is then aborted, or times out on the
+//! broker, and the input is read again by whoever owns it next).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +25,10 @@ use crate::plugin::OutputRecord;
 use crate::policy::RecordId;
 
 /// Bound on one transactional call (librdkafka retries inside it).
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on one transactional call once a stop is requested: a SIGTERM that
+/// lands during a call waits for it, then at most a commit and an abort.
+const STOPPING_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a retriable error is retried before the transaction is aborted.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 
@@ -51,14 +59,15 @@ fn classify(error: &KafkaError) -> Class {
     }
 }
 
-/// Runs a transactional call, retrying what librdkafka calls retriable.
-fn retrying(what: &str, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
+/// Runs a transactional call, retrying what librdkafka calls retriable (but
+/// not once `stop` is set: the caller then aborts and stops).
+fn retrying(what: &str, stop: &AtomicBool, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
     loop {
         let Err(error) = call() else { return Ok(()) };
         match classify(&error) {
-            Class::Retriable if started.elapsed() < RETRY_FOR => {
+            Class::Retriable if started.elapsed() < RETRY_FOR && !stop.load(Ordering::Acquire) => {
                 tracing::warn!("{what} failed, retrying: {error}");
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -117,6 +126,8 @@ pub struct Transaction {
     producer: ThreadedProducer<DeliveryReports>,
     open: Option<Open>,
     metrics: Arc<Metrics>,
+    /// Set when eoshost is asked to stop.
+    stop: Arc<AtomicBool>,
 }
 
 fn build_producer(client_config: &ClientConfig) -> KafkaResult<ThreadedProducer<DeliveryReports>> {
@@ -129,9 +140,19 @@ impl Transaction {
     /// Creates the producer and calls `init_transactions`, which fences any
     /// earlier producer with the same transactional.id and aborts its open
     /// transaction. Retries for `give_up_after` while Kafka is unreachable.
-    pub fn create(client_config: ClientConfig, metrics: Arc<Metrics>, give_up_after: Duration) -> anyhow::Result<Self> {
+    pub fn create(
+        client_config: ClientConfig,
+        metrics: Arc<Metrics>,
+        stop: Arc<AtomicBool>,
+        give_up_after: Duration,
+    ) -> anyhow::Result<Self> {
         let producer = Self::build_with_retries(&client_config, give_up_after)?;
-        Ok(Transaction { client_config, producer, open: None, metrics })
+        Ok(Transaction { client_config, producer, open: None, metrics, stop })
+    }
+
+    /// The bound on the next transactional call.
+    fn call_timeout(&self) -> Duration {
+        if self.stop.load(Ordering::Acquire) { STOPPING_CALL_TIMEOUT } else { CALL_TIMEOUT }
     }
 
     fn build_with_retries(client_config: &ClientConfig, give_up_after: Duration) -> anyhow::Result<ThreadedProducer<DeliveryReports>> {
@@ -160,6 +181,9 @@ impl Transaction {
             self.metrics.transaction_aborted();
         }
         self.producer.purge(PurgeConfig::default().queue().inflight());
+        // Stopping, a new producer is only worth a short try: its
+        // init_transactions fences and aborts the old one's transaction.
+        let give_up_after = if self.stop.load(Ordering::Acquire) { STOPPING_CALL_TIMEOUT } else { give_up_after };
         self.producer = Self::build_with_retries(&self.client_config, give_up_after)?;
         tracing::info!("built a new transactional producer");
         Ok(())
@@ -182,7 +206,7 @@ impl Transaction {
     /// Begins a transaction unless one is open.
     pub fn ensure_begun(&mut self) -> Result<(), TxnError> {
         if self.open.is_none() {
-            retrying("begin_transaction", || self.producer.begin_transaction())?;
+            retrying("begin_transaction", &self.stop, || self.producer.begin_transaction())?;
             self.open = Some(Open { started: Some(Instant::now()), ..Open::default() });
         }
         Ok(())
@@ -267,9 +291,11 @@ impl Transaction {
             let group = consumer
                 .group_metadata()
                 .ok_or(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)))?;
-            retrying("send_offsets_to_transaction", || self.producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT))?;
+            retrying("send_offsets_to_transaction", &self.stop, || {
+                self.producer.send_offsets_to_transaction(&offsets, &group, self.call_timeout())
+            })?;
         }
-        retrying("commit_transaction", || self.producer.commit_transaction(CALL_TIMEOUT))?;
+        retrying("commit_transaction", &self.stop, || self.producer.commit_transaction(self.call_timeout()))?;
         let open = self.open.take().expect("checked above");
         self.metrics.transaction_committed(started.elapsed(), open.produced, open.dead_lettered, open.skipped);
         tracing::debug!(records = open.records, elapsed = ?started.elapsed(), "committed");
@@ -287,7 +313,7 @@ impl Transaction {
         // still being added to the transaction (librdkafka #4849), which
         // would otherwise cost a new producer. Delivery errors here are
         // expected and irrelevant: everything is being aborted.
-        let _ = self.producer.flush(CALL_TIMEOUT);
-        retrying("abort_transaction", || self.producer.abort_transaction(CALL_TIMEOUT))
+        let _ = self.producer.flush(self.call_timeout());
+        retrying("abort_transaction", &self.stop, || self.producer.abort_transaction(self.call_timeout()))
     }
 }
