@@ -371,6 +371,8 @@ impl Pipeline {
         let committed = loop {
             match self.consumer.committed_offsets(assignment.clone(), Duration::from_secs(10)) {
                 Ok(committed) => break committed,
+                // Stopping: nothing more is read, so there is nothing to rewind.
+                Err(_) if self.stop.load(Ordering::Acquire) => return Ok(()),
                 Err(error) if started.elapsed() < REWIND_TIMEOUT => {
                     tracing::warn!("fetching committed offsets to rewind failed, retrying: {error}");
                     std::thread::sleep(Duration::from_millis(500));
@@ -426,11 +428,16 @@ impl Pipeline {
         }
     }
 
-    /// Finishes the open transaction and leaves the group.
-    fn shutdown(mut self) -> Result<(), Failure> {
-        // A failed commit aborts and rewinds inside `commit`: either way no
-        // transaction is left open.
-        self.commit()?;
+    /// Finishes the open transaction and leaves the group. A commit that
+    /// fails (the calls are short and not retried once stopping) is aborted
+    /// instead; nothing is rewound, since nothing more is read.
+    fn shutdown(self) -> Result<(), Failure> {
+        if let Err(error) = self.with_txn(|txn| txn.commit(&self.consumer)) {
+            tracing::warn!("{error}; aborting the open transaction and stopping (its records are read again)");
+            if let Err(error) = self.with_txn(Transaction::abort) {
+                tracing::warn!("{error}; the broker aborts the transaction when it times out");
+            }
+        }
         self.consumer.unsubscribe();
         drop(self.consumer); // closes: leaves the group
         tracing::info!("stopped cleanly");
