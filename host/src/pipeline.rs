@@ -74,7 +74,30 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
         }
         tracing::info!("stopping: finishing the open transaction and leaving the group");
         stop.store(true, Ordering::Release);
+        tokio::spawn(exit_if_stop_hangs());
     }
+}
+
+/// How long a stop may take before eoshost exits without finishing it.
+const STOP_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A stop normally takes well under a second; the calls it makes are bounded,
+/// but librdkafka has been seen to hold a transactional call far past its
+/// timeout while a coordinator moves. Rather than outlive the orchestrator's
+/// grace period, exit with code 1 and say why: the open transaction is
+/// aborted by the broker (or fenced by the next instance) and its records are
+/// read again, so nothing is lost or duplicated.
+async fn exit_if_stop_hangs() {
+    tokio::time::sleep(STOP_DEADLINE).await;
+    let stuck = match crate::kafka::transaction::call_under_way() {
+        Some((call, running)) => format!("librdkafka's {call} has not returned for {running:.0?}"),
+        None => "the pipeline has not finished".to_owned(),
+    };
+    tracing::error!(
+        "stop did not finish within {STOP_DEADLINE:?} ({stuck}); exiting without finishing the open transaction \
+         (the broker aborts it; its records are read again)"
+    );
+    std::process::exit(1);
 }
 
 struct Pipeline {

@@ -59,13 +59,26 @@ fn classify(error: &KafkaError) -> Class {
     }
 }
 
+/// The transactional call under way, if any, and since when: what a stop
+/// that cannot finish reports.
+static CALL_UNDER_WAY: Mutex<Option<(&str, Instant)>> = Mutex::new(None);
+
+/// The transactional call under way and how long it has been running.
+pub fn call_under_way() -> Option<(&'static str, Duration)> {
+    let under_way = *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner());
+    under_way.map(|(what, since)| (what, since.elapsed()))
+}
+
 /// Runs a transactional call, retrying what librdkafka calls retriable (but
 /// not once `stop` is set: the caller then aborts and stops).
-fn retrying(what: &str, stop: &AtomicBool, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
+fn retrying(what: &'static str, stop: &AtomicBool, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
     loop {
-        let Err(error) = call() else { return Ok(()) };
+        *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner()) = Some((what, Instant::now()));
+        let result = call();
+        *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let Err(error) = result else { return Ok(()) };
         match classify(&error) {
             Class::Retriable if started.elapsed() < RETRY_FOR && !stop.load(Ordering::Acquire) => {
                 tracing::warn!("{what} failed, retrying: {error}");
