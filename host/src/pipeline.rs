@@ -49,6 +49,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
             tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
         tokio::spawn(stop_on_signal(stop.clone()));
+        tokio::spawn(exit_if_a_call_hangs());
         let pipeline_metrics = metrics.clone();
         tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
             .await
@@ -75,6 +76,35 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
         tracing::info!("stopping: finishing the open transaction and leaving the group");
         stop.store(true, Ordering::Release);
         tokio::spawn(exit_if_stop_hangs());
+    }
+}
+
+/// How far past its own timeout a transactional call may run before eoshost
+/// gives up on the process.
+const CALL_HANG_MARGIN: Duration = Duration::from_secs(20);
+
+/// librdkafka 2.12 can block `send_offsets_to_transaction` indefinitely (it
+/// waits for a result with no deadline) after the transaction coordinator's
+/// node dies. The pipeline thread cannot be freed from such a call, and the
+/// instance would keep its partitions while processing nothing; exiting
+/// (code 1) hands them to the rest of the group after the session timeout,
+/// and a restart fences the stuck producer. Nothing is lost or duplicated:
+/// the open transaction is aborted by the broker.
+async fn exit_if_a_call_hangs() {
+    let limit = crate::kafka::transaction::CALL_TIMEOUT + CALL_HANG_MARGIN;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some((call, running)) = crate::kafka::transaction::call_under_way() {
+            if running > limit {
+                tracing::error!(
+                    "librdkafka's {call} has not returned for {running:.0?} (its timeout is {:?}); exiting so that \
+                     the group moves this instance's partitions (the broker aborts the open transaction; restart \
+                     eoshost)",
+                    crate::kafka::transaction::CALL_TIMEOUT
+                );
+                std::process::exit(1);
+            }
+        }
     }
 }
 

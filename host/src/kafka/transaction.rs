@@ -25,7 +25,7 @@ use crate::plugin::OutputRecord;
 use crate::policy::RecordId;
 
 /// Bound on one transactional call (librdkafka retries inside it).
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on one transactional call once a stop is requested: a SIGTERM that
 /// lands during a call waits for it, then at most a commit and an abort.
 const STOPPING_CALL_TIMEOUT: Duration = Duration::from_secs(5);
