@@ -22,7 +22,7 @@ use crate::failure::Failure;
 use crate::kafka::client::{self, is_transient};
 use crate::kafka::context::PipelineContext;
 use crate::kafka::slot;
-use crate::kafka::transaction::{Source, Transaction, TxnError};
+use crate::kafka::transaction::{self, Source, Transaction, TxnError};
 use crate::metrics::{self, Metrics};
 use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
 use crate::policy::{dead_letter, PoisonPolicy, RecordId, Verdict};
@@ -49,7 +49,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
             tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
         tokio::spawn(stop_on_signal(stop.clone()));
-        tokio::spawn(exit_if_a_call_hangs());
+        tokio::spawn(exit_if_stuck(stop.clone()));
         let pipeline_metrics = metrics.clone();
         tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
             .await
@@ -75,7 +75,6 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
         }
         tracing::info!("stopping: finishing the open transaction and leaving the group");
         stop.store(true, Ordering::Release);
-        tokio::spawn(exit_if_stop_hangs());
     }
 }
 
@@ -83,51 +82,50 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
 /// gives up on the process.
 const CALL_HANG_MARGIN: Duration = Duration::from_secs(20);
 
-/// librdkafka 2.12 can block `send_offsets_to_transaction` indefinitely (it
-/// waits for a result with no deadline) after the transaction coordinator's
-/// node dies. The pipeline thread cannot be freed from such a call, and the
-/// instance would keep its partitions while processing nothing; exiting
-/// (code 1) hands them to the rest of the group after the session timeout,
-/// and a restart fences the stuck producer. Nothing is lost or duplicated:
-/// the open transaction is aborted by the broker.
-async fn exit_if_a_call_hangs() {
-    let limit = crate::kafka::transaction::CALL_TIMEOUT + CALL_HANG_MARGIN;
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Some((call, running)) = crate::kafka::transaction::call_under_way() {
-            if running > limit {
-                tracing::error!(
-                    "librdkafka's {call} has not returned for {running:.0?} (its timeout is {:?}); exiting so that \
-                     the group moves this instance's partitions (the broker aborts the open transaction; restart \
-                     eoshost)",
-                    crate::kafka::transaction::CALL_TIMEOUT
-                );
-                std::process::exit(1);
-            }
-        }
-    }
-}
-
 /// How long a stop may take before eoshost exits without finishing it.
 const STOP_DEADLINE: Duration = Duration::from_secs(20);
 
-/// A stop normally takes well under a second; the calls it makes are bounded,
-/// but librdkafka has been seen to hold a transactional call far past its
-/// timeout while a coordinator moves. Rather than outlive the orchestrator's
-/// grace period, exit with code 1 and say why: the open transaction is
-/// aborted by the broker (or fenced by the next instance) and its records are
-/// read again, so nothing is lost or duplicated.
-async fn exit_if_stop_hangs() {
-    tokio::time::sleep(STOP_DEADLINE).await;
-    let stuck = match crate::kafka::transaction::call_under_way() {
-        Some((call, running)) => format!("librdkafka's {call} has not returned for {running:.0?}"),
-        None => "the pipeline has not finished".to_owned(),
-    };
-    tracing::error!(
-        "stop did not finish within {STOP_DEADLINE:?} ({stuck}); exiting without finishing the open transaction \
-         (the broker aborts it; its records are read again)"
-    );
-    std::process::exit(1);
+/// Exits (code 1), saying why, when the pipeline thread is stuck:
+/// - a transactional call has run [`CALL_HANG_MARGIN`] past its timeout.
+///   librdkafka 2.12 can block `send_offsets_to_transaction` indefinitely (it
+///   waits for a result with no deadline) after the transaction coordinator's
+///   node dies; the thread cannot be freed from such a call, and the instance
+///   would keep its partitions while processing nothing. Exiting hands them to
+///   the rest of the group after the session timeout, and a restart fences
+///   the stuck producer.
+/// - a stop has not finished within [`STOP_DEADLINE`] (it normally takes well
+///   under a second): rather than outlive the orchestrator's grace period.
+///
+/// Nothing is lost or duplicated either way: the open transaction is aborted
+/// by the broker (or fenced by the next instance) and its records are read
+/// again.
+async fn exit_if_stuck(stop: Arc<AtomicBool>) {
+    let call_limit = transaction::CALL_TIMEOUT + CALL_HANG_MARGIN;
+    let mut stopping_since: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let call = transaction::call_under_way();
+        if let Some((call, running)) = call.filter(|(_, running)| *running > call_limit) {
+            tracing::error!(
+                "librdkafka's {call} has not returned for {running:.0?} (its timeout is {:?}); exiting so that \
+                 the group moves this instance's partitions (the broker aborts the open transaction; restart \
+                 eoshost)",
+                transaction::CALL_TIMEOUT
+            );
+            std::process::exit(1);
+        }
+        if stop.load(Ordering::Acquire) && stopping_since.get_or_insert_with(Instant::now).elapsed() >= STOP_DEADLINE {
+            let stuck = match call {
+                Some((call, running)) => format!("librdkafka's {call} has not returned for {running:.0?}"),
+                None => "the pipeline has not finished".to_owned(),
+            };
+            tracing::error!(
+                "stop did not finish within {STOP_DEADLINE:?} ({stuck}); exiting without finishing the open \
+                 transaction (the broker aborts it; its records are read again)"
+            );
+            std::process::exit(1);
+        }
+    }
 }
 
 struct Pipeline {
