@@ -68,7 +68,8 @@ fn main() {
     println!("enrich   {:>4} B order: {}", order.len(), micros(cost));
 
     println!("== trap → fresh instance ready (median of 200) ==");
-    let mut chaos = Sandbox::new(Plugin::load(&engine, &plugin_path("chaos"), vec![("trap_on_value".into(), "boom".into())]).expect("chaos"));
+    let mut chaos =
+        Sandbox::new(Plugin::load(&engine, &plugin_path("chaos"), vec![("trap_on_value".into(), "boom".into())]).expect("chaos"));
     let boom = record(b"boom".to_vec());
     let fine = record(b"fine".to_vec());
     let mut recoveries: Vec<Duration> = (0..200)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{parse_pair, OnError, RunArgs};
+use crate::cli::{OnError, RunArgs, parse_pair};
 use crate::failure::Failure;
 use crate::plugin::SandboxLimits;
 
@@ -74,8 +74,8 @@ const GUARDED: [(&str, &[&str]); 4] = [
 const OWNED: [&str; 4] = ["group.id", "transactional.id", "bootstrap.servers", "enable.auto.offset.store"];
 
 fn read_file(path: &Path) -> Result<FileConfig, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read --config {}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read --config {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| Failure::usage(format!("--config {}: {e}", path.display())))
 }
 
@@ -139,7 +139,9 @@ impl Config {
         let dlq_topic = match on_error {
             OnError::Dlq => Some(dlq_topic.unwrap_or_else(|| format!("{}.dlq", inputs[0]))),
             _ if dlq_topic.is_some() => {
-                return Err(Failure::usage("--dlq-topic is set but --on-error is not dlq; add --on-error dlq or drop --dlq-topic"));
+                return Err(Failure::usage(
+                    "--dlq-topic is set but --on-error is not dlq; add --on-error dlq or drop --dlq-topic",
+                ));
             }
             _ => None,
         };
@@ -156,12 +158,16 @@ impl Config {
         let positive = |name: &str, value: u64| {
             if value == 0 { Err(Failure::usage(format!("--{name} must be greater than 0"))) } else { Ok(value) }
         };
-        let commit_interval_ms = positive("commit-interval-ms", args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(100))?;
+        let commit_interval_ms =
+            positive("commit-interval-ms", args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(100))?;
         let plugin_timeout_ms = positive("plugin-timeout-ms", args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(1000))?;
         let plugin_memory_mb = positive("plugin-memory-mb", args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or(64))?;
-        let transaction_max_records =
-            positive("transaction-max-records", args.transaction_max_records.or(file.transaction_max_records).unwrap_or(10_000) as u64)?;
-        let connect_timeout_ms = positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
+        let transaction_max_records = positive(
+            "transaction-max-records",
+            args.transaction_max_records.or(file.transaction_max_records).unwrap_or(10_000) as u64,
+        )?;
+        let connect_timeout_ms =
+            positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
         let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
             None => None,
             Some(raw) => Some(raw.parse().map_err(|_| {

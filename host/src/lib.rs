@@ -34,11 +34,6 @@ fn inspect(path: &std::path::Path) -> Result<(), Failure> {
     if report.problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::usage(format!(
-            "{} does not implement {}: {}",
-            path.display(),
-            plugin::WORLD,
-            report.problems.join("; ")
-        )))
+        Err(Failure::usage(format!("{} does not implement {}: {}", path.display(), plugin::WORLD, report.problems.join("; "))))
     }
 }

@@ -11,7 +11,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -72,7 +72,11 @@ impl Metrics {
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
-        registry.register("eoshost_records_dead_lettered", "Records committed to the dead-letter topic", records_dead_lettered.clone());
+        registry.register(
+            "eoshost_records_dead_lettered",
+            "Records committed to the dead-letter topic",
+            records_dead_lettered.clone(),
+        );
         registry.register("eoshost_records_skipped", "Records skipped under --on-error skip", records_skipped.clone());
         registry.register("eoshost_transactions_committed", "Transactions committed", transactions_committed.clone());
         registry.register("eoshost_transactions_aborted", "Transactions aborted", transactions_aborted.clone());
@@ -191,7 +195,11 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
             let request = String::from_utf8_lossy(&head[..read]);
             let path = request.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/");
             let (status, content_type, body) = metrics.respond(path);
-            let reason = match status { 200 => "OK", 404 => "Not Found", _ => "Service Unavailable" };
+            let reason = match status {
+                200 => "OK",
+                404 => "Not Found",
+                _ => "Service Unavailable",
+            };
             let response = format!(
                 "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()

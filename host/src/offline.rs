@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cli::{parse_pair, TestArgs};
+use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
 use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits};
 
@@ -63,8 +63,8 @@ fn bytes_field(text: Option<String>, b64: Option<String>, name: &str) -> Result<
 /// is the offset when the line gives none.
 fn parse_line(line: &str, index: i64) -> Result<InputRecord, String> {
     let parsed: LineIn = serde_json::from_str(line).map_err(|e| format!("not a record object: {e}"))?;
-    let value = bytes_field(parsed.value, parsed.value_b64, "value")?
-        .ok_or_else(|| "missing \"value\" (or \"value_b64\")".to_owned())?;
+    let value =
+        bytes_field(parsed.value, parsed.value_b64, "value")?.ok_or_else(|| "missing \"value\" (or \"value_b64\")".to_owned())?;
     let headers = parsed
         .headers
         .into_iter()
@@ -96,11 +96,8 @@ fn text_or_b64(bytes: Option<Vec<u8>>) -> (Option<String>, Option<String>) {
 fn render_output(record: OutputRecord, topic: Option<String>) -> LineOut {
     let (key, key_b64) = text_or_b64(record.key);
     let (value, value_b64) = text_or_b64(record.value);
-    let headers = record
-        .headers
-        .into_iter()
-        .map(|h| (h.key, Value::String(String::from_utf8_lossy(&h.value).into_owned())))
-        .collect();
+    let headers =
+        record.headers.into_iter().map(|h| (h.key, Value::String(String::from_utf8_lossy(&h.value).into_owned()))).collect();
     LineOut { topic, key_b64, key, value_b64, value, headers }
 }
 
@@ -201,10 +198,7 @@ mod tests {
 
     #[test]
     fn non_utf8_output_is_written_as_base64() {
-        let line = render_output(
-            OutputRecord { topic: None, key: None, value: Some(vec![0xff, 0x00]), headers: vec![] },
-            None,
-        );
+        let line = render_output(OutputRecord { topic: None, key: None, value: Some(vec![0xff, 0x00]), headers: vec![] }, None);
         let json = serde_json::to_string(&line).unwrap();
         assert_eq!(json, r#"{"topic":null,"key":null,"value_b64":"/wA=","value":null,"headers":{}}"#);
     }

@@ -9,8 +9,8 @@
 //! instance. That keeps a flaky plugin from aborting the same batch forever.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -25,7 +25,7 @@ use crate::kafka::slot;
 use crate::kafka::transaction::{self, Source, Transaction, TxnError};
 use crate::metrics::{self, Metrics};
 use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
-use crate::policy::{dead_letter, PoisonPolicy, RecordId, Verdict};
+use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
 
 /// Bound on one rewind (committed-offset fetch and seeks).
 const REWIND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
 
 /// Sets `stop` on the first SIGTERM or SIGINT; a second one exits at once.
 async fn stop_on_signal(stop: Arc<AtomicBool>) {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::error!("cannot install signal handlers; stop eoshost with SIGKILL");
         return;
@@ -156,7 +156,8 @@ enum WriteError {
 impl Pipeline {
     fn start(config: Config, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> Result<Self, Failure> {
         let engine = PluginEngine::new(config.limits)?;
-        let plugin = Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+        let plugin =
+            Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
         let (transactional_id, slot) = match &config.transactional_id {
             Some(id) => (id.clone(), None),
             None => {
@@ -227,7 +228,11 @@ impl Pipeline {
                 self.commit()?;
                 continue;
             }
-            let wait = if open { (self.config.commit_interval - age).min(Duration::from_millis(50)) } else { Duration::from_millis(100) };
+            let wait = if open {
+                (self.config.commit_interval - age).min(Duration::from_millis(50))
+            } else {
+                Duration::from_millis(100)
+            };
             match self.consumer.poll(wait) {
                 None => {}
                 Some(Err(error)) if is_transient(&error) => tracing::debug!("consumer: {error}"),
@@ -309,7 +314,8 @@ impl Pipeline {
                 let dlq = self.config.dlq_topic.clone().expect("--on-error dlq has a topic");
                 tracing::warn!(record = %id, dlq = %dlq, "dead-lettering record: {error}");
                 let letter = dead_letter(record, &dlq, &error, self.sandbox.plugin().name());
-                let sent = self.with_txn(|txn| txn.send(&dlq, &letter, record.timestamp, Source { id: id.clone(), dead_letter: true }));
+                let sent =
+                    self.with_txn(|txn| txn.send(&dlq, &letter, record.timestamp, Source { id: id.clone(), dead_letter: true }));
                 match sent {
                     Ok(()) => {
                         self.with_txn(|txn| txn.dead_lettered(&id));
@@ -444,9 +450,7 @@ impl Pipeline {
                     None => continue, // nothing read there since the assignment
                 },
             };
-            targets
-                .add_partition_offset(element.topic(), element.partition(), offset)
-                .map_err(|e| Failure::Fatal(e.into()))?;
+            targets.add_partition_offset(element.topic(), element.partition(), offset).map_err(|e| Failure::Fatal(e.into()))?;
         }
         let mut attempt = 0;
         loop {

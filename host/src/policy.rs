@@ -107,9 +107,8 @@ impl PoisonPolicy {
     /// decisions are no longer needed.
     pub fn committed(&mut self, next_offsets: &HashMap<(String, i32), i64>) {
         if !self.decided.is_empty() {
-            self.decided.retain(|id, _| {
-                next_offsets.get(&(id.topic.clone(), id.partition)).is_none_or(|next| id.offset >= *next)
-            });
+            self.decided
+                .retain(|id, _| next_offsets.get(&(id.topic.clone(), id.partition)).is_none_or(|next| id.offset >= *next));
         }
     }
 

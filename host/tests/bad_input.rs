@@ -24,7 +24,10 @@ fn assert_usage_error(args: &[&str], expected: &[&str]) {
 
 #[test]
 fn a_missing_plugin_file_is_named() {
-    assert_usage_error(&["test", "--plugin", "/nonexistent/enrich.wasm"], &["/nonexistent/enrich.wasm", "check the --plugin path"]);
+    assert_usage_error(
+        &["test", "--plugin", "/nonexistent/enrich.wasm"],
+        &["/nonexistent/enrich.wasm", "check the --plugin path"],
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::time::Instant;
 
 use common::{limits, load, record};
-use eoshost::plugin::{CallError, PluginEngine, Sandbox, TrapKind, EPOCH_TICK};
+use eoshost::plugin::{CallError, EPOCH_TICK, PluginEngine, Sandbox, TrapKind};
 
 fn trap_of(result: Result<Vec<eoshost::plugin::OutputRecord>, CallError>) -> eoshost::plugin::Trap {
     match result {

@@ -29,9 +29,7 @@ impl Config {
     pub fn parse_or<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, String> {
         match self.get(key) {
             None => Ok(default),
-            Some(raw) => raw
-                .parse()
-                .map_err(|_| format!("config key \"{key}\" has an invalid value \"{raw}\"")),
+            Some(raw) => raw.parse().map_err(|_| format!("config key \"{key}\" has an invalid value \"{raw}\"")),
         }
     }
 

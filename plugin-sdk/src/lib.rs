@@ -93,13 +93,15 @@ macro_rules! export_transform {
         pub struct __EoshostExport;
 
         impl $crate::wit::Guest for __EoshostExport {
-            fn init(config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>)
-                -> ::std::result::Result<(), ::std::string::String> {
+            fn init(
+                config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+            ) -> ::std::result::Result<(), ::std::string::String> {
                 $crate::__private::init::<$transform>(config)
             }
 
-            fn transform(record: $crate::InputRecord)
-                -> ::std::result::Result<::std::vec::Vec<$crate::OutputRecord>, $crate::wit::eoshost::transform::types::Error> {
+            fn transform(
+                record: $crate::InputRecord,
+            ) -> ::std::result::Result<::std::vec::Vec<$crate::OutputRecord>, $crate::wit::eoshost::transform::types::Error> {
                 $crate::__private::transform::<$transform>(record)
             }
         }
@@ -127,18 +129,14 @@ pub mod __private {
         Ok(())
     }
 
-    pub fn transform<T: Transform>(
-        record: InputRecord,
-    ) -> Result<Vec<OutputRecord>, wit::eoshost::transform::types::Error> {
+    pub fn transform<T: Transform>(record: InputRecord) -> Result<Vec<OutputRecord>, wit::eoshost::transform::types::Error> {
         INSTANCE.with(|slot| {
             let mut slot = slot.borrow_mut();
             let transform = slot
                 .as_mut()
                 .and_then(|state| state.downcast_mut::<T>())
                 .expect("eoshost called transform before init succeeded");
-            transform
-                .transform(record)
-                .map_err(|rejection| wit::eoshost::transform::types::Error::Rejected(rejection.reason))
+            transform.transform(record).map_err(|rejection| wit::eoshost::transform::types::Error::Rejected(rejection.reason))
         })
     }
 }

@@ -99,8 +99,7 @@ impl Broker {
     pub fn create_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
         let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication));
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
-        let results =
-            block_on(self.admin.create_topics([&topic], &options)).with_context(|| format!("creating topic {name}"))?;
+        let results = block_on(self.admin.create_topics([&topic], &options)).with_context(|| format!("creating topic {name}"))?;
         for result in results {
             if let Err((topic, code)) = result {
                 bail!("creating topic {topic}: {code}");
@@ -184,10 +183,7 @@ impl Broker {
         if info.state() != "Stable" {
             return None;
         }
-        info.members()
-            .iter()
-            .map(|m| Some((m.client_id().to_owned(), parse_assignment(m.assignment()?, topic)?)))
-            .collect()
+        info.members().iter().map(|m| Some((m.client_id().to_owned(), parse_assignment(m.assignment()?, topic)?))).collect()
     }
 }
 
@@ -272,8 +268,7 @@ impl GroupProgress<'_> {
     /// `committed / end` per partition, for messages.
     pub fn describe(&self) -> String {
         let committed = self.committed().map(|c| format!("{c:?}")).unwrap_or_else(|e| format!("? ({e:#})"));
-        let end =
-            self.broker.end_offsets(&self.topic).map(|e| format!("{e:?}")).unwrap_or_else(|e| format!("? ({e:#})"));
+        let end = self.broker.end_offsets(&self.topic).map(|e| format!("{e:?}")).unwrap_or_else(|e| format!("? ({e:#})"));
         format!("group {} on {}: committed {committed}, end offsets {end}", self.group, self.topic)
     }
 

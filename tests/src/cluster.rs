@@ -49,13 +49,8 @@ impl ThreeNodeCluster {
     pub fn start(log_dir: &Path) -> anyhow::Result<ThreeNodeCluster> {
         let log = log_dir.join("kafka-script.log");
         let was_running = script(&log, &["status"]).is_ok();
-        let mut cluster = ThreeNodeCluster {
-            log_dir: log_dir.to_owned(),
-            log,
-            was_running,
-            cluster_id: String::new(),
-            restored: false,
-        };
+        let mut cluster =
+            ThreeNodeCluster { log_dir: log_dir.to_owned(), log, was_running, cluster_id: String::new(), restored: false };
         let bootstrap = script(&cluster.log, &["start", "--brokers", "3"]).inspect_err(|_| {
             // Put the single node back before the error goes up.
             cluster.restore_quietly();
@@ -209,13 +204,7 @@ fn script(log: &Path, args: &[&str]) -> anyhow::Result<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let _ = std::fs::OpenOptions::new().create(true).append(true).open(log).and_then(|mut file| {
         use std::io::Write as _;
-        writeln!(
-            file,
-            "$ scripts/kafka {} ({:?}, {}):\n{stderr}{stdout}",
-            args.join(" "),
-            started.elapsed(),
-            output.status
-        )
+        writeln!(file, "$ scripts/kafka {} ({:?}, {}):\n{stderr}{stdout}", args.join(" "), started.elapsed(), output.status)
     });
     if !output.status.success() {
         let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();

@@ -152,11 +152,7 @@ impl FaultReport {
             line.push(' ');
             line.push_str(note);
         }
-        line.push_str(&format!(
-            " problems={} result={}",
-            self.problems.len(),
-            if self.is_right() { "PASS" } else { "FAIL" }
-        ));
+        line.push_str(&format!(" problems={} result={}", self.problems.len(), if self.is_right() { "PASS" } else { "FAIL" }));
         line
     }
 
@@ -239,10 +235,7 @@ fn check_running(runs: &mut [&mut Eoshost]) -> anyhow::Result<()> {
 }
 
 /// Reads `what`, retrying errors for [`ERROR_PATIENCE`] in a row.
-fn patiently<T>(
-    errors_since: &mut Option<Instant>,
-    what: impl FnOnce() -> anyhow::Result<T>,
-) -> anyhow::Result<Option<T>> {
+fn patiently<T>(errors_since: &mut Option<Instant>, what: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<Option<T>> {
     match what() {
         Ok(value) => {
             *errors_since = None;

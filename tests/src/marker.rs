@@ -62,10 +62,7 @@ impl Broker {
         let value = format!(r#"{{"marker":"{marker_id}"}}"#);
         for (index, (topic, partition)) in targets.iter().enumerate() {
             let record = BaseRecord::with_opaque_to(topic, index).key("marker").payload(&value).partition(*partition);
-            producer
-                .send(record)
-                .map_err(|(error, _)| error)
-                .with_context(|| format!("marker to {topic}/{partition}"))?;
+            producer.send(record).map_err(|(error, _)| error).with_context(|| format!("marker to {topic}/{partition}"))?;
         }
         producer.flush(CALL_TIMEOUT).context("flushing the markers")?;
         producer.commit_transaction(CALL_TIMEOUT).context("committing the markers")?;

@@ -268,11 +268,7 @@ impl Eoshost {
     /// it did not end in time (it is then SIGKILLed, so nothing lingers).
     pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<Option<(Exit, Duration)>> {
         if let Some(exit) = self.try_exit() {
-            anyhow::bail!(
-                "{} had already ended ({exit}) before SIGTERM; stderr tail:\n{}",
-                self.label,
-                self.stderr_tail(40)
-            );
+            anyhow::bail!("{} had already ended ({exit}) before SIGTERM; stderr tail:\n{}", self.label, self.stderr_tail(40));
         }
         let sent = Instant::now();
         self.signal(libc::SIGTERM)?;

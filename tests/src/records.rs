@@ -147,14 +147,9 @@ impl ProducerContext for Deliveries {
     fn delivery(&self, result: &DeliveryResult<'_>, n: usize) {
         match result {
             Ok(message) => {
-                self.acked
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(n as u64, (message.partition(), message.offset()));
+                self.acked.lock().unwrap_or_else(|e| e.into_inner()).insert(n as u64, (message.partition(), message.offset()));
             }
-            Err((error, _)) => {
-                self.failed.lock().unwrap_or_else(|e| e.into_inner()).push(format!("record {n}: {error}"))
-            }
+            Err((error, _)) => self.failed.lock().unwrap_or_else(|e| e.into_inner()).push(format!("record {n}: {error}")),
         }
     }
 }
@@ -187,10 +182,8 @@ impl Writer {
         let n = self.sent;
         let key = self.plan.key(n);
         let value = self.plan.value(n);
-        let mut record = BaseRecord::with_opaque_to(&self.topic, n as usize)
-            .key(&key)
-            .payload(&value)
-            .partition(self.plan.partition(n));
+        let mut record =
+            BaseRecord::with_opaque_to(&self.topic, n as usize).key(&key).payload(&value).partition(self.plan.partition(n));
         loop {
             match self.producer.send(record) {
                 Ok(()) => break,

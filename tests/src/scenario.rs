@@ -80,10 +80,7 @@ impl Scenario {
             scale,
             _serial: serial,
         };
-        scenario.report(&format!(
-            "EOSHOST_TEST_SEED={seed} EOSHOST_TEST_SCALE={scale} logs in {}",
-            scenario.log_dir.display()
-        ));
+        scenario.report(&format!("EOSHOST_TEST_SEED={seed} EOSHOST_TEST_SCALE={scale} logs in {}", scenario.log_dir.display()));
         scenario
     }
 

@@ -88,12 +88,7 @@ impl Broker {
     /// `expect_at_least` records are in, every partition has reported its
     /// end, and nothing more arrived for a quiet period — or the deadline
     /// passes (then the caller counts what is missing).
-    pub fn read_topic(
-        &self,
-        topic: &str,
-        isolation: Isolation,
-        expect_at_least: usize,
-    ) -> anyhow::Result<Vec<OutputRecord>> {
+    pub fn read_topic(&self, topic: &str, isolation: Isolation, expect_at_least: usize) -> anyhow::Result<Vec<OutputRecord>> {
         let consumer: BaseConsumer = self
             .config()
             .set("group.id", format!("eoshost-test-reader-{}", std::process::id()))
@@ -128,9 +123,7 @@ impl Broker {
                         value: message.payload().map(<[u8]>::to_vec),
                         headers: message
                             .headers()
-                            .map(|headers| {
-                                headers.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()
-                            })
+                            .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
                             .unwrap_or_default(),
                     });
                 }
@@ -385,10 +378,7 @@ mod tests {
             output(1, 2, "b", 9), // not an input
         ];
         let tally = Tally::count(&expected, &outputs).with_kills(2);
-        assert_eq!(
-            tally.to_string(),
-            "records=6 outputs=6 duplicates=1 lost=2 order_violations=1 kills=2 unexpected=1"
-        );
+        assert_eq!(tally.to_string(), "records=6 outputs=6 duplicates=1 lost=2 order_violations=1 kills=2 unexpected=1");
         assert!(!tally.is_exactly_once());
     }
 

@@ -60,8 +60,7 @@ fn router_fanout_is_all_or_nothing_across_sigkills() -> anyhow::Result<()> {
         if !tally.is_exactly_once() {
             failures.push(format!("{topic}: {tally}\n{}", tally.samples()));
         }
-        let misrouted =
-            committed.iter().filter(|r| !r.is_marker() && r.header("route").as_deref() != Some(route)).count();
+        let misrouted = committed.iter().filter(|r| !r.is_marker() && r.header("route").as_deref() != Some(route)).count();
         if misrouted > 0 {
             failures.push(format!("{topic}: {misrouted} records lack header route={route}"));
         }

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use eoshost_tests::cluster::{Leaders, ONE_NODE, THREE_NODES, ThreeNodeCluster, wait_topic_on_every_node};
 use eoshost_tests::faults::{
-    FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly,
-    wait_all_committed_or_stall, wait_committed_beyond,
+    FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
+    wait_committed_beyond,
 };
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
@@ -80,11 +80,8 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     let base = scenario.spec("identity", &input, &[&output], &group).fast_failure_detection();
     let ids: Vec<String> = (0..2).map(|i| scenario.unique(&format!("txn{i}"))).collect();
     let specs: Vec<_> = ids.iter().map(|id| base.clone().transactional_id(id)).collect();
-    let mut members: Vec<Eoshost> = specs
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| scenario.spawn(spec, &format!("member{i}")))
-        .collect::<anyhow::Result<_>>()?;
+    let mut members: Vec<Eoshost> =
+        specs.iter().enumerate().map(|(i, spec)| scenario.spawn(spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
     let progress = broker.progress(&group, &input)?;
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
@@ -110,10 +107,7 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
         let before = committed_total_patiently(&progress)?;
         cluster.kill_node(node)?;
         let killed_at = Instant::now();
-        scenario.report(&format!(
-            "kill {round}: SIGKILL node {node} ({role}); committed {before}, fed {}",
-            feeder.produced()
-        ));
+        scenario.report(&format!("kill {round}: SIGKILL node {node} ({role}); committed {before}, fed {}", feeder.produced()));
         victims.push(node.to_string());
         // Down past the controller's broker session timeout (9 s), so that
         // the cluster fences the node and moves its leaders and coordinators:
@@ -179,8 +173,8 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
 
     cluster.ensure_still_ours()?;
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
-    let mut report = FaultReport::count("faults_broker_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[])
-        .kills(victims.len());
+    let mut report =
+        FaultReport::count("faults_broker_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(victims.len());
     report.note("killed_nodes", victims.join(","));
     report.note("committed_while_down", down_progress.join(","));
     match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {

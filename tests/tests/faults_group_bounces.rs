@@ -123,8 +123,7 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     }
 
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
-    let mut report =
-        FaultReport::count("faults_group_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(hard);
+    let mut report = FaultReport::count("faults_group_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(hard);
     report.note("sigterms", clean);
     report.note("members", MEMBERS);
     report.note("partitions", PARTITIONS);

@@ -15,12 +15,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use eoshost_tests::faults::{
-    FaultReport, by_mode, describe_counts, http_get, plain_tail, stop_cleanly, traps_by_kind,
-    wait_all_committed_or_stall,
+    FaultReport, by_mode, describe_counts, http_get, plain_tail, stop_cleanly, traps_by_kind, wait_all_committed_or_stall,
 };
-use eoshost_tests::{
-    Feeder, Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, dead_letter_problems, metrics,
-};
+use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, dead_letter_problems, metrics};
 
 const PARTITIONS: i32 = 3;
 const KEYS: u64 = 12;
@@ -67,8 +64,7 @@ impl Hostile<'_> {
         // --plugin-timeout-ms each; 20 s without a commit is a livelock.
         let budget = Duration::from_secs(60 + seeded.len() as u64 * 2);
         let mut problems = Vec::new();
-        let stalled =
-            wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut run], Duration::from_secs(20), budget)?;
+        let stalled = wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut run], Duration::from_secs(20), budget)?;
         if let Some(stalled) = stalled {
             scenario.report(&stalled);
             problems.push(format!("{stalled}; stderr tail:\n{}", plain_tail(&run, 12)));
@@ -234,8 +230,7 @@ fn one_poison_record_is_dead_lettered_while_every_other_record_flows() -> anyhow
 
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len() - 1)?;
     let letters = broker.read_topic(&dlq, Isolation::Committed, 1)?;
-    let mut report =
-        FaultReport::count("faults_hostile_poison", &seeded.all(), &BTreeSet::from([poison]), &outputs, &letters);
+    let mut report = FaultReport::count("faults_hostile_poison", &seeded.all(), &BTreeSet::from([poison]), &outputs, &letters);
     report.note("poison", format!("{poison}@{}/{}", seeded.get(poison).partition, seeded.get(poison).offset));
     report.note("traps", describe_counts(&traps));
     problems.extend(dead_letter_problems(&letters, &seeded, "panic trap"));

@@ -31,9 +31,7 @@ fn holdings(broker: &Broker, group: &str, topic: &str, ids: &[&str]) -> Option<V
     let members = broker.group_assignment(group, topic)?;
     Some(
         ids.iter()
-            .map(|id| {
-                members.iter().find(|(client, _)| client.contains(id)).map(|(_, p)| p.clone()).unwrap_or_default()
-            })
+            .map(|id| members.iter().find(|(client, _)| client.contains(id)).map(|(_, p)| p.clone()).unwrap_or_default())
             .collect(),
     )
 }
@@ -45,10 +43,7 @@ fn fencing_evidence(stderr: &std::path::Path, from: usize) -> String {
     let text = std::fs::read(stderr).map(|b| String::from_utf8_lossy(&b).to_lowercase()).unwrap_or_default();
     let after = text.get(from.min(text.len())..).unwrap_or_default();
     let mut found = Vec::new();
-    if ["unknown member", "illegal generation", "unknown_member_id", "illegal_generation"]
-        .iter()
-        .any(|p| after.contains(p))
-    {
+    if ["unknown member", "illegal generation", "unknown_member_id", "illegal_generation"].iter().any(|p| after.contains(p)) {
         found.push("stale_generation");
     }
     if after.contains("fenced") {
@@ -88,11 +83,8 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
     let spawn_member = |role: &str| -> anyhow::Result<Member> {
         let id = scenario.unique(role);
         let metrics_addr = metrics::free_local_addr()?;
-        let spec = base
-            .clone()
-            .transactional_id(&id)
-            .librdkafka(&format!("client.id={id}"))
-            .args(["--metrics-addr", &metrics_addr]);
+        let spec =
+            base.clone().transactional_id(&id).librdkafka(&format!("client.id={id}")).args(["--metrics-addr", &metrics_addr]);
         let run = scenario.spawn(&spec, role)?;
         Ok(Member { id, metrics_addr, run })
     };
@@ -131,11 +123,7 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
             if zombie_partitions.iter().all(moved) {
                 break;
             }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "the zombie's partitions made no progress: {}",
-                progress.describe()
-            );
+            anyhow::ensure!(Instant::now() < deadline, "the zombie's partitions made no progress: {}", progress.describe());
             std::thread::sleep(Duration::from_millis(100));
         }
         std::thread::sleep(scenario.random_ms(0, 300));
@@ -176,15 +164,11 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
             let deadline = frozen_at + Duration::from_secs(60);
             while moved_on_after.is_none() {
                 let now = progress.committed()?;
-                if zombie_partitions.iter().all(|p| now[*p as usize].unwrap_or(0) > at_freeze[*p as usize].unwrap_or(0))
-                {
+                if zombie_partitions.iter().all(|p| now[*p as usize].unwrap_or(0) > at_freeze[*p as usize].unwrap_or(0)) {
                     moved_on_after = Some(frozen_at.elapsed());
                 } else if Instant::now() > deadline {
                     thaw(&mut zombie.run)?;
-                    anyhow::bail!(
-                        "the peer did not move the zombie's partitions on within 60 s: {}",
-                        progress.describe()
-                    );
+                    anyhow::bail!("the peer did not move the zombie's partitions on within 60 s: {}", progress.describe());
                 } else {
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -246,9 +230,7 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
     let seeded = feeder.finish()?;
     let overall = Duration::from_secs(by_mode(180, 600));
     let mut runs = [&mut zombie.run, &mut peer.run];
-    if let Some(stalled) =
-        wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?
-    {
+    if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)? {
         scenario.report(&stalled);
         problems.push(stalled);
     }

@@ -31,9 +31,9 @@ fn sigterm_exits_0_leaving_no_open_transaction_and_a_second_run_finishes_exactly
     std::thread::sleep(scenario.random_ms(500, 1_500));
     anyhow::ensure!(feeder.is_flowing(), "records stopped flowing before the SIGTERM");
 
-    let (exit, took) = first.terminate(Duration::from_secs(10))?.ok_or_else(|| {
-        anyhow::anyhow!("no exit within 10 s of SIGTERM (SIGKILLed); stderr tail:\n{}", first.stderr_tail(30))
-    })?;
+    let (exit, took) = first
+        .terminate(Duration::from_secs(10))?
+        .ok_or_else(|| anyhow::anyhow!("no exit within 10 s of SIGTERM (SIGKILLed); stderr tail:\n{}", first.stderr_tail(30)))?;
     scenario.report(&format!("first run: {exit} {took:?} after SIGTERM"));
     assert_eq!(exit, Exit::Code(0), "SIGTERM must end in a clean shutdown; stderr tail:\n{}", first.stderr_tail(30));
 

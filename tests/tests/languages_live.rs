@@ -42,10 +42,8 @@ fn enrich_in_every_language_is_exactly_once_and_byte_identical_live() -> anyhow:
         tally.assert_exactly_once(&format!("{plugin}: invalid orders in the dead-letter topic"));
         broker.assert_no_hanging_transaction(&[&output, &dlq], TRANSACTION_TIMEOUT)?;
 
-        let values: BTreeMap<u64, Vec<u8>> = outputs
-            .iter()
-            .filter_map(|record| Some((record.number()?, record.value.clone().unwrap_or_default())))
-            .collect();
+        let values: BTreeMap<u64, Vec<u8>> =
+            outputs.iter().filter_map(|record| Some((record.number()?, record.value.clone().unwrap_or_default()))).collect();
         match &reference {
             None => reference = Some(values),
             Some(rust) => {

@@ -35,14 +35,9 @@ fn output_to_a_topic_outside_the_allow_list_sends_the_record_to_the_dlq() -> any
     scenario.report(&format!("dead letters: {tally}"));
     tally.assert_exactly_once("records whose outputs name a topic outside --output, in the dead-letter topic");
     let problems = dead_letter_problems(&letters, &seeded, &forbidden);
-    assert!(
-        problems.is_empty(),
-        "dead letters are wrong (eoshost.error should name {forbidden}):\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "dead letters are wrong (eoshost.error should name {forbidden}):\n{}", problems.join("\n"));
 
-    for (topic, what) in
-        [(&forbidden, "the forbidden topic"), (&output, "the output (a rejected record's outputs are dropped)")]
+    for (topic, what) in [(&forbidden, "the forbidden topic"), (&output, "the output (a rejected record's outputs are dropped)")]
     {
         let written = broker.read_topic(topic, Isolation::Uncommitted, 0)?;
         scenario.report(&format!("{what}: {} records, aborted ones included", written.len()));

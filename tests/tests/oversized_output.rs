@@ -17,13 +17,10 @@ fn an_oversized_output_is_skipped_and_the_rest_flows() -> anyhow::Result<()> {
     let group = scenario.unique("group");
 
     let producer: BaseProducer = broker.config().set("enable.idempotence", "true").create()?;
-    let values: Vec<String> = (0..10)
-        .map(|n| if n == 3 || n == 7 { format!("big-{n}-{}", "x".repeat(5000)) } else { format!("small-{n}") })
-        .collect();
+    let values: Vec<String> =
+        (0..10).map(|n| if n == 3 || n == 7 { format!("big-{n}-{}", "x".repeat(5000)) } else { format!("small-{n}") }).collect();
     for value in &values {
-        producer
-            .send(BaseRecord::<str, str>::to(&input).key("k").payload(value))
-            .map_err(|(error, _)| error)?;
+        producer.send(BaseRecord::<str, str>::to(&input).key("k").payload(value)).map_err(|(error, _)| error)?;
     }
     producer.flush(Duration::from_secs(30))?;
 

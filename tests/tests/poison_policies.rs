@@ -45,16 +45,10 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
         poison.partition, poison.offset
     ));
 
-    let exit =
-        run.wait_exit(Duration::from_secs(90)).context("eoshost did not stop at the poison record within 90 s")?;
+    let exit = run.wait_exit(Duration::from_secs(90)).context("eoshost did not stop at the poison record within 90 s")?;
     let stderr = run.stderr();
     scenario.report(&format!("fail run: {exit}"));
-    assert_eq!(
-        exit,
-        Exit::Code(3),
-        "--on-error fail must exit 3 on a rejected record; stderr tail:\n{}",
-        run.stderr_tail(30)
-    );
+    assert_eq!(exit, Exit::Code(3), "--on-error fail must exit 3 on a rejected record; stderr tail:\n{}", run.stderr_tail(30));
 
     // One line names the topic, partition, offset and the plugin's reason
     // (`field "quantity" must be an integer`).
@@ -87,12 +81,8 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
         poison.partition,
         poison.offset
     );
-    let prefix: BTreeSet<u64> = seeded
-        .records
-        .iter()
-        .filter(|r| r.offset < committed[r.partition as usize].unwrap_or(0))
-        .map(|r| r.n)
-        .collect();
+    let prefix: BTreeSet<u64> =
+        seeded.records.iter().filter(|r| r.offset < committed[r.partition as usize].unwrap_or(0)).map(|r| r.n).collect();
     let outputs = broker.read_topic(&output, Isolation::Committed, prefix.len())?;
     let tally = Tally::count(&prefix, &outputs);
     scenario.report(&format!("failed run, outputs vs committed input prefix: {tally}"));
@@ -100,8 +90,7 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
 
     // The failed run left nothing half-done: a run that skips the poison
     // resumes from the committed offsets and completes the rest exactly once.
-    let resume_spec =
-        scenario.spec("enrich", &input, &[&output], &group).transactional_id(&txn).args(["--on-error", "skip"]);
+    let resume_spec = scenario.spec("enrich", &input, &[&output], &group).transactional_id(&txn).args(["--on-error", "skip"]);
     let mut resume = scenario.spawn(&resume_spec, "resume-skip")?;
     progress.wait_all_committed(&mut [&mut resume], Duration::from_secs(90))?;
     resume.terminate(Duration::from_secs(15))?;
@@ -136,9 +125,7 @@ fn skip_policy_writes_every_valid_record_once_and_logs_the_skipped() -> anyhow::
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.valid().len())?;
     let tally = Tally::count(&seeded.valid(), &outputs);
     scenario.report(&format!("{tally} skipped_inputs={}", seeded.poison().len()));
-    tally.assert_exactly_once(
-        "valid records under --on-error skip (a poison record in the output counts as unexpected)",
-    );
+    tally.assert_exactly_once("valid records under --on-error skip (a poison record in the output counts as unexpected)");
 
     let skip_lines = stderr.lines().filter(|l| l.to_lowercase().contains("skip")).count();
     scenario.report(&format!("stderr lines mentioning skip: {skip_lines}"));
@@ -175,8 +162,7 @@ fn dlq_policy_dead_letters_each_poison_record_once_with_its_source() -> anyhow::
     let mut first = scenario.spawn(&spec, "dlq")?;
     progress.wait_progress(0, &mut [&mut first], Duration::from_secs(90))?;
     let killed = first.kill()?;
-    scenario
-        .report(&format!("SIGKILL after the first commit: {}", if killed { "killed" } else { "had already ended" }));
+    scenario.report(&format!("SIGKILL after the first commit: {}", if killed { "killed" } else { "had already ended" }));
     let mut second = scenario.spawn(&spec, "dlq-restart")?;
     progress.wait_all_committed(&mut [&mut second], Duration::from_secs(120))?;
     second.terminate(Duration::from_secs(15))?;

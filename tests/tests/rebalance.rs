@@ -62,9 +62,8 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
         std::thread::sleep(Duration::from_millis(250));
     };
     let before = progress.committed()?;
-    let moved = |now: &[Option<i64>], partition: i32| {
-        now[partition as usize].unwrap_or(0) > before[partition as usize].unwrap_or(0)
-    };
+    let moved =
+        |now: &[Option<i64>], partition: i32| now[partition as usize].unwrap_or(0) > before[partition as usize].unwrap_or(0);
     let watched: Vec<i32> = victim_partitions.clone().unwrap_or_else(|| (0..partitions).collect());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -21,11 +21,7 @@ fn run_to_exit(
         .wait_exit(within)
         .with_context(|| format!("{label}: still running after {within:?}; stderr tail:\n{}", run.stderr_tail(20)))?;
     let stderr = run.stderr();
-    scenario.report(&format!(
-        "{label}: {exit} after {:?}; last line: {}",
-        run.uptime(),
-        stderr.lines().last().unwrap_or("")
-    ));
+    scenario.report(&format!("{label}: {exit} after {:?}; last line: {}", run.uptime(), stderr.lines().last().unwrap_or("")));
     Ok((exit, stderr, run.uptime()))
 }
 
@@ -79,9 +75,6 @@ fn unreachable_broker_exits_1_after_the_connect_timeout() -> anyhow::Result<()> 
     let took = started.elapsed();
     assert_eq!(exit, Exit::Code(1), "stderr:\n{stderr}");
     assert!(took < Duration::from_secs(12), "gave up only after {took:?} with --connect-timeout-ms 3000");
-    assert!(
-        stderr.contains(unreachable),
-        "the message should name the unreachable bootstrap list {unreachable}:\n{stderr}"
-    );
+    assert!(stderr.contains(unreachable), "the message should name the unreachable bootstrap list {unreachable}:\n{stderr}");
     Ok(())
 }

@@ -96,10 +96,7 @@ pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerCon
     };
 
     let exists = |name: &str| {
-        metadata
-            .topics()
-            .iter()
-            .any(|topic| topic.name() == name && topic.error().is_none() && !topic.partitions().is_empty())
+        metadata.topics().iter().any(|topic| topic.name() == name && topic.error().is_none() && !topic.partitions().is_empty())
     };
     let mut wanted: Vec<(&str, &str)> = config.inputs.iter().map(|t| (t.as_str(), "input")).collect();
     wanted.extend(config.outputs.iter().map(|t| (t.as_str(), "output")));

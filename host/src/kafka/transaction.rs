@@ -168,7 +168,10 @@ impl Transaction {
         if self.stop.load(Ordering::Acquire) { STOPPING_CALL_TIMEOUT } else { CALL_TIMEOUT }
     }
 
-    fn build_with_retries(client_config: &ClientConfig, give_up_after: Duration) -> anyhow::Result<ThreadedProducer<DeliveryReports>> {
+    fn build_with_retries(
+        client_config: &ClientConfig,
+        give_up_after: Duration,
+    ) -> anyhow::Result<ThreadedProducer<DeliveryReports>> {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(200);
         loop {
@@ -288,22 +291,16 @@ impl Transaction {
     /// Sends the offsets with the consumer's group metadata and commits;
     /// returns the committed next offset of every partition read. On error
     /// the transaction is still open: the caller aborts or rebuilds.
-    pub fn commit<C: ConsumerContext>(
-        &mut self,
-        consumer: &BaseConsumer<C>,
-    ) -> Result<HashMap<(String, i32), i64>, TxnError> {
+    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<HashMap<(String, i32), i64>, TxnError> {
         let Some(open) = &self.open else { return Ok(HashMap::new()) };
         let started = Instant::now();
         if !open.next_offsets.is_empty() {
             let mut offsets = TopicPartitionList::with_capacity(open.next_offsets.len());
             for ((topic, partition), next) in &open.next_offsets {
-                offsets
-                    .add_partition_offset(topic, *partition, Offset::Offset(*next))
-                    .map_err(TxnError::Fatal)?;
+                offsets.add_partition_offset(topic, *partition, Offset::Offset(*next)).map_err(TxnError::Fatal)?;
             }
-            let group = consumer
-                .group_metadata()
-                .ok_or(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)))?;
+            let group =
+                consumer.group_metadata().ok_or(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)))?;
             retrying("send_offsets_to_transaction", &self.stop, || {
                 self.producer.send_offsets_to_transaction(&offsets, &group, self.call_timeout())
             })?;

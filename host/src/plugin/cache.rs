@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// Feeds `Hash` output into a SHA-256, so the engine's compatibility hash
 /// becomes a stable file name component.

@@ -5,9 +5,9 @@
 
 use std::fmt::Write as _;
 
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
 
 /// The world plugins implement, as `inspect` prints it.
 pub const WORLD: &str = "eoshost:transform/transformer@0.1.0";
@@ -53,7 +53,10 @@ pub fn describe(engine: &Engine, component: &Component) -> WorldReport {
     for (name, _) in &imports {
         let provided = HOST_IMPORTS.contains(&name.as_str()) || name.starts_with("wasi:");
         if !provided {
-            problems.push(format!("imports `{name}`, which eoshost does not provide (it provides {} and WASI 0.2)", HOST_IMPORTS.join(", ")));
+            problems.push(format!(
+                "imports `{name}`, which eoshost does not provide (it provides {} and WASI 0.2)",
+                HOST_IMPORTS.join(", ")
+            ));
         }
     }
     WorldReport { imports, exports, problems }

@@ -14,7 +14,7 @@ use wasmtime::{Store, Trap as WasmTrap};
 use super::cache;
 use super::contract::{InputRecord, OutputRecord, PluginError, Transformer, TransformerPre};
 use super::engine::PluginEngine;
-use super::inspect::{describe, WorldReport};
+use super::inspect::{WorldReport, describe};
 use super::sandbox::SandboxState;
 
 /// Longest line of plugin output copied into the host's log.
@@ -314,10 +314,9 @@ impl Sandbox {
             let instance = self.plugin.instantiate().map_err(|error| match error {
                 InstantiateError::Trap(trap) => trap,
                 // init accepted this configuration when the plugin was loaded.
-                InstantiateError::Config(message) => Trap {
-                    kind: TrapKind::Other,
-                    message: format!("init refused a configuration it accepted before: {message}"),
-                },
+                InstantiateError::Config(message) => {
+                    Trap { kind: TrapKind::Other, message: format!("init refused a configuration it accepted before: {message}") }
+                }
             })?;
             self.live = Some(instance);
         }

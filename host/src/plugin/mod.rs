@@ -14,6 +14,6 @@ mod sandbox;
 
 pub use cache::cache_dir;
 pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
-pub use engine::{PluginEngine, SandboxLimits, EPOCH_TICK};
-pub use inspect::{WorldReport, WORLD};
-pub use instance::{inspect, CallError, CallStats, InstantiateError, LoadError, Plugin, PluginInstance, Sandbox, Trap, TrapKind};
+pub use engine::{EPOCH_TICK, PluginEngine, SandboxLimits};
+pub use inspect::{WORLD, WorldReport};
+pub use instance::{CallError, CallStats, InstantiateError, LoadError, Plugin, PluginInstance, Sandbox, Trap, TrapKind, inspect};

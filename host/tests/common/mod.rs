@@ -20,11 +20,7 @@ pub fn plugin_path(name: &str) -> PathBuf {
 }
 
 pub fn limits(timeout_ms: u64, memory_mb: usize) -> SandboxLimits {
-    SandboxLimits {
-        call_timeout: Duration::from_millis(timeout_ms),
-        memory_bytes: memory_mb << 20,
-        ..SandboxLimits::default()
-    }
+    SandboxLimits { call_timeout: Duration::from_millis(timeout_ms), memory_bytes: memory_mb << 20, ..SandboxLimits::default() }
 }
 
 pub fn load(engine: &PluginEngine, name: &str, config: &[(&str, &str)]) -> Plugin {
@@ -34,11 +30,7 @@ pub fn load(engine: &PluginEngine, name: &str, config: &[(&str, &str)]) -> Plugi
 
 /// Runs the `eoshost` binary built with these tests.
 pub fn eoshost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eoshost"))
-        .args(args)
-        .env("EOSHOST_LOG", "warn")
-        .output()
-        .expect("running eoshost")
+    Command::new(env!("CARGO_BIN_EXE_eoshost")).args(args).env("EOSHOST_LOG", "warn").output().expect("running eoshost")
 }
 
 pub fn stderr(output: &Output) -> String {

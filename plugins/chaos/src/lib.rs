@@ -7,7 +7,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Chaos {
     trap_per_million: u64,
@@ -63,9 +63,7 @@ mod tests {
     #[test]
     fn full_rate_always_traps() {
         let mut chaos = Chaos::init(Config::from_pairs([("trap_per_million", "1000000")])).unwrap();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            chaos.transform(InputRecord::with_value("v"))
-        }));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chaos.transform(InputRecord::with_value("v"))));
         assert!(result.is_err());
     }
 
@@ -73,9 +71,7 @@ mod tests {
     fn the_chosen_value_always_traps_and_others_pass() {
         let mut chaos = Chaos::init(Config::from_pairs([("trap_on_value", "boom")])).unwrap();
         chaos.transform(InputRecord::with_value("fine")).unwrap();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            chaos.transform(InputRecord::with_value("boom"))
-        }));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chaos.transform(InputRecord::with_value("boom"))));
         assert!(result.is_err());
     }
 

@@ -2,7 +2,7 @@
 //! reach. The host must stop it when the Wasm stack is exhausted and label the
 //! trap `stack`.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Deep;
 

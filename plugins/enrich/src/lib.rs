@@ -4,7 +4,7 @@
 //! JavaScript and C ports must match this byte for byte
 //! (`tests/conformance/enrich/`).
 
-use eoshost_plugin_sdk::{export_transform, Config, Header, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, Header, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 mod scan;
 
@@ -83,7 +83,8 @@ fn amount_field(object: &OrderFields, name: &str) -> Result<u64, Rejection> {
         return Err(Rejection::new(format!("field \"{name}\" must be an integer")));
     }
     let out_of_range = || Rejection::new(format!("field \"{name}\" must be between 0 and {MAX_AMOUNT}"));
-    let magnitude: u64 = if digits.len() > 10 { return Err(out_of_range()) } else { digits.parse().map_err(|_| out_of_range())? };
+    let magnitude: u64 =
+        if digits.len() > 10 { return Err(out_of_range()) } else { digits.parse().map_err(|_| out_of_range())? };
     match (negative, magnitude) {
         (true, 0) => Ok(0),
         (true, _) => Err(out_of_range()),

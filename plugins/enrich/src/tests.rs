@@ -24,12 +24,9 @@ fn keys_are_written_in_the_pinned_order_with_exact_total() {
 
 #[test]
 fn every_country_maps_to_its_region() {
-    for (countries, expected) in [
-        ("DE FR NL ES IT PL SE", "EU"),
-        ("US CA MX", "NA"),
-        ("JP CN IN SG AU KR", "APAC"),
-        ("BR de ZA  Us", "OTHER"),
-    ] {
+    for (countries, expected) in
+        [("DE FR NL ES IT PL SE", "EU"), ("US CA MX", "NA"), ("JP CN IN SG AU KR", "APAC"), ("BR de ZA  Us", "OTHER")]
+    {
         for country in countries.split(' ') {
             assert_eq!(region(country), expected, "{country:?}");
         }
@@ -48,7 +45,10 @@ fn totals_above_two_to_the_53_are_exact() {
 fn strings_escape_only_quote_backslash_and_controls() {
     let value = r#"{"order_id":"a\"b\\c\/d<>&\u2028é😀","customer_id":"\b\f\n\r\t\u0001\u001f\u007f","country":"FR","quantity":1,"unit_price_cents":1}"#;
     let out = enrich(value).unwrap();
-    assert!(out.starts_with("{\"order_id\":\"a\\\"b\\\\c/d<>&\u{2028}é😀\",\"customer_id\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\""), "{out}");
+    assert!(
+        out.starts_with("{\"order_id\":\"a\\\"b\\\\c/d<>&\u{2028}é😀\",\"customer_id\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\""),
+        "{out}"
+    );
 }
 
 #[test]

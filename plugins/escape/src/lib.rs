@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Escape {
     forbidden_topic: String,
@@ -26,8 +26,20 @@ fn attempts() -> Vec<(&'static str, String)> {
         ("write_file", verdict(std::fs::write("/tmp/eoshost-escape", b"x"))),
         ("list_root", verdict(std::fs::read_dir("/").map(|d| d.count()))),
         ("current_dir", verdict(std::env::current_dir().and_then(std::fs::read_dir).map(|d| d.count()))),
-        ("env", match std::env::vars().count() { 0 => "denied".to_owned(), n => format!("ALLOWED: {n} vars") }),
-        ("args", match std::env::args().count() { 0 => "denied".to_owned(), n => format!("ALLOWED: {n} args") }),
+        (
+            "env",
+            match std::env::vars().count() {
+                0 => "denied".to_owned(),
+                n => format!("ALLOWED: {n} vars"),
+            },
+        ),
+        (
+            "args",
+            match std::env::args().count() {
+                0 => "denied".to_owned(),
+                n => format!("ALLOWED: {n} args"),
+            },
+        ),
         ("tcp_connect", verdict(TcpStream::connect("127.0.0.1:9092").map(|_| ()))),
         ("udp_bind", verdict(UdpSocket::bind("127.0.0.1:0").map(|_| ()))),
         ("dns_lookup", verdict(("localhost", 80).to_socket_addrs().map(|a| a.count()))),

@@ -2,7 +2,7 @@
 //! allocator fails. The host must stop it at `--plugin-memory-mb` and label
 //! the trap `memory`.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Hog;
 

@@ -1,7 +1,7 @@
 //! `identity`: every record, unchanged, to the default output. The baseline
 //! for throughput figures and exactly-once tests.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Identity;
 

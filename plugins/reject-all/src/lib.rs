@@ -1,6 +1,6 @@
 //! `reject-all`: rejects every record, for testing `--on-error` policies.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct RejectAll;
 

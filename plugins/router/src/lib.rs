@@ -3,7 +3,7 @@
 //! and a customer notice to the notifications topic — so exactly-once tests
 //! can check that a fan-out commits all-or-nothing.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Router {
     inventory_topic: String,
@@ -26,12 +26,8 @@ impl Transform for Router {
         let key = record.key.clone();
         Ok(vec![
             OutputRecord::from_input(record).header("route", "order"),
-            OutputRecord::new(key.clone(), value.clone())
-                .to_topic(self.inventory_topic.clone())
-                .header("route", "inventory"),
-            OutputRecord::new(key, value)
-                .to_topic(self.notifications_topic.clone())
-                .header("route", "notification"),
+            OutputRecord::new(key.clone(), value.clone()).to_topic(self.inventory_topic.clone()).header("route", "inventory"),
+            OutputRecord::new(key, value).to_topic(self.notifications_topic.clone()).header("route", "notification"),
         ])
     }
 }

@@ -1,7 +1,7 @@
 //! `spin` (hostile fixture): never returns from `transform`. The host must
 //! interrupt it at `--plugin-timeout-ms` and label the trap `timeout`.
 
-use eoshost_plugin_sdk::{export_transform, Config, InputRecord, OutputRecord, Rejection, Transform};
+use eoshost_plugin_sdk::{Config, InputRecord, OutputRecord, Rejection, Transform, export_transform};
 
 pub struct Spin;
 
