@@ -23,6 +23,15 @@ struct TrapLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Why a transactional producer was replaced: fenced by a newer epoch, a
+/// fatal error, a call that never returned, or an abort that failed.
+pub const REPLACEMENT_REASONS: [&str; 4] = ["fenced", "fatal", "hung_call", "abort_failed"];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PartitionLabels {
     topic: String,
     partition: i32,
@@ -41,6 +50,7 @@ pub struct Metrics {
     plugin_call_seconds: Histogram,
     plugin_traps: Family<TrapLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
+    producer_replacements: Family<ReasonLabels, Counter>,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -69,6 +79,7 @@ impl Metrics {
         let plugin_call_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
         let plugin_traps = Family::<TrapLabels, Counter>::default();
         let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        let producer_replacements = Family::<ReasonLabels, Counter>::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -84,6 +95,14 @@ impl Metrics {
         registry.register("eoshost_plugin_call_seconds", "Time of one plugin transform call", plugin_call_seconds.clone());
         registry.register("eoshost_plugin_traps", "Plugin traps by kind", plugin_traps.clone());
         registry.register("eoshost_consumer_lag", "Records behind the last stable offset", consumer_lag.clone());
+        registry.register(
+            "eoshost_producer_replacements",
+            "Transactional producers replaced (same transactional.id), by reason",
+            producer_replacements.clone(),
+        );
+        for reason in REPLACEMENT_REASONS {
+            let _ = producer_replacements.get_or_create(&ReasonLabels { reason });
+        }
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -100,6 +119,7 @@ impl Metrics {
             plugin_call_seconds,
             plugin_traps,
             consumer_lag,
+            producer_replacements,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
@@ -130,6 +150,12 @@ impl Metrics {
         self.records_produced.inc_by(produced);
         self.records_dead_lettered.inc_by(dead_lettered);
         self.records_skipped.inc_by(skipped);
+    }
+
+    /// The transactional producer was replaced, for `reason` (one of
+    /// [`REPLACEMENT_REASONS`]).
+    pub fn producer_replaced(&self, reason: &'static str) {
+        self.producer_replacements.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     pub fn transaction_aborted(&self) {
@@ -232,6 +258,7 @@ mod tests {
             "eoshost_plugin_traps_total{kind=\"timeout\"} 1",
             "eoshost_plugin_traps_total{kind=\"memory\"} 0",
             "eoshost_consumer_lag{topic=\"orders\",partition=\"1\"} 42",
+            "eoshost_producer_replacements_total{reason=\"hung_call\"} 0",
         ] {
             assert!(text.contains(name), "missing {name:?} in\n{text}");
         }

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::config::Config;
 use crate::failure::Failure;
@@ -73,7 +72,12 @@ pub fn max_message_bytes(config: &Config) -> usize {
 
 /// Waits until the cluster answers metadata, retrying with backoff, and
 /// checks that every topic eoshost reads or writes exists.
-pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerContext>, config: &Config) -> Result<(), Failure> {
+pub fn await_cluster(config: &Config) -> Result<(), Failure> {
+    // A client of its own: the pipeline's consumer owns the transaction,
+    // which needs the cluster up first.
+    let consumer: BaseConsumer = consumer_config(config, false)
+        .create()
+        .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
     let started = Instant::now();
     let mut backoff = Duration::from_millis(200);
     let metadata = loop {
@@ -111,23 +115,4 @@ pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerCon
         }
     }
     Ok(())
-}
-
-/// Whether an error from a consumer call only means "try again".
-pub fn is_transient(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::OperationTimedOut
-                | RDKafkaErrorCode::RequestTimedOut
-                | RDKafkaErrorCode::BrokerTransportFailure
-                | RDKafkaErrorCode::AllBrokersDown
-                | RDKafkaErrorCode::CoordinatorLoadInProgress
-                | RDKafkaErrorCode::CoordinatorNotAvailable
-                | RDKafkaErrorCode::NotCoordinator
-                | RDKafkaErrorCode::RebalanceInProgress
-                | RDKafkaErrorCode::UnstableOffsetCommit
-                | RDKafkaErrorCode::NetworkException
-        )
-    )
 }
