@@ -217,13 +217,8 @@ impl Pipeline {
         while self.filled < BATCH {
             let polled = self.consumer.poll(timeout);
             timeout = Duration::ZERO;
-            if self.consumer.context().rebalances() != rebalances {
-                self.filled = 0;
-                self.consumer.context().transaction().require_rewind();
-                return;
-            }
             match polled {
-                None => return,
+                None => break,
                 Some(Err(error)) if is_transient_consumer_error(&error) => tracing::debug!("consumer: {error}"),
                 Some(Err(error)) => tracing::warn!("consumer error: {error}"),
                 Some(Ok(message)) => {
@@ -234,15 +229,35 @@ impl Pipeline {
                     self.filled += 1;
                 }
             }
+            if self.consumer.context().rebalances() != rebalances {
+                break;
+            }
         }
+        if self.consumer.context().rebalances() != rebalances {
+            self.throw_away(0);
+        }
+    }
+
+    /// Drops the batch's records from `from` on, unprocessed, and leaves a
+    /// rewind that reads them again.
+    fn throw_away(&mut self, from: usize) {
+        let mut transaction = self.consumer.context().transaction();
+        for record in &self.batch[from..self.filled] {
+            transaction.unread(record);
+        }
+        transaction.require_rewind();
+        self.filled = 0;
     }
 
     /// Hands the batch's records to the transaction one by one, committing
     /// when it is due; stops at the first abort (the rest is read again).
     fn process_batch(&mut self) -> Result<(), Failure> {
         let mut transaction = self.consumer.context().transaction();
-        for record in &self.batch[..self.filled] {
-            match transaction.process(record, &mut self.sandbox, &self.consumer)? {
+        let mut done = 0;
+        while done < self.filled {
+            let fate = transaction.process(&self.batch[done], &mut self.sandbox, &self.consumer)?;
+            done += 1;
+            match fate {
                 Fate::Queued | Fate::DeadLettered | Fate::Skipped => {}
                 Fate::Retry => break,
                 Fate::Failed { record, error } => {
@@ -258,6 +273,10 @@ impl Pipeline {
             if transaction.rewind_is_pending() {
                 break;
             }
+        }
+        drop(transaction);
+        if done < self.filled {
+            self.throw_away(done);
         }
         self.filled = 0;
         Ok(())

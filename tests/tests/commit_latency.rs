@@ -20,8 +20,9 @@ const WARM_UP: f64 = 10.0;
 /// slices and well over a flush and three round trips to a local broker.
 const FAST: &str = "0.064";
 /// Share of commits that must be at or under [`FAST`]. The polling slices
-/// put almost none there (measured: 2 of 31).
-const FAST_SHARE: f64 = 0.8;
+/// put none there (measured: 0 of 40); a quiet machine puts ~97 % there, one
+/// loaded with several builds and test runs besides the broker 33–80 %.
+const FAST_SHARE: f64 = 0.5;
 
 /// The cumulative count of `le` in `eoshost_transaction_commit_seconds`,
 /// and the total.

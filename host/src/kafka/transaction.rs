@@ -279,14 +279,27 @@ impl Transaction {
         }
     }
 
-    /// The index of the record's partition in `partitions`, added when new.
+    /// A record read but thrown away unprocessed (the rest of a batch after
+    /// an abort, or a batch read across a rebalance): the next rewind must
+    /// go back at least to it, also where the group has no committed offset.
+    pub fn unread(&mut self, record: &InputRecord) {
+        self.slot(record);
+    }
+
+    /// The index of the record's partition in `partitions`, added when new;
+    /// the partition's first offset read is kept at most the record's.
     fn slot(&mut self, record: &InputRecord) -> usize {
         let matches = |p: &Partition| p.partition == record.partition && p.topic == record.topic;
-        if self.partitions.get(self.last_partition).is_some_and(matches) {
+        if let Some(partition) = self.partitions.get_mut(self.last_partition).filter(|p| matches(p)) {
+            partition.first_read = partition.first_read.min(record.offset);
             return self.last_partition;
         }
         let index = match self.partitions.iter().position(matches) {
-            Some(index) => index,
+            Some(index) => {
+                let partition = &mut self.partitions[index];
+                partition.first_read = partition.first_read.min(record.offset);
+                index
+            }
             None => {
                 self.partitions.push(Partition {
                     topic: record.topic.clone(),
@@ -303,9 +316,7 @@ impl Transaction {
 
     /// The open transaction's counts, with the record's offset accounted.
     fn account(&mut self, record: &InputRecord, slot: usize) -> &mut Open {
-        let partition = &mut self.partitions[slot];
-        partition.first_read = partition.first_read.min(record.offset);
-        partition.next = Some(record.offset + 1);
+        self.partitions[slot].next = Some(record.offset + 1);
         let open = self.open.as_mut().expect("a record is accounted inside an open transaction");
         open.records += 1;
         open
