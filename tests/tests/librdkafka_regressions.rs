@@ -38,11 +38,10 @@ const SURVIVOR: i32 = 3;
 fn mock_cluster() -> Mock {
     let mock = MockCluster::new(3).expect("create librdkafka's mock cluster");
     mock.create_topic(TOPIC, 1, 1).expect("create the mock topic");
-    mock.partition_leader(TOPIC, Some(0), SURVIVOR).expect("set the partition leader");
+    mock.partition_leader(TOPIC, 0, Some(SURVIVOR)).expect("set the partition leader");
     mock.coordinator(MockCoordinator::Transaction(TRANSACTIONAL_ID.into()), TXN_COORDINATOR)
         .expect("pin the transaction coordinator");
-    mock.coordinator(MockCoordinator::Group(GROUP.into()), FAILING_GROUP_COORDINATOR)
-        .expect("pin the group coordinator");
+    mock.coordinator(MockCoordinator::Group(GROUP.into()), FAILING_GROUP_COORDINATOR).expect("pin the group coordinator");
     mock
 }
 
@@ -50,10 +49,7 @@ fn mock_cluster() -> Mock {
 /// `extra` adds client properties.
 fn transactional_producer(mock: &Mock, extra: &[(&str, &str)]) -> BaseProducer {
     let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", mock.bootstrap_servers())
-        .set("transactional.id", TRANSACTIONAL_ID)
-        .set("log_level", "3");
+    config.set("bootstrap.servers", mock.bootstrap_servers()).set("transactional.id", TRANSACTIONAL_ID).set("log_level", "3");
     for (key, value) in extra {
         config.set(*key, *value);
     }
@@ -82,9 +78,12 @@ fn input_offsets(next: i64) -> TopicPartitionList {
     offsets
 }
 
-/// Runs `calls` on a thread of its own and returns its result, or fails the
-/// test with `hang_message` if it has not returned within `watchdog`.
+/// Runs `calls` on a thread of its own and returns its result and how long
+/// it took, or fails the test with `hang_message` if it has not returned
+/// within `watchdog`. The mock cluster stays with the caller (it cannot move
+/// between threads) and is leaked on a hang, since the hung call still uses it.
 fn under_watchdog<T: Send + 'static>(
+    mock: Mock,
     watchdog: Duration,
     hang_message: &str,
     calls: impl FnOnce() -> T + Send + 'static,
@@ -99,8 +98,14 @@ fn under_watchdog<T: Send + 'static>(
         })
         .expect("spawn the thread that makes the librdkafka calls");
     match answered.recv_timeout(watchdog) {
-        Ok(result) => (result, started.elapsed()),
-        Err(_) => panic!("{hang_message} (watchdog: no answer after {watchdog:?})"),
+        Ok(result) => {
+            drop(mock);
+            (result, started.elapsed())
+        }
+        Err(_) => {
+            std::mem::forget(mock);
+            panic!("{hang_message} (watchdog: no answer after {watchdog:?})")
+        }
     }
 }
 
@@ -120,14 +125,15 @@ fn send_offsets_returns_within_its_timeout_when_the_group_coordinator_is_down() 
     mock.broker_down(FAILING_GROUP_COORDINATOR).expect("take the group coordinator's broker down");
 
     let (result, took) = under_watchdog(
+        mock,
         WATCHDOG,
         "send_offsets_to_transaction ignored its 2 s timeout with the group coordinator down: \
          librdkafka #5456 is back — is vendor/patches/0001-librdkafka-pr5457-send-offsets-timeout.patch \
          applied (vendor/refresh-rdkafka-sys) and rdkafka-sys patched to vendor/rdkafka-sys in Cargo.toml?",
         move || {
             let result = producer.send_offsets_to_transaction(&input_offsets(1), &metadata, CALL_TIMEOUT);
-            // Keep every client alive until the call is over.
-            drop((producer, consumer, mock));
+            // The clients go when the call is over, not while it runs.
+            drop((producer, consumer));
             result
         },
     );
@@ -177,6 +183,7 @@ fn next_commit_succeeds_after_the_group_coordinator_moves_off_a_decommissioned_b
     thread::sleep(Duration::from_secs(3));
 
     let (result, took) = under_watchdog(
+        mock,
         WATCHDOG,
         "send_offsets_to_transaction or commit_transaction did not return after the group coordinator moved off \
          a decommissioned broker: librdkafka #5511 is back — is \
@@ -186,7 +193,7 @@ fn next_commit_succeeds_after_the_group_coordinator_moves_off_a_decommissioned_b
             let result = producer
                 .send_offsets_to_transaction(&input_offsets(2), &metadata, CALL_TIMEOUT)
                 .and_then(|()| producer.commit_transaction(CALL_TIMEOUT));
-            drop((producer, consumer, mock));
+            drop((producer, consumer));
             result
         },
     );

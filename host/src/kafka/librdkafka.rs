@@ -47,6 +47,29 @@ pub const CARRIED_PATCHES: &[CarriedPatch] = &[
 pub const REQUIRED_FEATURES: &[&str] =
     &["ssl", "sasl_plain", "sasl_scram", "sasl_oauthbearer", "http", "oidc", "gzip", "snappy", "lz4", "zstd"];
 
+/// Where TLS finds the CA certificates when the user names none:
+/// `("ssl.ca.location", "probe")` for the brokers and
+/// `("https.ca.location", "probe")` for the OIDC token endpoint, each unless
+/// `overrides` (the `-X` properties) set that side's CA already.
+///
+/// OpenSSL is compiled into this build (`ssl-vendored`), and its default CA
+/// path is its own build-time directory (`/usr/local/ssl`), not the system's
+/// (`/etc/ssl/certs`): without this a broker with a publicly signed
+/// certificate fails verification. "probe" makes librdkafka look in the
+/// well-known system locations, as it does by itself on macOS.
+pub fn ca_location_defaults(overrides: &[(String, String)]) -> Vec<(&'static str, &'static str)> {
+    let set = |keys: &[&str]| overrides.iter().any(|(key, _)| keys.contains(&key.as_str()));
+    let mut defaults = Vec::new();
+    if !set(&["ssl.ca.location", "ssl.ca.pem"]) {
+        defaults.push(("ssl.ca.location", "probe"));
+    }
+    // librdkafka refuses https.ca.location together with https.ca.pem.
+    if !set(&["https.ca.location", "https.ca.pem"]) {
+        defaults.push(("https.ca.location", "probe"));
+    }
+    defaults
+}
+
 /// The linked librdkafka, as [`fmt::Display`] prints it for `eoshost version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildInfo {
@@ -154,6 +177,40 @@ mod tests {
             read("rdkafka_broker.c").contains("rd_kafka_coord_cache_evict(&rk->rk_coord_cache, rkb);"),
             "patch 0002 (PR #5512) is not applied"
         );
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn ca_locations_are_probed_when_the_user_names_no_ca() {
+        assert_eq!(
+            ca_location_defaults(&pairs(&[("security.protocol", "sasl_ssl")])),
+            vec![("ssl.ca.location", "probe"), ("https.ca.location", "probe")]
+        );
+    }
+
+    #[test]
+    fn a_ca_the_user_names_is_never_overridden_by_the_probe() {
+        assert_eq!(
+            ca_location_defaults(&pairs(&[("ssl.ca.pem", "-----BEGIN CERTIFICATE-----"), ("https.ca.pem", "x")])),
+            Vec::<(&str, &str)>::new()
+        );
+        assert_eq!(
+            ca_location_defaults(&pairs(&[("ssl.ca.location", "/etc/kafka/ca.pem")])),
+            vec![("https.ca.location", "probe")]
+        );
+    }
+
+    #[test]
+    fn librdkafka_accepts_the_ca_location_defaults() {
+        let mut config = ClientConfig::new();
+        for (key, value) in ca_location_defaults(&[]) {
+            config.set(key, value);
+        }
+        let native = config.create_native_config().expect("librdkafka accepts ssl.ca.location and https.ca.location");
+        assert_eq!(native.get("ssl.ca.location").ok().as_deref(), Some("probe"));
     }
 
     #[test]
