@@ -28,6 +28,10 @@ pub enum Command {
     /// Check a plugin against the eoshost:transform world and list its
     /// imports and exports.
     Inspect(InspectArgs),
+    /// Print eoshost's version, the librdkafka it links, that build's
+    /// features (TLS, SASL mechanisms, codecs) and the librdkafka patches
+    /// it carries.
+    Version,
 }
 
 /// What a record that the plugin rejects, or that keeps trapping, becomes.

@@ -22,7 +22,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Test(args)) => offline::run(args),
         Some(Command::Inspect(args)) => inspect(&args.plugin),
-        None => pipeline::run(config::Config::resolve(cli.run)?),
+        Some(Command::Version) => {
+            print!("{}", kafka::librdkafka::version_report());
+            Ok(())
+        }
+        None => {
+            kafka::librdkafka::log_build();
+            pipeline::run(config::Config::resolve(cli.run)?)
+        }
     }
 }
 

@@ -52,8 +52,12 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
 }
 
 /// `-X` properties, given to both clients (librdkafka ignores, with a
-/// warning, what does not apply to one of them).
+/// warning, what does not apply to one of them), after the CA-location
+/// defaults the compiled-in OpenSSL needs.
 fn apply_overrides(client: &mut ClientConfig, config: &Config) {
+    for (key, value) in super::librdkafka::ca_location_defaults(&config.librdkafka) {
+        client.set(key, value);
+    }
     for (key, value) in &config.librdkafka {
         client.set(key, value);
     }

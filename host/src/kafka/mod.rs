@@ -2,12 +2,13 @@
 //! checks (`client`), what each Kafka error means (`errors`), the supervised
 //! transactional producer (`producer`), the open transaction and every
 //! record's fate in it (`transaction`), the consumer's rebalance and
-//! statistics callbacks (`context`), and the default transactional.id slot
-//! (`slot`).
+//! statistics callbacks (`context`), the default transactional.id slot
+//! (`slot`), and what librdkafka build is linked (`librdkafka`).
 
 pub mod client;
 pub mod context;
 pub mod errors;
+pub mod librdkafka;
 pub mod producer;
 pub mod slot;
 pub mod transaction;
