@@ -13,22 +13,22 @@ fn second_load_uses_the_precompiled_cache() {
     let engine = PluginEngine::new(limits(1000, 64)).unwrap().with_cache_dir(Some(cache.clone()));
     let path = plugin_path("enrich");
 
-    let first = Plugin::load(&engine, &path, vec![]).unwrap();
-    assert_eq!(first.code_origin(), CodeOrigin::Compiler, "an empty cache cannot hold the plugin");
+    // Each plugin is dropped at once: a loaded one maps its cache entry,
+    // which the test damages below.
+    let origin = |engine: &PluginEngine| Plugin::load(engine, &path, vec![]).unwrap().code_origin();
+    assert_eq!(origin(&engine), CodeOrigin::Compiler, "an empty cache cannot hold the plugin");
     let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(entries.len(), 1, "one precompiled artifact expected: {entries:?}");
     assert!(entries[0].to_string_lossy().ends_with(".cwasm"));
 
-    let second = Plugin::load(&engine, &path, vec![]).unwrap();
-    assert_eq!(second.code_origin(), CodeOrigin::Cache, "the second load must come from the cache");
+    assert_eq!(origin(&engine), CodeOrigin::Cache, "the second load must come from the cache");
 
     // A damaged entry is replaced, not trusted.
     let entry = cache.join(&entries[0]);
     std::fs::write(&entry, b"garbage").unwrap();
-    let repaired = Plugin::load(&engine, &path, vec![]).unwrap();
-    assert_eq!(repaired.code_origin(), CodeOrigin::Compiler, "a damaged entry must be compiled again");
+    assert_eq!(origin(&engine), CodeOrigin::Compiler, "a damaged entry must be compiled again");
     assert!(std::fs::metadata(&entry).unwrap().len() > 1000);
-    assert_eq!(Plugin::load(&engine, &path, vec![]).unwrap().code_origin(), CodeOrigin::Cache);
+    assert_eq!(origin(&engine), CodeOrigin::Cache, "the replaced entry must be used");
 }
 
 #[test]
