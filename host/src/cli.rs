@@ -47,6 +47,14 @@ pub enum OnError {
     Dlq,
 }
 
+/// A feature turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// Pipeline options. Each is optional here: the TOML file (`--config`) and
 /// the defaults fill in what neither the command line nor the environment
 /// gives.
@@ -77,6 +85,18 @@ pub struct RunArgs {
     /// n the lowest slot no other live eoshost on this host holds].
     #[arg(long, env = "EOSHOST_TRANSACTIONAL_ID")]
     pub transactional_id: Option<String>,
+
+    /// Static group membership id (group.instance.id) [default: the
+    /// transactional id]. A restart with the same id within the session
+    /// timeout gets its partitions back at once.
+    #[arg(long, env = "EOSHOST_GROUP_INSTANCE_ID")]
+    pub group_instance_id: Option<String>,
+
+    /// Static group membership: on (fast restarts; a stopped instance's
+    /// partitions wait for it until session.timeout.ms) or off (they move
+    /// at once; for deployments that scale down often) [default: on].
+    #[arg(long, env = "EOSHOST_STATIC_MEMBERSHIP", value_enum)]
+    pub static_membership: Option<Switch>,
 
     /// KEY=VALUE handed to the plugin's init; repeat for more.
     #[arg(long = "plugin-config", env = "EOSHOST_PLUGIN_CONFIG", value_name = "KEY=VALUE")]

@@ -7,12 +7,24 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
+use super::membership::Membership;
 use crate::config::Config;
 use crate::failure::Failure;
 
-/// The consumer side: read_committed, no auto-commit, offsets only through
-/// the transaction. Prefetch is bounded so memory stays small.
+/// The consumer side, with the static membership known from the
+/// configuration alone (`--group-instance-id` or `--transactional-id`). An
+/// instance on a transactional-id slot knows its id only once it holds the
+/// slot: build its consumer with [`member_consumer_config`].
 pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
+    let known = config.transactional_id.as_deref().or(config.group_instance_id.as_deref());
+    let membership = known.map(|id| Membership::new(config, id));
+    member_consumer_config(config, membership.as_ref(), with_statistics)
+}
+
+/// The consumer side: read_committed, no auto-commit, offsets only through
+/// the transaction, and `group.instance.id` when `membership` is static.
+/// Prefetch is bounded so memory stays small.
+pub fn member_consumer_config(config: &Config, membership: Option<&Membership>, with_statistics: bool) -> ClientConfig {
     let mut client = ClientConfig::new();
     client
         .set("bootstrap.servers", &config.bootstrap_servers)
@@ -28,6 +40,9 @@ pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
         .set("fetch.queue.backoff.ms", "5")
         .set("fetch.max.bytes", "16777216")
         .set("client.id", format!("eoshost-consumer-{}", config.group));
+    if let Some(instance_id) = membership.and_then(Membership::instance_id) {
+        client.set("group.instance.id", instance_id);
+    }
     if with_statistics {
         client.set("statistics.interval.ms", "5000");
     }
