@@ -174,10 +174,21 @@ impl Config {
         )?;
         let connect_timeout_ms =
             positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
-        let static_membership = args.static_membership.or(file.static_membership).unwrap_or(Switch::On) == Switch::On;
+        // Under KIP-848 (`group.protocol=consumer`) the coordinator refuses a
+        // static member's restart with UNRELEASED_INSTANCE_ID (fatal) until
+        // the crashed predecessor's session expires: off unless asked for.
+        let consumer_protocol =
+            librdkafka.iter().rev().find(|(key, _)| key == "group.protocol").is_some_and(|(_, value)| value == "consumer");
+        let static_membership = match args.static_membership.or(file.static_membership) {
+            Some(switch) => switch == Switch::On,
+            None => !consumer_protocol,
+        };
         let group_instance_id = args.group_instance_id.or(file.group_instance_id);
         if group_instance_id.is_some() && !static_membership {
-            return Err(Failure::usage("--group-instance-id is set but --static-membership is off; drop one of them"));
+            return Err(Failure::usage(
+                "--group-instance-id is set but --static-membership is off (the default with -X group.protocol=consumer); \
+                 drop --group-instance-id or add --static-membership on",
+            ));
         }
         let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
             None => None,
@@ -253,6 +264,10 @@ mod tests {
         assert!(!off.static_membership);
         let both = message(resolve(&[&base[..], &["--static-membership", "off", "--group-instance-id", "i"]].concat()));
         assert!(both.contains("--group-instance-id") && both.contains("--static-membership"), "{both}");
+        let kip848 = resolve(&[&base[..], &["-X", "group.protocol=consumer"]].concat()).unwrap();
+        assert!(!kip848.static_membership, "off by default under group.protocol=consumer");
+        let asked = resolve(&[&base[..], &["-X", "group.protocol=consumer", "--static-membership", "on"]].concat()).unwrap();
+        assert!(asked.static_membership);
         let owned = message(resolve(&[&base[..], &["-X", "group.instance.id=i"]].concat()));
         assert!(owned.contains("--group-instance-id"), "{owned}");
     }

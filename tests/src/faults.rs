@@ -194,9 +194,14 @@ pub fn stop_cleanly(run: &mut Eoshost, timeout: Duration) -> Result<Duration, St
 /// The last `lines` lines of an instance's stderr without terminal colours,
 /// for problem reports.
 pub fn plain_tail(run: &Eoshost, lines: usize) -> String {
-    let tail = run.stderr_tail(lines);
-    let mut plain = String::with_capacity(tail.len());
-    let mut chars = tail.chars().peekable();
+    plain(&run.stderr_tail(lines))
+}
+
+/// `text` without terminal colours (CSI sequences), so that log lines can
+/// be matched as written.
+pub fn plain(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' && chars.peek() == Some(&'[') {
             // CSI: parameters up to a final byte in @..~.
@@ -425,6 +430,12 @@ mod tests {
         assert!(report.line().contains("records=4 outputs=3 dead_letters=1 duplicates=0 lost=0"), "{}", report.line());
         assert!(report.line().contains("kills=2 misrouted=2"), "{}", report.line());
         assert!(!report.is_right());
+    }
+
+    #[test]
+    fn colours_are_stripped_from_log_text() {
+        let coloured = "\u{1b}[2m2026\u{1b}[0m \u{1b}[34mDEBUG\u{1b}[0m \u{1b}[2meoshost::kafka::transaction\u{1b}[0m\u{1b}[2m:\u{1b}[0m committed";
+        assert_eq!(plain(coloured), "2026 DEBUG eoshost::kafka::transaction: committed");
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn holdings(broker: &Broker, group: &str, topic: &str, ids: &[&str]) -> Option<V
 
 /// How the broker told the thawed zombie off, from what it logged after
 /// `from`: its stale group generation or expired member id refused
-/// (KIP-447; the consumer then reports its assignment lost), or its producer
+/// (KIP-447), its session found expired and its assignment lost, or its producer
 /// fenced by an epoch bump. `None` when it logged none of them: then nothing
 /// shows that it was fenced at all.
 fn fencing_evidence(stderr: &std::path::Path, from: usize) -> Option<String> {
@@ -48,7 +48,9 @@ fn fencing_evidence(stderr: &std::path::Path, from: usize) -> Option<String> {
     if ["unknown member", "illegal generation", "unknown_member_id", "illegal_generation"].iter().any(|p| after.contains(p)) {
         found.push("stale_generation");
     }
-    if after.contains("assignment lost") {
+    // eoshost's own warning (a transaction was open), or librdkafka's when
+    // it notices the expired session itself on waking.
+    if after.contains("assignment lost") || after.contains("consumer group session timed out") {
         found.push("membership_lost");
     }
     if after.contains("fenced") {

@@ -114,6 +114,18 @@ pub fn is_fenced_instance(error: &KafkaError) -> bool {
     error.rdkafka_error_code() == Some(RDKafkaErrorCode::FencedInstanceId)
 }
 
+/// Whether `error` says the producer was fenced by a newer epoch of its
+/// transactional id: the case in which [`Membership::await_fencing`] must
+/// run before a new producer is built. (A producer whose fatal error shows
+/// only as `__FATAL`, as `send` reports it, needs its client's
+/// `fatal_error()` looked at first.)
+pub fn is_producer_fenced(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +151,13 @@ mod tests {
         assert!(is_fenced_instance(&KafkaError::ConsumerCommit(RDKafkaErrorCode::FencedInstanceId)));
         assert!(!is_fenced_instance(&KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownMemberId)));
         assert!(!is_fenced_instance(&KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::Fatal)));
+    }
+
+    #[test]
+    fn a_producer_fenced_by_a_newer_epoch_is_recognised() {
+        assert!(is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::Fenced)));
+        assert!(is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::ProducerFenced)));
+        assert!(!is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)));
     }
 
     #[test]
