@@ -23,6 +23,7 @@ use crate::failure::Failure;
 use crate::kafka::client;
 use crate::kafka::context::PipelineContext;
 use crate::kafka::errors::is_transient_consumer_error;
+use crate::kafka::membership::Membership;
 use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
 use crate::kafka::transaction::{Fate, Settings, Transaction};
@@ -110,6 +111,7 @@ const BATCH: usize = 256;
 
 struct Pipeline {
     consumer: BaseConsumer<PipelineContext>,
+    membership: Membership,
     sandbox: Sandbox,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
@@ -140,6 +142,7 @@ impl Pipeline {
             config.connect_timeout,
         )
         .map_err(Failure::Fatal)?;
+        let membership = Membership::new(&config, &transactional_id);
         let settings = Settings {
             outputs: OutputTopics::new(config.outputs.clone()),
             on_error: config.on_error,
@@ -149,9 +152,10 @@ impl Pipeline {
             max_message_bytes: client::max_message_bytes(&config),
             commit_interval: config.commit_interval,
             max_records: config.transaction_max_records,
+            membership: membership.clone(),
         };
         let context = PipelineContext::new(Transaction::new(producer, settings, metrics.clone()), metrics.clone());
-        let consumer: BaseConsumer<PipelineContext> = client::consumer_config(&config, config.metrics_addr.is_some())
+        let consumer: BaseConsumer<PipelineContext> = client::member_consumer_config(&config, Some(&membership), config.metrics_addr.is_some())
             .create_with_context(context)
             .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
@@ -160,9 +164,11 @@ impl Pipeline {
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
             plugin = %config.plugin.display(), group = %config.group, transactional_id = %transactional_id,
+            group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
             inputs = ?config.inputs, outputs = ?config.outputs, "eoshost started"
         );
         Ok(Pipeline {
+            membership,
             sandbox: Sandbox::new(plugin),
             consumer,
             metrics,
@@ -177,6 +183,9 @@ impl Pipeline {
         loop {
             self.metrics.loop_alive();
             if let Some(failure) = self.consumer.context().take_failure() {
+                return Err(failure);
+            }
+            if let Some(failure) = self.membership.fenced(&self.consumer) {
                 return Err(failure);
             }
             if self.stop.load(Ordering::Acquire) {

@@ -94,7 +94,7 @@ pub fn max_message_bytes(config: &Config) -> usize {
 pub fn await_cluster(config: &Config) -> Result<(), Failure> {
     // A client of its own: the pipeline's consumer owns the transaction,
     // which needs the cluster up first.
-    let consumer: BaseConsumer = consumer_config(config, false)
+    let consumer: BaseConsumer = member_consumer_config(config, None, false)
         .create()
         .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
     let started = Instant::now();

@@ -86,7 +86,7 @@ impl ConsumerContext for PipelineContext {
                 }
                 if consumer.assignment_lost() {
                     tracing::warn!("assignment lost (session timed out?); aborting the open transaction");
-                    self.keep(transaction.abort());
+                    self.keep(transaction.abort(consumer));
                     return;
                 }
                 tracing::info!(partitions = partitions.count(), "partitions revoked; committing the open transaction first");

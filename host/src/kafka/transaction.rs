@@ -16,7 +16,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::errors::{TxnError, is_permanent_produce_error};
+use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
+use super::membership::{Membership, is_fenced_instance};
 use super::producer::{CommitPhases, TransactionalProducer};
 use crate::cli::OnError;
 use crate::failure::Failure;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     pub commit_interval: Duration,
     pub max_records: usize,
+    /// How to tell that a newer instance with the same ids took over.
+    pub membership: Membership,
 }
 
 /// A partition read since the last assignment.
@@ -106,7 +109,7 @@ enum WriteError {
     /// Checked before anything was sent: the record follows the policy now.
     Refused(String),
     /// Kafka refused an output after others may have been queued: abort.
-    Kafka(String),
+    Kafka(KafkaError),
 }
 
 impl Transaction {
@@ -192,7 +195,7 @@ impl Transaction {
         }
         if self.open.is_none() {
             if let Err(error) = self.producer.begin() {
-                self.recover(error)?;
+                self.recover(error, consumer)?;
                 return Ok(Fate::Retry);
             }
             self.open = Some(Open {
@@ -220,11 +223,17 @@ impl Transaction {
                             return Ok(Fate::Queued);
                         }
                         Err(WriteError::Refused(reason)) => self.policy.rejected(&RecordId::of(record), reason),
-                        Err(WriteError::Kafka(reason)) => {
+                        Err(WriteError::Kafka(error)) if is_permanent_produce_error(&error) => {
                             let id = RecordId::of(record);
-                            tracing::warn!(record = %id, "Kafka refused an output: {reason}; aborting, the record will follow --on-error");
-                            self.policy.condemn(id, format!("Kafka refused an output: {reason}"));
-                            self.abort()?;
+                            tracing::warn!(record = %id, "Kafka refused an output: {error}; aborting, the record will follow --on-error");
+                            self.policy.condemn(id, format!("Kafka refused an output: {error}"));
+                            self.abort(consumer)?;
+                            return Ok(Fate::Retry);
+                        }
+                        // Not the record's fault: the producer cannot send
+                        // (fenced, or failed for good).
+                        Err(WriteError::Kafka(error)) => {
+                            self.recover(TxnError::Fatal(error), consumer)?;
                             return Ok(Fate::Retry);
                         }
                     },
@@ -238,15 +247,21 @@ impl Transaction {
                 }
             }
         };
-        self.apply(verdict, record, slot)
+        self.apply(verdict, record, slot, consumer)
     }
 
     /// Carries out the policy's verdict on a record that did not succeed.
-    fn apply(&mut self, verdict: Verdict, record: &InputRecord, slot: usize) -> Result<Fate, Failure> {
+    fn apply<C: ConsumerContext>(
+        &mut self,
+        verdict: Verdict,
+        record: &InputRecord,
+        slot: usize,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<Fate, Failure> {
         let id = RecordId::of(record);
         match verdict {
             Verdict::Retry => {
-                self.abort()?;
+                self.abort(consumer)?;
                 Ok(Fate::Retry)
             }
             Verdict::Fail(error) => {
@@ -357,7 +372,7 @@ impl Transaction {
         let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
         for output in outputs {
             let topic = self.settings.outputs.resolve(output).expect("checked above");
-            self.producer.send(topic, output, record.timestamp, opaque).map_err(|e| WriteError::Kafka(e.to_string()))?;
+            self.producer.send(topic, output, record.timestamp, opaque).map_err(WriteError::Kafka)?;
         }
         Ok(())
     }
@@ -380,13 +395,13 @@ impl Transaction {
             }
             match consumer.group_metadata() {
                 Some(group) => Some((list, group)),
-                None => return self.recover(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State))),
+                None => return self.recover(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)), consumer),
             }
         };
         let records = open.records;
         let mut phases = CommitPhases::default();
         if let Err(error) = self.producer.commit(offsets, &mut phases) {
-            return self.recover(error);
+            return self.recover(error, consumer);
         }
         let open = self.open.take().expect("checked above");
         let elapsed = started.elapsed();
@@ -408,8 +423,27 @@ impl Transaction {
         Ok(())
     }
 
+    /// Whether `error` means that a newer instance with the same
+    /// `group.instance.id` owns this one's partitions (its TxnOffsetCommit
+    /// was answered FENCED_INSTANCE_ID, or its producer was fenced and its
+    /// consumer hears FENCED_INSTANCE_ID within a heartbeat): then it must
+    /// stop, not replace its producer, which would fence the newer one.
+    fn replaced_by_newer_instance<C: ConsumerContext>(&self, error: &TxnError, consumer: &BaseConsumer<C>) -> Option<Failure> {
+        let kafka_error = match error {
+            TxnError::Abortable(e) | TxnError::Fatal(e) => e,
+            TxnError::Hung { .. } => return None,
+        };
+        if is_fenced_instance(kafka_error) {
+            return Some(self.settings.membership.fenced_failure(&kafka_error.to_string()));
+        }
+        if is_fenced(kafka_error) {
+            return self.settings.membership.await_fencing(consumer);
+        }
+        None
+    }
+
     /// Aborts the open transaction, if any, and leaves a rewind pending.
-    pub fn abort(&mut self) -> Result<(), Failure> {
+    pub fn abort<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
         if self.open.is_none() {
             return Ok(());
         }
@@ -420,9 +454,7 @@ impl Transaction {
             }
             Err(error) => {
                 tracing::warn!("{error}; replacing the producer");
-                let refused = self.producer.take_refused();
-                self.producer.replace(error.replacement_reason().unwrap_or("abort_failed"))?;
-                self.aborted(refused)
+                self.replace_producer(&error, error.replacement_reason().unwrap_or("abort_failed"), consumer)
             }
         }
     }
@@ -430,23 +462,46 @@ impl Transaction {
     /// After a failed transactional call: abort, or replace the producer
     /// when the error (or a hung call) made it unusable; condemn the records
     /// whose outputs Kafka refused; leave a rewind pending.
-    pub fn recover(&mut self, error: TxnError) -> Result<(), Failure> {
+    pub fn recover<C: ConsumerContext>(&mut self, error: TxnError, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
         tracing::warn!("{error}; aborting the transaction and rewinding");
-        let reason = match error.replacement_reason() {
-            Some(reason) => Some(reason),
+        if let Some(failure) = self.replaced_by_newer_instance(&error, consumer) {
+            if let Err(abort_error) = self.producer.abort() {
+                tracing::debug!("{abort_error} (aborting the fenced instance's transaction)");
+            }
+            self.discard();
+            return Err(failure);
+        }
+        match error.replacement_reason() {
+            Some(reason) => self.replace_producer(&error, reason, consumer),
             None => match self.producer.abort() {
-                Ok(()) => None,
-                Err(error) => {
-                    tracing::warn!("{error}; replacing the producer");
-                    Some(error.replacement_reason().unwrap_or("abort_failed"))
+                Ok(()) => {
+                    let refused = self.producer.take_refused();
+                    self.aborted(refused)
+                }
+                Err(abort_error) => {
+                    tracing::warn!("{abort_error}; replacing the producer");
+                    self.replace_producer(&abort_error, abort_error.replacement_reason().unwrap_or("abort_failed"), consumer)
                 }
             },
-        };
-        // Read before a replacement: the reports belong to the old producer.
-        let refused = self.producer.take_refused();
-        if let Some(reason) = reason {
-            self.producer.replace(reason)?;
         }
+    }
+
+    /// Replaces the producer after `error`, unless the error says a newer
+    /// instance with the same ids took over (then this one must stop: a new
+    /// producer would fence the newer instance's).
+    fn replace_producer<C: ConsumerContext>(
+        &mut self,
+        error: &TxnError,
+        reason: &'static str,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), Failure> {
+        if let Some(failure) = self.replaced_by_newer_instance(error, consumer) {
+            self.discard();
+            return Err(failure);
+        }
+        // Read before the replacement: the reports belong to the old producer.
+        let refused = self.producer.take_refused();
+        self.producer.replace(reason)?;
         self.aborted(refused)
     }
 
