@@ -22,6 +22,12 @@ struct TrapLabels {
     kind: &'static str,
 }
 
+/// The `kind` of a consumer error or a refused connection.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    kind: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PartitionLabels {
     topic: String,
@@ -41,6 +47,8 @@ pub struct Metrics {
     plugin_call_seconds: Histogram,
     plugin_traps: Family<TrapLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
+    consumer_errors: Family<ErrorLabels, Counter>,
+    connection_errors: Family<ErrorLabels, Counter>,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -69,6 +77,8 @@ impl Metrics {
         let plugin_call_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
         let plugin_traps = Family::<TrapLabels, Counter>::default();
         let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        let consumer_errors = Family::<ErrorLabels, Counter>::default();
+        let connection_errors = Family::<ErrorLabels, Counter>::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -84,6 +94,12 @@ impl Metrics {
         registry.register("eoshost_plugin_call_seconds", "Time of one plugin transform call", plugin_call_seconds.clone());
         registry.register("eoshost_plugin_traps", "Plugin traps by kind", plugin_traps.clone());
         registry.register("eoshost_consumer_lag", "Records behind the last stable offset", consumer_lag.clone());
+        registry.register("eoshost_consumer_errors", "Consumer errors retried, by kind", consumer_errors.clone());
+        registry.register(
+            "eoshost_connection_errors",
+            "Connections a broker refused (TLS handshake or authentication), by kind",
+            connection_errors.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -100,10 +116,22 @@ impl Metrics {
             plugin_call_seconds,
             plugin_traps,
             consumer_lag,
+            consumer_errors,
+            connection_errors,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A transient consumer error, retried (kinds: `consume_error`).
+    pub fn consumer_error(&self, kind: &'static str) {
+        self.consumer_errors.get_or_create(&ErrorLabels { kind }).inc();
+    }
+
+    /// A broker refused a connection (kind `tls` or `authentication`).
+    pub fn connection_refused(&self, kind: &'static str) {
+        self.connection_errors.get_or_create(&ErrorLabels { kind }).inc();
     }
 
     pub fn record_consumed(&self) {
@@ -235,5 +263,16 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn consumer_and_connection_errors_are_counted_by_kind() {
+        let metrics = Metrics::new();
+        metrics.consumer_error("transport");
+        metrics.consumer_error("transport");
+        metrics.connection_refused("tls");
+        let text = metrics.encode();
+        assert!(text.contains("eoshost_consumer_errors_total{kind=\"transport\"} 2"), "{text}");
+        assert!(text.contains("eoshost_connection_errors_total{kind=\"tls\"} 1"), "{text}");
     }
 }

@@ -51,6 +51,7 @@ pub struct EoshostSpec {
     transactional_id: Option<String>,
     commit_interval_ms: u64,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl EoshostSpec {
@@ -66,6 +67,7 @@ impl EoshostSpec {
             transactional_id: None,
             commit_interval_ms: 100,
             extra: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -107,6 +109,14 @@ impl EoshostSpec {
         S: Into<String>,
     {
         self.extra.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// An environment variable for the instance (e.g. an
+    /// `EOSHOST_LIBRDKAFKA_*` secret), set after the inherited `EOSHOST_*`
+    /// ones are removed.
+    pub fn env(mut self, name: &str, value: &str) -> EoshostSpec {
+        self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -202,6 +212,7 @@ impl Eoshost {
                 command.env_remove(name.as_ref());
             }
         }
+        command.envs(spec.env.iter().map(|(name, value)| (name, value)));
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         Ok(Eoshost { child, label: label.to_owned(), stderr_path, exit: None, started: Instant::now() })
     }
