@@ -19,7 +19,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::failure::Failure;
-use crate::kafka::client::{self, is_transient};
+use crate::kafka::client;
+use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::kafka::context::PipelineContext;
 use crate::kafka::slot;
 use crate::kafka::transaction::{self, Source, Transaction, TxnError};
@@ -233,15 +234,25 @@ impl Pipeline {
             } else {
                 Duration::from_millis(100)
             };
+            let mut permanent = None;
             match self.consumer.poll(wait) {
                 None => {}
-                Some(Err(error)) if is_transient(&error) => tracing::debug!("consumer: {error}"),
-                Some(Err(error)) => tracing::warn!("consumer error: {error}"),
+                Some(Err(error)) => match consume_error(&error, &self.config.group, || stuck_at(&self.consumer, None)) {
+                    ConsumeError::Transient { kind } => {
+                        self.metrics.consumer_error(kind);
+                        tracing::debug!(kind, "consumer: {error}");
+                    }
+                    ConsumeError::Permanent { message, .. } => permanent = Some(message),
+                },
                 Some(Ok(message)) => {
                     let record = input_record(&message);
                     drop(message);
                     self.process(record)?;
                 }
+            }
+            if let Some(message) = permanent {
+                self.shutdown()?;
+                return Err(Failure::usage(message));
             }
         }
     }
