@@ -42,7 +42,7 @@ fn copy_with_codec(codec: &str) -> anyhow::Result<()> {
         .librdkafka(&format!("compression.type={codec}"));
     let mut run = scenario.spawn(&spec, "copy")?;
     secured.plain.progress(spec.group(), &input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(60))?;
-    let outputs = secured.plain.read_topic(&output, Isolation::ReadCommitted, RECORDS as usize)?;
+    let outputs = secured.plain.read_topic(&output, Isolation::Committed, RECORDS as usize)?;
     let tally = Tally::count(&(0..RECORDS).collect(), &outputs);
     scenario.report(&format!("{codec}: {tally}"));
     run.terminate(Duration::from_secs(30))?;
@@ -113,7 +113,7 @@ fn a_corrupt_input_batch_stops_eoshost_with_exit_2_naming_the_record() -> anyhow
     // committed; nothing after it.
     let committed = secured.plain.progress(spec.group(), &input)?.committed()?;
     assert_eq!(committed, [Some(good as i64)], "committed offsets");
-    let outputs = secured.plain.read_topic(&output, Isolation::ReadCommitted, good as usize)?;
+    let outputs = secured.plain.read_topic(&output, Isolation::Committed, good as usize)?;
     Tally::count(&(0..good).collect(), &outputs).assert_exactly_once("records before the damaged batch");
     Ok(())
 }

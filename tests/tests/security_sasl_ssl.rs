@@ -42,7 +42,7 @@ fn copies_exactly_once(
 ) -> anyhow::Result<()> {
     let mut run = scenario.spawn(spec, "copy")?;
     secured.plain.progress(spec.group(), input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
-    let outputs = secured.plain.read_topic(output, Isolation::ReadCommitted, expected.len())?;
+    let outputs = secured.plain.read_topic(output, Isolation::Committed, expected.len())?;
     let tally = Tally::count(expected, &outputs);
     scenario.report(&format!("{tally}"));
     let stopped = run.terminate(Duration::from_secs(30))?;

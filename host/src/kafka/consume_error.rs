@@ -128,7 +128,9 @@ pub fn stuck_at<C: ConsumerContext>(consumer: &BaseConsumer<C>, reason_offset: O
             Offset::Offset(offset) => {
                 candidates.push(RecordAt { topic: element.topic().to_owned(), partition: element.partition(), offset })
             }
-            _ => unknown.add_partition(element.topic(), element.partition()),
+            _ => {
+                unknown.add_partition(element.topic(), element.partition());
+            }
         }
     }
     if unknown.count() > 0 {

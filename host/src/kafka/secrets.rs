@@ -17,7 +17,6 @@
 //! [`is_secret_key`] decides which values are never shown; [`redact`] and
 //! [`redact_text`] are the one place that hides them.
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// The prefix of the per-property environment variables.
@@ -48,8 +47,8 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 /// The value as it may be shown.
-pub fn redact<'a>(key: &str, value: &'a str) -> Cow<'a, str> {
-    if is_secret_key(key) { Cow::Borrowed(REDACTED) } else { Cow::Borrowed(value) }
+pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
+    if is_secret_key(key) { REDACTED } else { value }
 }
 
 /// `text` with every secret value of `properties` replaced, for messages
