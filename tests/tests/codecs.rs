@@ -106,7 +106,7 @@ fn a_corrupt_input_batch_stops_eoshost_with_exit_2_naming_the_record() -> anyhow
     scenario.report(&format!("{exit} after {:?}; last line: {}", started.elapsed(), stderr.lines().last().unwrap_or("")));
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     let last = stderr.lines().last().unwrap_or("");
-    for part in [format!("{input} [0] offset {good}"), "--reset-offsets".to_owned(), format!("--to-offset {}", good + 1)] {
+    for part in [format!("{input} [0] offset {good}"), "--reset-offsets".to_owned(), format!("--group {}", spec.group())] {
         assert!(last.contains(&part), "{part:?} missing in the last line: {last}");
     }
     // Everything before the damaged batch was processed exactly once and

@@ -65,11 +65,11 @@ pub fn consume_error(error: &KafkaError, group: &str, locate: impl FnOnce() -> O
     let message = match &at {
         Some(RecordAt { topic, partition, offset }) => format!(
             "cannot read the record at {topic} [{partition}] offset {offset}: {what} ({code}). librdkafka would retry \
-             it for ever, so eoshost stops; nothing after it on this partition was processed. Fix the producer of \
-             the topic; to give up on the record, move the group past it and start eoshost again: \
-             kafka-consumer-groups.sh --bootstrap-server ... --group {group} --topic {topic}:{partition} \
-             --reset-offsets --to-offset {} --execute",
-            offset + 1
+             it for ever, so eoshost stops; nothing from it on was processed on this partition. Fix the producer \
+             of the topic; to give up on the records, move the group past the damaged batch (it starts at offset \
+             {offset} and is decoded whole: pick the first offset after it, e.g. from kafka-dump-log.sh) and start \
+             eoshost again: kafka-consumer-groups.sh --bootstrap-server ... --group {group} --topic \
+             {topic}:{partition} --reset-offsets --to-offset <first offset after the batch> --execute"
         ),
         None => format!(
             "cannot read a record of the input topics (its partition and offset are unknown): {what} ({code}). \
@@ -176,7 +176,7 @@ mod tests {
                 panic!("{code:?} should be permanent");
             };
             assert_eq!(found, at("orders", 3, 41));
-            for part in ["orders [3] offset 41", "--group g1", "--to-offset 42", "eoshost stops"] {
+            for part in ["orders [3] offset 41", "--group g1", "starts at offset 41", "--reset-offsets", "eoshost stops"] {
                 assert!(message.contains(part), "{part:?} missing in {message}");
             }
         }
