@@ -133,19 +133,16 @@ pub fn stuck_at<C: ConsumerContext>(consumer: &BaseConsumer<C>, reason_offset: O
             }
         }
     }
-    if unknown.count() > 0 {
-        if let Ok(committed) = consumer.committed_offsets(unknown.clone(), COMMITTED_TIMEOUT) {
-            for element in committed.elements() {
-                let offset = match element.offset() {
-                    Offset::Offset(offset) => Some(offset),
-                    _ => consumer
-                        .fetch_watermarks(element.topic(), element.partition(), COMMITTED_TIMEOUT)
-                        .ok()
-                        .map(|(low, _)| low),
-                };
-                if let Some(offset) = offset {
-                    candidates.push(RecordAt { topic: element.topic().to_owned(), partition: element.partition(), offset });
-                }
+    if unknown.count() > 0
+        && let Ok(committed) = consumer.committed_offsets(unknown.clone(), COMMITTED_TIMEOUT)
+    {
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => consumer.fetch_watermarks(element.topic(), element.partition(), COMMITTED_TIMEOUT).ok().map(|(low, _)| low),
+            };
+            if let Some(offset) = offset {
+                candidates.push(RecordAt { topic: element.topic().to_owned(), partition: element.partition(), offset });
             }
         }
     }
