@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::cli::{OnError, RunArgs, Switch, parse_pair};
 use crate::failure::Failure;
+use crate::kafka::secrets;
 use crate::plugin::SandboxLimits;
 
 /// The `--config` TOML file: the same options as the command line, in
@@ -135,9 +136,11 @@ impl Config {
             plugin_config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
         }
         let mut librdkafka: Vec<(String, String)> = file.librdkafka.unwrap_or_default().into_iter().collect();
+        librdkafka.extend(secrets::from_environment());
         for raw in &args.librdkafka {
             librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
         }
+        secrets::resolve_files(&mut librdkafka).map_err(Failure::usage)?;
         check_librdkafka(&librdkafka)?;
 
         let on_error = args.on_error.or(file.on_error).unwrap_or(OnError::Fail);

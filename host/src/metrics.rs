@@ -22,6 +22,12 @@ struct TrapLabels {
     kind: &'static str,
 }
 
+/// The `kind` of a consumer error or a refused connection.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    kind: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
@@ -51,6 +57,8 @@ pub struct Metrics {
     plugin_traps: Family<TrapLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
     producer_replacements: Family<ReasonLabels, Counter>,
+    consumer_errors: Family<ErrorLabels, Counter>,
+    connection_errors: Family<ErrorLabels, Counter>,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -80,6 +88,8 @@ impl Metrics {
         let plugin_traps = Family::<TrapLabels, Counter>::default();
         let consumer_lag = Family::<PartitionLabels, Gauge>::default();
         let producer_replacements = Family::<ReasonLabels, Counter>::default();
+        let consumer_errors = Family::<ErrorLabels, Counter>::default();
+        let connection_errors = Family::<ErrorLabels, Counter>::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -103,6 +113,12 @@ impl Metrics {
         for reason in REPLACEMENT_REASONS {
             let _ = producer_replacements.get_or_create(&ReasonLabels { reason });
         }
+        registry.register("eoshost_consumer_errors", "Consumer errors retried, by kind", consumer_errors.clone());
+        registry.register(
+            "eoshost_connection_errors",
+            "Connections a broker refused (TLS handshake or authentication), by kind",
+            connection_errors.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -120,10 +136,22 @@ impl Metrics {
             plugin_traps,
             consumer_lag,
             producer_replacements,
+            consumer_errors,
+            connection_errors,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A transient consumer error, retried (kinds: `consume_error`).
+    pub fn consumer_error(&self, kind: &'static str) {
+        self.consumer_errors.get_or_create(&ErrorLabels { kind }).inc();
+    }
+
+    /// A broker refused a connection (kind `tls` or `authentication`).
+    pub fn connection_refused(&self, kind: &'static str) {
+        self.connection_errors.get_or_create(&ErrorLabels { kind }).inc();
     }
 
     pub fn record_consumed(&self) {
@@ -262,5 +290,16 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn consumer_and_connection_errors_are_counted_by_kind() {
+        let metrics = Metrics::new();
+        metrics.consumer_error("transport");
+        metrics.consumer_error("transport");
+        metrics.connection_refused("tls");
+        let text = metrics.encode();
+        assert!(text.contains("eoshost_consumer_errors_total{kind=\"transport\"} 2"), "{text}");
+        assert!(text.contains("eoshost_connection_errors_total{kind=\"tls\"} 1"), "{text}");
     }
 }

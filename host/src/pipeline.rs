@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::failure::Failure;
 use crate::kafka::client;
 use crate::kafka::context::PipelineContext;
-use crate::kafka::errors::is_transient_consumer_error;
+use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::kafka::membership::Membership;
 use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
@@ -115,6 +115,7 @@ struct Pipeline {
     sandbox: Sandbox,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
+    group: String,
     /// Reused record buffers, so reading allocates nothing once warm.
     batch: Vec<InputRecord>,
     filled: usize,
@@ -154,10 +155,10 @@ impl Pipeline {
             max_records: config.transaction_max_records,
             membership: membership.clone(),
         };
-        let context = PipelineContext::new(Transaction::new(producer, settings, metrics.clone()), metrics.clone());
+        let context = PipelineContext::new(Transaction::new(producer, settings, metrics.clone()), metrics.clone(), &config.bootstrap_servers);
         let consumer: BaseConsumer<PipelineContext> = client::member_consumer_config(&config, Some(&membership), config.metrics_addr.is_some())
             .create_with_context(context)
-            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
+            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config))))?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer
             .subscribe(&inputs)
@@ -168,6 +169,7 @@ impl Pipeline {
             inputs = ?config.inputs, outputs = ?config.outputs, "eoshost started"
         );
         Ok(Pipeline {
+            group: config.group.clone(),
             membership,
             sandbox: Sandbox::new(plugin),
             consumer,
@@ -210,16 +212,23 @@ impl Pipeline {
                 }
                 transaction.time_left().map_or(Duration::from_millis(100), |left| left.min(Duration::from_millis(50)))
             };
-            self.read_batch(wait);
+            let unreadable = self.read_batch(wait);
             self.process_batch()?;
+            if let Some(message) = unreadable {
+                // What was read before the record that cannot be is committed.
+                self.shutdown()?;
+                return Err(Failure::usage(message));
+            }
         }
     }
 
     /// Fills the batch: waits up to `wait` for the first record, then takes
     /// what is already prefetched without waiting. A rebalance while reading
     /// throws the batch away and rewinds: records read before it may belong
-    /// to partitions this instance no longer owns.
-    fn read_batch(&mut self, wait: Duration) {
+    /// to partitions this instance no longer owns. Returns the message of a
+    /// consumer error that retrying cannot cure (an unsupported codec, a
+    /// corrupt batch), which ends the run.
+    fn read_batch(&mut self, wait: Duration) -> Option<String> {
         self.filled = 0;
         let rebalances = self.consumer.context().rebalances();
         let mut timeout = wait;
@@ -228,8 +237,13 @@ impl Pipeline {
             timeout = Duration::ZERO;
             match polled {
                 None => break,
-                Some(Err(error)) if is_transient_consumer_error(&error) => tracing::debug!("consumer: {error}"),
-                Some(Err(error)) => tracing::warn!("consumer error: {error}"),
+                Some(Err(error)) => match consume_error(&error, &self.group, || stuck_at(&self.consumer, None)) {
+                    ConsumeError::Transient { kind } => {
+                        self.metrics.consumer_error(kind);
+                        tracing::debug!(kind, "consumer: {error}");
+                    }
+                    ConsumeError::Permanent { message, .. } => return Some(message),
+                },
                 Some(Ok(message)) => {
                     if self.batch.len() == self.filled {
                         self.batch.push(empty_record());
@@ -245,6 +259,7 @@ impl Pipeline {
         if self.consumer.context().rebalances() != rebalances {
             self.throw_away(0);
         }
+        None
     }
 
     /// Drops the batch's records from `from` on, unprocessed, and leaves a

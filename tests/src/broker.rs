@@ -91,6 +91,12 @@ impl Broker {
         std::env::var("EOSHOST_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
     }
 
+    /// A broker other than the shared one (e.g. a test's own secured
+    /// cluster, through its PLAINTEXT listener).
+    pub fn at(bootstrap: &str) -> anyhow::Result<Broker> {
+        Broker::connect(bootstrap)
+    }
+
     fn connect(bootstrap: &str) -> anyhow::Result<Broker> {
         let probe: BaseConsumer = client_config(bootstrap).create().context("creating a metadata client")?;
         let metadata = probe.fetch_metadata(None, REACHABLE_WITHIN).context("metadata request")?;

@@ -31,6 +31,7 @@ pub mod metrics;
 mod process;
 mod records;
 mod scenario;
+pub mod secured;
 mod verify;
 
 pub use broker::{Broker, GroupProgress};

@@ -118,9 +118,10 @@ impl EoshostSpec {
         self
     }
 
-    /// An environment variable of the child (e.g. `EOSHOST_LOG`), so that a
-    /// test never changes its own environment (`set_var` is unsound while
-    /// other threads read it).
+    /// An environment variable of the child (e.g. `EOSHOST_LOG`, or an
+    /// `EOSHOST_LIBRDKAFKA_*` secret), set after the inherited `EOSHOST_*`
+    /// ones are removed, so that a test never changes its own environment
+    /// (`set_var` is unsound while other threads read it).
     pub fn env(mut self, name: &str, value: &str) -> EoshostSpec {
         self.env.push((name.to_owned(), value.to_owned()));
         self

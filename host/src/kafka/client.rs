@@ -1,15 +1,25 @@
 //! Building the Kafka clients with the settings exactly-once needs, waiting
-//! for the cluster at start, and checking that every topic exists (eoshost
-//! never creates topics).
+//! for the cluster at start (and refusing to wait on a broker that rejects
+//! the TLS handshake or the credentials), and checking that every topic
+//! exists (eoshost never creates topics).
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 
+use super::broker_errors::{Refusal, refusal};
 use super::membership::Membership;
+use super::secrets;
 use crate::config::Config;
 use crate::failure::Failure;
+
+/// The longest single metadata request while waiting for the cluster: short,
+/// so that a refusal reported meanwhile ends the wait within seconds.
+const PROBE_REQUEST: Duration = Duration::from_secs(1);
 
 /// The consumer side, with the static membership known from the
 /// configuration alone (`--group-instance-id` or `--transactional-id`). An
@@ -89,19 +99,75 @@ pub fn max_message_bytes(config: &Config) -> usize {
         .unwrap_or(1_000_000)
 }
 
+/// The start-up probe's context: keeps the first TLS or authentication
+/// refusal librdkafka reports (it retries them for ever and never returns
+/// them from a call).
+struct ConnectProbe {
+    bootstrap: String,
+    refused: Mutex<Option<Refusal>>,
+}
+
+impl ClientContext for ConnectProbe {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match refusal(&error, reason, &self.bootstrap) {
+            Some(found) => {
+                self.refused.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(found);
+            }
+            None => tracing::debug!("librdkafka: {error}: {reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for ConnectProbe {}
+
+impl ConnectProbe {
+    fn refused(&self) -> Option<Refusal> {
+        self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A group-less consumer with the pipeline's connection settings, used only
+/// while waiting for the cluster.
+fn probe(config: &Config) -> Result<BaseConsumer<ConnectProbe>, Failure> {
+    let mut client = member_consumer_config(config, None, false);
+    client.remove("group.id");
+    client.set("client.id", format!("eoshost-probe-{}", config.group));
+    let context = ConnectProbe { bootstrap: config.bootstrap_servers.clone(), refused: Mutex::new(None) };
+    client
+        .create_with_context(context)
+        .map_err(|e| Failure::usage(format!("invalid Kafka settings: {}", describe_create_error(&e, config))))
+}
+
+/// A client creation error as it may be shown: librdkafka's configuration
+/// errors quote the offending value, which may be a secret.
+pub fn describe_create_error(error: &KafkaError, config: &Config) -> String {
+    match error {
+        KafkaError::ClientConfig(_, description, key, _) => {
+            format!("{description} (-X {key}=...); check the property name and value against librdkafka's CONFIGURATION.md")
+        }
+        other => secrets::redact_text(&other.to_string(), &config.librdkafka),
+    }
+}
+
 /// Waits until the cluster answers metadata, retrying with backoff, and
-/// checks that every topic eoshost reads or writes exists.
+/// checks that every topic eoshost reads or writes exists. A TLS handshake
+/// or authentication failure ends the wait at once (exit 2), naming the
+/// broker and librdkafka's cause. The probe is a client of its own: the
+/// pipeline's consumer owns the transaction, which needs the cluster first.
 pub fn await_cluster(config: &Config) -> Result<(), Failure> {
-    // A client of its own: the pipeline's consumer owns the transaction,
-    // which needs the cluster up first.
-    let consumer: BaseConsumer = member_consumer_config(config, None, false)
-        .create()
-        .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
     let started = Instant::now();
+    let probe = probe(config)?;
     let mut backoff = Duration::from_millis(200);
     let metadata = loop {
         let remaining = config.connect_timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
-        match consumer.fetch_metadata(None, remaining.min(Duration::from_secs(5))) {
+        let answer = probe.fetch_metadata(None, remaining.min(PROBE_REQUEST));
+        // Error events are delivered by poll; nothing else is queued on a
+        // consumer that has no assignment.
+        let _ = probe.poll(Duration::ZERO);
+        if let Some(refused) = probe.context().refused() {
+            return Err(Failure::usage(secrets::redact_text(&refused.message(), &config.librdkafka)));
+        }
+        match answer {
             Ok(metadata) if !metadata.brokers().is_empty() => break metadata,
             Ok(_) => tracing::warn!("Kafka answered with no brokers; retrying"),
             Err(error) => tracing::warn!(bootstrap = %config.bootstrap_servers, "cannot reach Kafka yet: {error}; retrying"),
@@ -115,7 +181,7 @@ pub fn await_cluster(config: &Config) -> Result<(), Failure> {
             )));
         }
         std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     };
 
     let exists = |name: &str| {

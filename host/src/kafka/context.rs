@@ -12,6 +12,7 @@ use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
 
+use super::broker_errors::BrokerErrors;
 use super::transaction::Transaction;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
@@ -26,12 +27,21 @@ pub struct PipelineContext {
     /// Rebalance callbacks run so far: records read across one are thrown
     /// away by the loop.
     rebalances: AtomicU64,
+    /// TLS and authentication refusals after start, counted and logged
+    /// rate-limited while librdkafka retries them.
+    broker_errors: BrokerErrors,
     metrics: Arc<Metrics>,
 }
 
 impl PipelineContext {
-    pub fn new(transaction: Transaction, metrics: Arc<Metrics>) -> Self {
-        PipelineContext { transaction: Mutex::new(transaction), failure: Mutex::new(None), rebalances: AtomicU64::new(0), metrics }
+    pub fn new(transaction: Transaction, metrics: Arc<Metrics>, bootstrap: &str) -> Self {
+        PipelineContext {
+            transaction: Mutex::new(transaction),
+            failure: Mutex::new(None),
+            rebalances: AtomicU64::new(0),
+            broker_errors: BrokerErrors::new(metrics.clone(), bootstrap),
+            metrics,
+        }
     }
 
     /// The transaction; never held across `poll`, where the callbacks take it.
@@ -58,6 +68,12 @@ impl PipelineContext {
 }
 
 impl ClientContext for PipelineContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if !self.broker_errors.report(&error, reason) {
+            tracing::warn!("librdkafka: {error}: {reason}");
+        }
+    }
+
     fn stats(&self, statistics: Statistics) {
         let lags = statistics
             .topics

@@ -1,7 +1,7 @@
-//! What a Kafka error means for the exactly-once loop, decided in one place:
-//! a transactional call's error is retried, aborts the transaction, or makes
-//! the producer unusable; a consumer error is transient or not; a refused
-//! output would be refused again or not.
+//! What a producer-side Kafka error means for the exactly-once loop: a
+//! transactional call's error is retried, aborts the transaction, or makes
+//! the producer unusable; a refused output would be refused again or not.
+//! (Consumer errors: `consume_error`; connection refusals: `broker_errors`.)
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode as Code};
 
@@ -60,25 +60,6 @@ pub fn classify_txn(error: &KafkaError) -> TxnClass {
 /// A newer producer with the same `transactional.id` took over.
 pub fn is_fenced(error: &KafkaError) -> bool {
     matches!(error.rdkafka_error_code(), Some(Code::Fenced | Code::ProducerFenced | Code::InvalidProducerEpoch))
-}
-
-/// Whether an error from a consumer call only means "try again".
-pub fn is_transient_consumer_error(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            Code::OperationTimedOut
-                | Code::RequestTimedOut
-                | Code::BrokerTransportFailure
-                | Code::AllBrokersDown
-                | Code::CoordinatorLoadInProgress
-                | Code::CoordinatorNotAvailable
-                | Code::NotCoordinator
-                | Code::RebalanceInProgress
-                | Code::UnstableOffsetCommit
-                | Code::NetworkException
-        )
-    )
 }
 
 /// Errors after which the same output would be refused again: the record

@@ -1,16 +1,21 @@
 //! Kafka, narrowed to the exactly-once loop: client settings and start-up
-//! checks (`client`), what each Kafka error means (`errors`), the supervised
-//! transactional producer (`producer`), the open transaction and every
-//! record's fate in it (`transaction`), the consumer's rebalance and
-//! statistics callbacks (`context`), the default transactional.id slot
-//! (`slot`), static group membership with its fencing error (`membership`),
-//! and what librdkafka build is linked (`librdkafka`).
+//! checks (`client`), what each Kafka error means (`errors`, with the
+//! consumer errors worth retrying in `consume_error` and TLS and
+//! authentication refusals in `broker_errors`), the supervised transactional
+//! producer (`producer`), the open transaction and every record's fate in it
+//! (`transaction`), the consumer's rebalance and statistics callbacks
+//! (`context`), the default transactional.id slot (`slot`), static group
+//! membership with its fencing error (`membership`), secret properties
+//! (`secrets`), and what librdkafka build is linked (`librdkafka`).
 
+pub mod broker_errors;
 pub mod client;
+pub mod consume_error;
 pub mod context;
 pub mod errors;
 pub mod librdkafka;
 pub mod membership;
 pub mod producer;
+pub mod secrets;
 pub mod slot;
 pub mod transaction;
