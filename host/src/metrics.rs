@@ -28,6 +28,34 @@ struct PartitionLabels {
     partition: i32,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplacementLabels {
+    reason: &'static str,
+}
+
+/// Why a transactional producer was replaced (`reason` of
+/// `eoshost_producer_replacements_total`): `fenced` — another producer with
+/// the same transactional id took over; `fatal_error` — any other error
+/// librdkafka calls fatal or does not classify; `abort_failed` — an abort
+/// itself failed.
+pub const PRODUCER_REPLACEMENT_REASONS: [&str; 3] = ["fenced", "fatal_error", "abort_failed"];
+
+/// The counters a progress line reports, read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub consumed: u64,
+    pub produced: u64,
+    pub dead_lettered: u64,
+    pub skipped: u64,
+    pub committed: u64,
+    pub aborted: u64,
+    /// Traps of every kind.
+    pub traps: u64,
+    /// Summed over the partitions whose lag librdkafka's statistics last
+    /// reported.
+    pub lag: i64,
+}
+
 /// Every metric eoshost exports, plus the liveness and readiness state.
 pub struct Metrics {
     registry: Registry,
@@ -41,6 +69,7 @@ pub struct Metrics {
     plugin_call_seconds: Histogram,
     plugin_traps: Family<TrapLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
+    producer_replacements: Family<ReplacementLabels, Counter>,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -69,6 +98,7 @@ impl Metrics {
         let plugin_call_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
         let plugin_traps = Family::<TrapLabels, Counter>::default();
         let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        let producer_replacements = Family::<ReplacementLabels, Counter>::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -84,6 +114,14 @@ impl Metrics {
         registry.register("eoshost_plugin_call_seconds", "Time of one plugin transform call", plugin_call_seconds.clone());
         registry.register("eoshost_plugin_traps", "Plugin traps by kind", plugin_traps.clone());
         registry.register("eoshost_consumer_lag", "Records behind the last stable offset", consumer_lag.clone());
+        registry.register(
+            "eoshost_producer_replacements",
+            "Transactional producers replaced, by reason",
+            producer_replacements.clone(),
+        );
+        for reason in PRODUCER_REPLACEMENT_REASONS {
+            let _ = producer_replacements.get_or_create(&ReplacementLabels { reason });
+        }
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -100,6 +138,7 @@ impl Metrics {
             plugin_call_seconds,
             plugin_traps,
             consumer_lag,
+            producer_replacements,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
@@ -130,6 +169,32 @@ impl Metrics {
         self.records_produced.inc_by(produced);
         self.records_dead_lettered.inc_by(dead_lettered);
         self.records_skipped.inc_by(skipped);
+    }
+
+    /// The transactional producer was dropped and a new one built; `reason`
+    /// is one of [`PRODUCER_REPLACEMENT_REASONS`].
+    pub fn producer_replaced(&self, reason: &'static str) {
+        debug_assert!(PRODUCER_REPLACEMENT_REASONS.contains(&reason), "unknown producer replacement reason {reason}");
+        self.producer_replacements.get_or_create(&ReplacementLabels { reason }).inc();
+    }
+
+    /// The counters as they are now (for the progress line).
+    pub fn totals(&self) -> Totals {
+        let traps = TrapKind::ALL.iter().map(|kind| self.trap_count(*kind)).sum();
+        let lag = {
+            let known = self.lag_partitions.lock().unwrap_or_else(|p| p.into_inner());
+            known.iter().map(|labels| self.consumer_lag.get_or_create(labels).get()).sum()
+        };
+        Totals {
+            consumed: self.records_consumed.get(),
+            produced: self.records_produced.get(),
+            dead_lettered: self.records_dead_lettered.get(),
+            skipped: self.records_skipped.get(),
+            committed: self.transactions_committed.get(),
+            aborted: self.transactions_aborted.get(),
+            traps,
+            lag,
+        }
     }
 
     pub fn transaction_aborted(&self) {
@@ -232,8 +297,31 @@ mod tests {
             "eoshost_plugin_traps_total{kind=\"timeout\"} 1",
             "eoshost_plugin_traps_total{kind=\"memory\"} 0",
             "eoshost_consumer_lag{topic=\"orders\",partition=\"1\"} 42",
+            "eoshost_producer_replacements_total{reason=\"fenced\"} 0",
+            "eoshost_producer_replacements_total{reason=\"fatal_error\"} 0",
+            "eoshost_producer_replacements_total{reason=\"abort_failed\"} 0",
         ] {
             assert!(text.contains(name), "missing {name:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn producer_replacements_count_by_reason_and_totals_add_up() {
+        let metrics = Metrics::new();
+        metrics.producer_replaced("fenced");
+        metrics.producer_replaced("fenced");
+        metrics.record_consumed();
+        metrics.record_consumed();
+        metrics.transaction_committed(Duration::from_millis(3), 2, 1, 1);
+        metrics.transaction_aborted();
+        metrics.plugin_trapped(TrapKind::Timeout);
+        metrics.plugin_trapped(TrapKind::Panic);
+        metrics.set_consumer_lag(vec![("orders".into(), 0, 5), ("orders".into(), 1, 7)]);
+        assert!(metrics.encode().contains("eoshost_producer_replacements_total{reason=\"fenced\"} 2"));
+        let totals = metrics.totals();
+        assert_eq!(
+            totals,
+            Totals { consumed: 2, produced: 2, dead_lettered: 1, skipped: 1, committed: 1, aborted: 1, traps: 2, lag: 12 }
+        );
     }
 }

@@ -50,6 +50,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         }
         tokio::spawn(stop_on_signal(stop.clone()));
         tokio::spawn(exit_if_stuck(stop.clone()));
+        crate::progress::start(&config, &metrics);
         let pipeline_metrics = metrics.clone();
         tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
             .await
