@@ -87,8 +87,7 @@ fn main() {
 
     println!("== start-up: load (compile or cache) + validate + first instance ==");
     let cache = std::env::temp_dir().join(format!("eoshost-bench-cache-{}", std::process::id()));
-    // SAFETY: single-threaded here; the engine reads the variable on load.
-    unsafe { std::env::set_var("EOSHOST_CACHE_DIR", &cache) };
+    let engine = engine.clone().with_cache_dir(Some(cache.clone()));
     for name in ["identity", "enrich"] {
         let _ = std::fs::remove_dir_all(&cache);
         let started = Instant::now();

@@ -28,6 +28,10 @@ pub enum Command {
     /// Check a plugin against the eoshost:transform world and list its
     /// imports and exports.
     Inspect(InspectArgs),
+    /// Print eoshost's version, the librdkafka it links, that build's
+    /// features (TLS, SASL mechanisms, codecs) and the librdkafka patches
+    /// it carries.
+    Version,
 }
 
 /// What a record that the plugin rejects, or that keeps trapping, becomes.
@@ -41,6 +45,14 @@ pub enum OnError {
     /// Write the original record to the dead-letter topic in the same
     /// transaction, with headers naming the source and the error.
     Dlq,
+}
+
+/// A feature turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// How log lines are written (to stderr).
@@ -85,6 +97,18 @@ pub struct RunArgs {
     /// n the lowest slot no other live eoshost on this host holds].
     #[arg(long, env = "EOSHOST_TRANSACTIONAL_ID")]
     pub transactional_id: Option<String>,
+
+    /// Static group membership id (group.instance.id) [default: the
+    /// transactional id]. A restart with the same id within the session
+    /// timeout gets its partitions back at once.
+    #[arg(long, env = "EOSHOST_GROUP_INSTANCE_ID")]
+    pub group_instance_id: Option<String>,
+
+    /// Static group membership: on (fast restarts; a stopped instance's
+    /// partitions wait for it until session.timeout.ms) or off (they move
+    /// at once; for deployments that scale down often) [default: on].
+    #[arg(long, env = "EOSHOST_STATIC_MEMBERSHIP", value_enum)]
+    pub static_membership: Option<Switch>,
 
     /// KEY=VALUE handed to the plugin's init; repeat for more.
     #[arg(long = "plugin-config", env = "EOSHOST_PLUGIN_CONFIG", value_name = "KEY=VALUE")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{LogFormat, OnError, RunArgs, parse_pair};
+use crate::cli::{LogFormat, OnError, RunArgs, Switch, parse_pair};
 use crate::failure::Failure;
 use crate::plugin::SandboxLimits;
 
@@ -23,6 +23,8 @@ struct FileConfig {
     bootstrap_servers: Option<String>,
     group: Option<String>,
     transactional_id: Option<String>,
+    group_instance_id: Option<String>,
+    static_membership: Option<Switch>,
     plugin_config: Option<BTreeMap<String, String>>,
     on_error: Option<OnError>,
     dlq_topic: Option<String>,
@@ -49,6 +51,10 @@ pub struct Config {
     pub group: String,
     /// `None`: take the lowest free slot on this host (see `kafka::slot`).
     pub transactional_id: Option<String>,
+    /// `--group-instance-id`; `None`: the transactional id (`kafka::membership`).
+    pub group_instance_id: Option<String>,
+    /// `--static-membership on` (the default).
+    pub static_membership: bool,
     pub plugin_config: Vec<(String, String)>,
     pub on_error: OnError,
     /// Set exactly when `on_error` is `Dlq`.
@@ -79,7 +85,7 @@ const GUARDED: [(&str, &[&str]); 4] = [
 ];
 
 /// Set by eoshost itself; an `-X` for them is refused rather than ignored.
-const OWNED: [&str; 4] = ["group.id", "transactional.id", "bootstrap.servers", "enable.auto.offset.store"];
+const OWNED: [&str; 5] = ["group.id", "transactional.id", "group.instance.id", "bootstrap.servers", "enable.auto.offset.store"];
 
 fn read_file(path: &Path) -> Result<FileConfig, Failure> {
     let text =
@@ -99,7 +105,7 @@ fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
         }
         if OWNED.contains(&key.as_str()) {
             return Err(Failure::usage(format!(
-                "-X {key} is set by eoshost; use the matching eoshost option (--bootstrap-servers, --group, --transactional-id) instead"
+                "-X {key} is set by eoshost; use the matching eoshost option (--bootstrap-servers, --group, --transactional-id, --group-instance-id) instead"
             )));
         }
     }
@@ -176,6 +182,11 @@ impl Config {
         )?;
         let connect_timeout_ms =
             positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
+        let static_membership = args.static_membership.or(file.static_membership).unwrap_or(Switch::On) == Switch::On;
+        let group_instance_id = args.group_instance_id.or(file.group_instance_id);
+        if group_instance_id.is_some() && !static_membership {
+            return Err(Failure::usage("--group-instance-id is set but --static-membership is off; drop one of them"));
+        }
         let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
             None => None,
             Some(raw) => Some(raw.parse().map_err(|_| {
@@ -190,6 +201,8 @@ impl Config {
             bootstrap_servers: args.bootstrap_servers.or(file.bootstrap_servers).unwrap_or_else(|| "127.0.0.1:9092".into()),
             group,
             transactional_id: args.transactional_id.or(file.transactional_id),
+            group_instance_id,
+            static_membership,
             plugin_config,
             on_error,
             dlq_topic,
@@ -263,6 +276,20 @@ mod tests {
         .unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.progress_interval, None);
+    }
+
+    #[test]
+    fn static_membership_is_on_by_default_and_its_id_is_not_an_x_property() {
+        let base = ["--plugin", "x.wasm", "--input", "a", "--output", "b"];
+        let config = resolve(&base).unwrap();
+        assert!(config.static_membership);
+        assert_eq!(config.group_instance_id, None);
+        let off = resolve(&[&base[..], &["--static-membership", "off"]].concat()).unwrap();
+        assert!(!off.static_membership);
+        let both = message(resolve(&[&base[..], &["--static-membership", "off", "--group-instance-id", "i"]].concat()));
+        assert!(both.contains("--group-instance-id") && both.contains("--static-membership"), "{both}");
+        let owned = message(resolve(&[&base[..], &["-X", "group.instance.id=i"]].concat()));
+        assert!(owned.contains("--group-instance-id"), "{owned}");
     }
 
     #[test]

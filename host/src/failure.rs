@@ -1,6 +1,7 @@
 //! How a run ends badly, and the exit code each way maps to (DESIGN §1.1):
 //! `2` bad usage or configuration, `3` a record failed under
-//! `--on-error fail`, `1` anything else.
+//! `--on-error fail`, `4` fenced by a newer instance with the same
+//! `group.instance.id` (do not restart with the same id), `1` anything else.
 
 /// A failure the caller must turn into an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,12 @@ pub enum Failure {
     /// A record failed under `--on-error fail`: exit 3.
     #[error("{0:#}")]
     RecordFailed(anyhow::Error),
+    /// Fenced by a newer instance with the same `group.instance.id`
+    /// (FENCED_INSTANCE_ID, fatal to the consumer): exit 4. Distinct so that
+    /// an orchestrator can treat it as final instead of restarting into a
+    /// fencing duel with the instance that replaced this one.
+    #[error("{0:#}")]
+    Fenced(anyhow::Error),
     /// Anything else: exit 1.
     #[error("{0:#}")]
     Fatal(anyhow::Error),
@@ -25,6 +32,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::RecordFailed(_) => 3,
+            Failure::Fenced(_) => 4,
             Failure::Fatal(_) => 1,
         }
     }

@@ -31,9 +31,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             logging::init(cli::LogFormat::Text);
             inspect(&args.plugin)
         }
+        Some(Command::Version) => {
+            print!("{}", kafka::librdkafka::version_report());
+            Ok(())
+        }
         None => {
             let config = config::Config::resolve(cli.run)?;
             logging::init(config.log_format);
+            kafka::librdkafka::log_build();
             logging::log_effective_configuration(&config);
             pipeline::run(config)
         }

@@ -4,11 +4,12 @@
 //! `--transaction-max-records`. Every abort rewinds the consumer to the
 //! committed offsets, so nothing is lost and nothing is written twice.
 //!
-//! A trap aborts and rewinds; on the way back the transaction is committed
-//! just before the trapping record, which is then retried alone on a fresh
-//! instance. That keeps a flaky plugin from aborting the same batch forever.
+//! The loop reads: it drains the consumer's prefetched records in batches,
+//! hands each record to the open transaction's owner
+//! ([`Transaction::process`], in `kafka/transaction.rs`), which says what
+//! became of it, commits when the transaction is due, and rewinds when an
+//! abort asks for it. Nothing else about a record is decided here.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,13 +20,14 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::failure::Failure;
-use crate::kafka::client::{self, is_transient};
+use crate::kafka::client;
 use crate::kafka::context::PipelineContext;
+use crate::kafka::errors::is_transient_consumer_error;
+use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
-use crate::kafka::transaction::{self, Source, Transaction, TxnError};
+use crate::kafka::transaction::{Fate, Settings, Transaction};
 use crate::metrics::{self, Metrics};
-use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
-use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
+use crate::plugin::{Header, InputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
 
 /// Bound on one rewind (committed-offset fetch and seeks).
 const REWIND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,7 +51,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
             tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
         tokio::spawn(stop_on_signal(stop.clone()));
-        tokio::spawn(exit_if_stuck(stop.clone()));
+        tokio::spawn(exit_if_stop_hangs(stop.clone()));
         crate::progress::start(&config, &metrics);
         let pipeline_metrics = metrics.clone();
         tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
@@ -79,79 +81,43 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
     }
 }
 
-/// How far past its own timeout a transactional call may run before eoshost
-/// gives up on the process.
-const CALL_HANG_MARGIN: Duration = Duration::from_secs(20);
-
 /// How long a stop may take before eoshost exits without finishing it.
 const STOP_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Exits (code 1), saying why, when the pipeline thread is stuck:
-/// - a transactional call has run [`CALL_HANG_MARGIN`] past its timeout.
-///   librdkafka 2.12 can block `send_offsets_to_transaction` indefinitely (it
-///   waits for a result with no deadline) after the transaction coordinator's
-///   node dies; the thread cannot be freed from such a call, and the instance
-///   would keep its partitions while processing nothing. Exiting hands them to
-///   the rest of the group after the session timeout, and a restart fences
-///   the stuck producer.
-/// - a stop has not finished within [`STOP_DEADLINE`] (it normally takes well
-///   under a second): rather than outlive the orchestrator's grace period.
-///
-/// Nothing is lost or duplicated either way: the open transaction is aborted
-/// by the broker (or fenced by the next instance) and its records are read
-/// again.
-async fn exit_if_stuck(stop: Arc<AtomicBool>) {
-    let call_limit = transaction::CALL_TIMEOUT + CALL_HANG_MARGIN;
+/// Exits (code 1), saying why, when a stop has not finished within
+/// [`STOP_DEADLINE`] (it normally takes well under a second): rather than
+/// outlive the orchestrator's grace period. Nothing is lost: the open
+/// transaction is aborted by the broker and its records are read again.
+/// (A librdkafka call that hangs is not waited for here: the producer's
+/// supervisor replaces a producer whose call overruns its deadline.)
+async fn exit_if_stop_hangs(stop: Arc<AtomicBool>) {
     let mut stopping_since: Option<Instant> = None;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let call = transaction::call_under_way();
-        if let Some((call, running)) = call.filter(|(_, running)| *running > call_limit) {
-            tracing::error!(
-                "librdkafka's {call} has not returned for {running:.0?} (its timeout is {:?}); exiting so that \
-                 the group moves this instance's partitions (the broker aborts the open transaction; restart \
-                 eoshost)",
-                transaction::CALL_TIMEOUT
-            );
-            std::process::exit(1);
-        }
         if stop.load(Ordering::Acquire) && stopping_since.get_or_insert_with(Instant::now).elapsed() >= STOP_DEADLINE {
-            let stuck = match call {
-                Some((call, running)) => format!("librdkafka's {call} has not returned for {running:.0?}"),
-                None => "the pipeline has not finished".to_owned(),
-            };
             tracing::error!(
-                "stop did not finish within {STOP_DEADLINE:?} ({stuck}); exiting without finishing the open \
-                 transaction (the broker aborts it; its records are read again)"
+                "stop did not finish within {STOP_DEADLINE:?}; exiting without finishing the open transaction (the broker \
+                 aborts it; its records are read again)"
             );
             std::process::exit(1);
         }
     }
 }
 
+/// Records read in one go from the consumer's prefetch queue before they
+/// are processed: enough to amortise taking the transaction's lock, few
+/// enough that a commit is never late by more than a few milliseconds.
+const BATCH: usize = 256;
+
 struct Pipeline {
-    config: Config,
     consumer: BaseConsumer<PipelineContext>,
     sandbox: Sandbox,
-    topics: OutputTopics,
-    policy: PoisonPolicy,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
-    max_message_bytes: usize,
-    /// First offset read from each partition since it was assigned: where a
-    /// rewind goes when the group has no committed offset there yet.
-    start_offsets: HashMap<(String, i32), i64>,
-    /// Records before which the transaction is committed (each trapped once).
-    commit_before: HashSet<RecordId>,
+    /// Reused record buffers, so reading allocates nothing once warm.
+    batch: Vec<InputRecord>,
+    filled: usize,
     _slot: Option<slot::Slot>,
-}
-
-/// Why a record's outputs were not queued.
-enum WriteError {
-    /// Checked before anything was sent: the record follows the policy now.
-    Refused(String),
-    /// Kafka refused an output after others may have been queued: abort.
-    Kafka(String),
 }
 
 impl Pipeline {
@@ -167,50 +133,48 @@ impl Pipeline {
             }
         };
 
-        let context = PipelineContext::new(metrics.clone(), config.connect_timeout);
-        let consumer: BaseConsumer<PipelineContext> = client::consumer_config(&config, config.metrics_addr.is_some())
-            .create_with_context(context)
-            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
-        client::await_cluster(&consumer, &config)?;
-        let transaction = Transaction::create(
+        client::await_cluster(&config)?;
+        let producer = TransactionalProducer::create(
             client::producer_config(&config, &transactional_id),
             metrics.clone(),
             stop.clone(),
             config.connect_timeout,
         )
         .map_err(Failure::Fatal)?;
-        consumer.context().install(transaction);
+        let settings = Settings {
+            outputs: OutputTopics::new(config.outputs.clone()),
+            on_error: config.on_error,
+            max_retries: config.max_retries,
+            dlq_topic: config.dlq_topic.clone(),
+            plugin_name: plugin.name().to_owned(),
+            max_message_bytes: client::max_message_bytes(&config),
+            commit_interval: config.commit_interval,
+            max_records: config.transaction_max_records,
+        };
+        let context = PipelineContext::new(Transaction::new(producer, settings, metrics.clone()), metrics.clone());
+        let consumer: BaseConsumer<PipelineContext> = client::consumer_config(&config, config.metrics_addr.is_some())
+            .create_with_context(context)
+            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
             plugin = %config.plugin.display(), group = %config.group, transactional_id = %transactional_id,
             inputs = ?config.inputs, outputs = ?config.outputs, "eoshost started"
         );
-        Ok(Pipeline {
-            max_message_bytes: client::max_message_bytes(&config),
-            topics: OutputTopics::new(config.outputs.clone()),
-            policy: PoisonPolicy::new(config.on_error, config.max_retries),
-            sandbox: Sandbox::new(plugin),
-            consumer,
-            metrics,
-            stop,
-            start_offsets: HashMap::new(),
-            commit_before: HashSet::new(),
-            _slot: slot,
-            config,
-        })
+        Ok(Pipeline { sandbox: Sandbox::new(plugin), consumer, metrics, stop, batch: Vec::new(), filled: 0, _slot: slot })
     }
 
     fn run(mut self) -> Result<(), Failure> {
         loop {
             self.metrics.loop_alive();
+            if let Some(failure) = self.consumer.context().take_failure() {
+                return Err(failure);
+            }
             if self.stop.load(Ordering::Acquire) {
                 return self.shutdown();
             }
-            if self.consumer.context().take_reassigned() {
-                self.start_offsets.clear();
-            }
-            if self.consumer.context().take_rewind_needed() {
+            if self.consumer.context().transaction().take_rewind() {
+                self.filled = 0;
                 self.rewind()?;
             }
             // Keep the instance ready outside any record's call.
@@ -220,198 +184,92 @@ impl Pipeline {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
-            let (open, age, records) = {
-                let guard = self.consumer.context().transaction();
-                let txn = guard.as_ref().expect("installed at start");
-                (txn.is_open(), txn.age(), txn.records())
+            let wait = {
+                let mut transaction = self.consumer.context().transaction();
+                if transaction.due() {
+                    transaction.commit(&self.consumer)?;
+                    continue;
+                }
+                transaction.time_left().map_or(Duration::from_millis(100), |left| left.min(Duration::from_millis(50)))
             };
-            if open && (age >= self.config.commit_interval || records >= self.config.transaction_max_records) {
-                self.commit()?;
-                continue;
-            }
-            let wait = if open {
-                (self.config.commit_interval - age).min(Duration::from_millis(50))
-            } else {
-                Duration::from_millis(100)
-            };
-            match self.consumer.poll(wait) {
-                None => {}
-                Some(Err(error)) if is_transient(&error) => tracing::debug!("consumer: {error}"),
+            self.read_batch(wait);
+            self.process_batch()?;
+        }
+    }
+
+    /// Fills the batch: waits up to `wait` for the first record, then takes
+    /// what is already prefetched without waiting. A rebalance while reading
+    /// throws the batch away and rewinds: records read before it may belong
+    /// to partitions this instance no longer owns.
+    fn read_batch(&mut self, wait: Duration) {
+        self.filled = 0;
+        let rebalances = self.consumer.context().rebalances();
+        let mut timeout = wait;
+        while self.filled < BATCH {
+            let polled = self.consumer.poll(timeout);
+            timeout = Duration::ZERO;
+            match polled {
+                None => break,
+                Some(Err(error)) if is_transient_consumer_error(&error) => tracing::debug!("consumer: {error}"),
                 Some(Err(error)) => tracing::warn!("consumer error: {error}"),
                 Some(Ok(message)) => {
-                    let record = input_record(&message);
-                    drop(message);
-                    self.process(record)?;
-                }
-            }
-        }
-    }
-
-    /// One record: plugin call, outputs or policy, offset accounted.
-    fn process(&mut self, record: InputRecord) -> Result<(), Failure> {
-        self.metrics.record_consumed();
-        let id = RecordId::of(&record);
-        self.start_offsets.entry((id.topic.clone(), id.partition)).or_insert(id.offset);
-        if self.commit_before.remove(&id) && self.with_txn(|txn| txn.records() > 0) {
-            self.commit()?;
-        }
-        if let Err(error) = self.with_txn(Transaction::ensure_begun) {
-            return self.recover(error);
-        }
-
-        let verdict = match self.policy.decided(&id) {
-            Some(verdict) => verdict,
-            None => {
-                let started = Instant::now();
-                let result = self.sandbox.transform(&record);
-                self.metrics.plugin_called(started.elapsed());
-                match result {
-                    Ok(outputs) => match self.write_outputs(&record, &id, &outputs) {
-                        Ok(()) => {
-                            self.policy.succeeded(&id);
-                            self.with_txn(|txn| txn.transformed(&id, outputs.len()));
-                            return Ok(());
-                        }
-                        Err(WriteError::Refused(reason)) => self.policy.rejected(&id, reason),
-                        Err(WriteError::Kafka(reason)) => {
-                            tracing::warn!(record = %id, "Kafka refused an output: {reason}; aborting, the record will follow --on-error");
-                            self.policy.condemn(id, format!("Kafka refused an output: {reason}"));
-                            return self.abort_and_rewind();
-                        }
-                    },
-                    Err(CallError::Rejected(reason)) => self.policy.rejected(&id, reason),
-                    Err(CallError::Trap(trap)) => {
-                        self.metrics.plugin_trapped(trap.kind);
-                        tracing::warn!(record = %id, kind = %trap.kind, "plugin trapped: {}", trap.message);
-                        self.policy.trapped(&id, &trap)
+                    if self.batch.len() == self.filled {
+                        self.batch.push(empty_record());
                     }
+                    fill_record(&mut self.batch[self.filled], &message);
+                    self.filled += 1;
                 }
             }
-        };
-        self.apply(verdict, &record, id)
+            if self.consumer.context().rebalances() != rebalances {
+                break;
+            }
+        }
+        if self.consumer.context().rebalances() != rebalances {
+            self.throw_away(0);
+        }
     }
 
-    fn apply(&mut self, verdict: Verdict, record: &InputRecord, id: RecordId) -> Result<(), Failure> {
-        match verdict {
-            Verdict::Retry => {
-                self.commit_before.insert(id);
-                self.abort_and_rewind()
-            }
-            Verdict::Fail(error) => {
-                if let Err(abort_error) = self.with_txn(Transaction::abort) {
-                    tracing::warn!("{abort_error}");
-                }
-                Err(Failure::RecordFailed(anyhow::anyhow!(
-                    "record at {id} failed: {error}. Its offset was not committed. Fix the plugin or the record, \
-                     or run with --on-error skip or --on-error dlq"
-                )))
-            }
-            Verdict::Skip(error) => {
-                tracing::warn!(record = %id, "skipping record (--on-error skip): {error}");
-                self.with_txn(|txn| txn.skipped(&id));
-                Ok(())
-            }
-            Verdict::DeadLetter(error) => {
-                let dlq = self.config.dlq_topic.clone().expect("--on-error dlq has a topic");
-                tracing::warn!(record = %id, dlq = %dlq, "dead-lettering record: {error}");
-                let letter = dead_letter(record, &dlq, &error, self.sandbox.plugin().name());
-                let sent =
-                    self.with_txn(|txn| txn.send(&dlq, &letter, record.timestamp, Source { id: id.clone(), dead_letter: true }));
-                match sent {
-                    Ok(()) => {
-                        self.with_txn(|txn| txn.dead_lettered(&id));
-                        Ok(())
-                    }
-                    Err(error) => Err(Failure::Fatal(anyhow::anyhow!(
-                        "cannot write the dead letter of {id} to \"{dlq}\": {error}; check the dead-letter topic"
-                    ))),
+    /// Drops the batch's records from `from` on, unprocessed, and leaves a
+    /// rewind that reads them again.
+    fn throw_away(&mut self, from: usize) {
+        let mut transaction = self.consumer.context().transaction();
+        for record in &self.batch[from..self.filled] {
+            transaction.unread(record);
+        }
+        transaction.require_rewind();
+        self.filled = 0;
+    }
+
+    /// Hands the batch's records to the transaction one by one, committing
+    /// when it is due; stops at the first abort (the rest is read again).
+    fn process_batch(&mut self) -> Result<(), Failure> {
+        let mut transaction = self.consumer.context().transaction();
+        let mut done = 0;
+        while done < self.filled {
+            let fate = transaction.process(&self.batch[done], &mut self.sandbox, &self.consumer)?;
+            done += 1;
+            match fate {
+                Fate::Queued | Fate::DeadLettered | Fate::Skipped => {}
+                Fate::Retry => break,
+                Fate::Failed { record, error } => {
+                    return Err(Failure::RecordFailed(anyhow::anyhow!(
+                        "record at {record} failed: {error}. Its offset was not committed. Fix the plugin or the record, \
+                         or run with --on-error skip or --on-error dlq"
+                    )));
                 }
             }
-        }
-    }
-
-    /// Checks every output (topic allowed, size within message.max.bytes)
-    /// before queueing any, so a record's outputs are all queued or none.
-    fn write_outputs(&mut self, record: &InputRecord, id: &RecordId, outputs: &[OutputRecord]) -> Result<(), WriteError> {
-        let mut targets = Vec::with_capacity(outputs.len());
-        for output in outputs {
-            let topic = self.topics.resolve(output).map_err(|e| WriteError::Refused(e.to_string()))?;
-            let size = output.key.as_ref().map_or(0, Vec::len)
-                + output.value.as_ref().map_or(0, Vec::len)
-                + output.headers.iter().map(|h| h.key.len() + h.value.len() + 16).sum::<usize>();
-            if size > self.max_message_bytes {
-                return Err(WriteError::Refused(format!(
-                    "an output of {size} bytes exceeds message.max.bytes ({}); raise it with -X message.max.bytes=… \
-                     (and the topic's max.message.bytes) or make the plugin write smaller records",
-                    self.max_message_bytes
-                )));
+            if transaction.due() {
+                transaction.commit(&self.consumer)?;
             }
-            targets.push(topic.to_owned());
-        }
-        let mut guard = self.consumer.context().transaction();
-        let txn = guard.as_mut().expect("installed at start");
-        for (output, topic) in outputs.iter().zip(targets) {
-            txn.send(&topic, output, record.timestamp, Source { id: id.clone(), dead_letter: false })
-                .map_err(|e| WriteError::Kafka(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    fn with_txn<T>(&self, f: impl FnOnce(&mut Transaction) -> T) -> T {
-        let mut guard = self.consumer.context().transaction();
-        f(guard.as_mut().expect("installed at start"))
-    }
-
-    /// Commits the open transaction; on failure aborts or rebuilds, then
-    /// rewinds.
-    fn commit(&mut self) -> Result<(), Failure> {
-        match self.with_txn(|txn| txn.commit(&self.consumer)) {
-            Ok(committed) => {
-                self.policy.committed(&committed);
-                Ok(())
-            }
-            Err(error) => self.recover(error),
-        }
-    }
-
-    /// After a failed transactional call: abort (or replace the producer),
-    /// condemn records whose outputs Kafka refused, rewind.
-    fn recover(&mut self, error: TxnError) -> Result<(), Failure> {
-        tracing::warn!("{error}; aborting the transaction and rewinding");
-        match error {
-            TxnError::Abortable(_) => self.abort_and_rewind(),
-            TxnError::Fatal(_) => {
-                self.with_txn(|txn| txn.rebuild(self.config.connect_timeout)).map_err(Failure::Fatal)?;
-                self.condemn_refused()?;
-                self.rewind()
+            if transaction.rewind_is_pending() {
+                break;
             }
         }
-    }
-
-    fn abort_and_rewind(&mut self) -> Result<(), Failure> {
-        if let Err(error) = self.with_txn(Transaction::abort) {
-            tracing::warn!("{error}; replacing the producer");
-            self.with_txn(|txn| txn.rebuild(self.config.connect_timeout)).map_err(Failure::Fatal)?;
+        drop(transaction);
+        if done < self.filled {
+            self.throw_away(done);
         }
-        self.condemn_refused()?;
-        self.rewind()
-    }
-
-    /// Records whose outputs Kafka refused follow --on-error when they come
-    /// back; a refused dead letter is fatal (it would fail forever).
-    fn condemn_refused(&mut self) -> Result<(), Failure> {
-        for (source, error) in self.with_txn(|txn| txn.take_refused()) {
-            if source.dead_letter {
-                return Err(Failure::Fatal(anyhow::anyhow!(
-                    "Kafka refused the dead letter of {}: {error}; check the dead-letter topic",
-                    source.id
-                )));
-            }
-            if is_permanent_produce_error(&error) {
-                tracing::warn!(record = %source.id, "Kafka refused an output: {error}; the record will follow --on-error");
-                self.policy.condemn(source.id, format!("Kafka refused an output: {error}"));
-            }
-        }
+        self.filled = 0;
         Ok(())
     }
 
@@ -443,15 +301,23 @@ impl Pipeline {
             }
         };
         let mut targets = TopicPartitionList::with_capacity(committed.count());
-        for element in committed.elements() {
-            let offset = match element.offset() {
-                Offset::Offset(offset) => Offset::Offset(offset),
-                _ => match self.start_offsets.get(&(element.topic().to_owned(), element.partition())) {
-                    Some(first) => Offset::Offset(*first),
-                    None => continue, // nothing read there since the assignment
-                },
-            };
-            targets.add_partition_offset(element.topic(), element.partition(), offset).map_err(|e| Failure::Fatal(e.into()))?;
+        {
+            let transaction = self.consumer.context().transaction();
+            for element in committed.elements() {
+                let offset = match element.offset() {
+                    Offset::Offset(offset) => offset,
+                    _ => match transaction.first_read(element.topic(), element.partition()) {
+                        Some(first) => first,
+                        None => continue, // nothing read there since the assignment
+                    },
+                };
+                targets
+                    .add_partition_offset(element.topic(), element.partition(), Offset::Offset(offset))
+                    .map_err(|e| Failure::Fatal(e.into()))?;
+            }
+        }
+        if targets.count() == 0 {
+            return Ok(());
         }
         let mut attempt = 0;
         loop {
@@ -484,16 +350,10 @@ impl Pipeline {
         }
     }
 
-    /// Finishes the open transaction and leaves the group. A commit that
-    /// fails (the calls are short and not retried once stopping) is aborted
-    /// instead; nothing is rewound, since nothing more is read.
+    /// Finishes the open transaction (commit, or abort when the commit fails
+    /// with the short timeouts of a stop) and leaves the group.
     fn shutdown(self) -> Result<(), Failure> {
-        if let Err(error) = self.with_txn(|txn| txn.commit(&self.consumer)) {
-            tracing::warn!("{error}; aborting the open transaction and stopping (its records are read again)");
-            if let Err(error) = self.with_txn(Transaction::abort) {
-                tracing::warn!("{error}; the broker aborts the transaction when it times out");
-            }
-        }
+        self.consumer.context().transaction().finish(&self.consumer)?;
         self.consumer.unsubscribe();
         drop(self.consumer); // closes: leaves the group
         tracing::info!("stopped cleanly");
@@ -501,43 +361,36 @@ impl Pipeline {
     }
 }
 
-/// Errors after which the same output would be refused again.
-fn is_permanent_produce_error(error: &rdkafka::error::KafkaError) -> bool {
-    use rdkafka::error::RDKafkaErrorCode as Code;
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            Code::MessageSizeTooLarge
-                | Code::InvalidMessageSize
-                | Code::InvalidMessage
-                | Code::MessageBatchTooLarge
-                | Code::InvalidRecord
-                | Code::TopicAuthorizationFailed
-                | Code::UnknownTopicOrPartition
-                | Code::UnknownTopic
-                | Code::UnknownPartition
-        )
-    )
+fn empty_record() -> InputRecord {
+    InputRecord { topic: String::new(), partition: 0, offset: 0, timestamp: None, key: None, value: None, headers: Vec::new() }
 }
 
-/// Copies a consumed message into the record the plugin sees.
-fn input_record(message: &BorrowedMessage<'_>) -> InputRecord {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() })
-                .collect()
-        })
-        .unwrap_or_default();
-    InputRecord {
-        topic: message.topic().to_owned(),
-        partition: message.partition(),
-        offset: message.offset(),
-        timestamp: message.timestamp().to_millis(),
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec),
-        headers,
+/// Copies a consumed message into the record the plugin sees, reusing the
+/// record's buffers.
+fn fill_record(record: &mut InputRecord, message: &BorrowedMessage<'_>) {
+    fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
+        match bytes {
+            None => *slot = None,
+            Some(bytes) => {
+                let buffer = slot.get_or_insert_with(Vec::new);
+                buffer.clear();
+                buffer.extend_from_slice(bytes);
+            }
+        }
+    }
+    if record.topic != message.topic() {
+        record.topic.clear();
+        record.topic.push_str(message.topic());
+    }
+    record.partition = message.partition();
+    record.offset = message.offset();
+    record.timestamp = message.timestamp().to_millis();
+    refill(&mut record.key, message.key());
+    refill(&mut record.value, message.payload());
+    record.headers.clear();
+    if let Some(headers) = message.headers() {
+        record.headers.extend(
+            headers.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() }),
+        );
     }
 }

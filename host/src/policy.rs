@@ -10,7 +10,7 @@
 //! the plugin again when it comes back, so its retries are not spent twice
 //! and traps on several partitions cannot keep undoing each other's work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::cli::OnError;
 use crate::plugin::{Header, InputRecord, OutputRecord, Trap};
@@ -48,11 +48,19 @@ pub enum Verdict {
     DeadLetter(String),
 }
 
-/// The retry counts and final decisions, for the life of the process.
+/// The retry counts, the records to retry alone and the final decisions,
+/// for the life of the process. Owned by the open transaction's owner
+/// (`kafka::transaction::Transaction`), which asks it about every record;
+/// the maps are empty unless something failed, and each question is then
+/// answered without building a [`RecordId`].
 pub struct PoisonPolicy {
     on_error: OnError,
     max_retries: u32,
     traps: HashMap<RecordId, u32>,
+    /// Records that trapped and will be retried: the transaction is
+    /// committed just before each, so it is retried alone and a flaky
+    /// plugin cannot keep a whole batch from committing.
+    retry_alone: HashSet<RecordId>,
     /// Final errors of records that must not reach the plugin again, until
     /// their offsets are committed.
     decided: HashMap<RecordId, String>,
@@ -60,7 +68,7 @@ pub struct PoisonPolicy {
 
 impl PoisonPolicy {
     pub fn new(on_error: OnError, max_retries: u32) -> Self {
-        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), decided: HashMap::new() }
+        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), retry_alone: HashSet::new(), decided: HashMap::new() }
     }
 
     fn final_verdict(&self, error: String) -> Verdict {
@@ -77,12 +85,14 @@ impl PoisonPolicy {
         self.final_verdict(format!("rejected: {reason}"))
     }
 
-    /// The plugin trapped on the record: retry until it has trapped
-    /// `max_retries` times, then apply `--on-error`.
+    /// The plugin trapped on the record: retry (alone, after a commit of
+    /// what came before it) until it has trapped `max_retries` times, then
+    /// apply `--on-error`.
     pub fn trapped(&mut self, id: &RecordId, trap: &Trap) -> Verdict {
         let count = self.traps.entry(id.clone()).or_insert(0);
         *count += 1;
         if *count <= self.max_retries {
+            self.retry_alone.insert(id.clone());
             return Verdict::Retry;
         }
         let error = format!("{trap} (trapped {count} times)");
@@ -98,24 +108,37 @@ impl PoisonPolicy {
         self.decided.insert(id, error);
     }
 
+    /// Whether the transaction must be committed before `record` (it trapped
+    /// before and is retried alone). Asked once each time it comes back.
+    pub fn take_retry_alone(&mut self, record: &InputRecord) -> bool {
+        !self.retry_alone.is_empty() && self.retry_alone.remove(&RecordId::of(record))
+    }
+
     /// The verdict reached earlier for this record, if any.
-    pub fn decided(&self, id: &RecordId) -> Option<Verdict> {
-        self.decided.get(id).map(|error| self.final_verdict(error.clone()))
+    pub fn decided(&self, record: &InputRecord) -> Option<Verdict> {
+        if self.decided.is_empty() {
+            return None;
+        }
+        self.decided.get(&RecordId::of(record)).map(|error| self.final_verdict(error.clone()))
     }
 
     /// Offsets up to these (next offset per partition) are committed: their
     /// decisions are no longer needed.
-    pub fn committed(&mut self, next_offsets: &HashMap<(String, i32), i64>) {
+    pub fn committed(&mut self, next_offsets: &[(String, i32, i64)]) {
         if !self.decided.is_empty() {
-            self.decided
-                .retain(|id, _| next_offsets.get(&(id.topic.clone(), id.partition)).is_none_or(|next| id.offset >= *next));
+            self.decided.retain(|id, _| {
+                next_offsets
+                    .iter()
+                    .find(|(topic, partition, _)| *topic == id.topic && *partition == id.partition)
+                    .is_none_or(|(_, _, next)| id.offset >= *next)
+            });
         }
     }
 
     /// The record succeeded: forget its traps.
-    pub fn succeeded(&mut self, id: &RecordId) {
+    pub fn succeeded(&mut self, record: &InputRecord) {
         if !self.traps.is_empty() {
-            self.traps.remove(id);
+            self.traps.remove(&RecordId::of(record));
         }
     }
 }
@@ -146,6 +169,18 @@ mod tests {
         RecordId { topic: "orders".into(), partition: 2, offset }
     }
 
+    fn record(offset: i64) -> InputRecord {
+        InputRecord {
+            topic: "orders".into(),
+            partition: 2,
+            offset,
+            timestamp: None,
+            key: None,
+            value: Some(b"v".to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
     fn trap() -> Trap {
         Trap { kind: TrapKind::Timeout, message: "interrupted".into() }
     }
@@ -160,7 +195,18 @@ mod tests {
             other => panic!("expected a dead letter, got {other:?}"),
         }
         // Decided: it does not go back to the plugin while uncommitted.
-        assert!(matches!(policy.decided(&id(7)), Some(Verdict::DeadLetter(_))));
+        assert!(matches!(policy.decided(&record(7)), Some(Verdict::DeadLetter(_))));
+    }
+
+    #[test]
+    fn a_record_to_retry_is_retried_alone_once_per_trap() {
+        let mut policy = PoisonPolicy::new(OnError::Dlq, 2);
+        assert!(!policy.take_retry_alone(&record(5)));
+        assert_eq!(policy.trapped(&id(5), &trap()), Verdict::Retry);
+        assert!(policy.take_retry_alone(&record(5)));
+        // Asked again (it was committed before or re-read): no second commit.
+        assert!(!policy.take_retry_alone(&record(5)));
+        assert!(!policy.take_retry_alone(&record(6)));
     }
 
     #[test]
@@ -179,15 +225,15 @@ mod tests {
     fn a_condemned_record_is_decided_until_its_offset_is_committed() {
         let mut policy = PoisonPolicy::new(OnError::Skip, 3);
         policy.condemn(id(9), "output too large".into());
-        assert_eq!(policy.decided(&id(8)), None);
-        assert_eq!(policy.decided(&id(9)), Some(Verdict::Skip("output too large".into())));
+        assert_eq!(policy.decided(&record(8)), None);
+        assert_eq!(policy.decided(&record(9)), Some(Verdict::Skip("output too large".into())));
         // Still decided after an abort brings it back...
-        assert_eq!(policy.decided(&id(9)), Some(Verdict::Skip("output too large".into())));
+        assert_eq!(policy.decided(&record(9)), Some(Verdict::Skip("output too large".into())));
         // ...and forgotten once committed past it.
-        policy.committed(&HashMap::from([(("orders".to_owned(), 2), 9)]));
-        assert!(policy.decided(&id(9)).is_some());
-        policy.committed(&HashMap::from([(("orders".to_owned(), 2), 10)]));
-        assert_eq!(policy.decided(&id(9)), None);
+        policy.committed(&[("orders".to_owned(), 2, 9)]);
+        assert!(policy.decided(&record(9)).is_some());
+        policy.committed(&[("orders".to_owned(), 2, 10)]);
+        assert_eq!(policy.decided(&record(9)), None);
     }
 
     #[test]
@@ -196,7 +242,7 @@ mod tests {
         assert_eq!(policy.trapped(&id(4), &trap()), Verdict::Retry);
         assert!(matches!(policy.trapped(&id(4), &trap()), Verdict::DeadLetter(_)));
         // Another record's trap aborts the transaction; this one comes back.
-        match policy.decided(&id(4)) {
+        match policy.decided(&record(4)) {
             Some(Verdict::DeadLetter(error)) => assert!(error.contains("trapped 2 times"), "{error}"),
             other => panic!("expected the kept dead-letter verdict, got {other:?}"),
         }

@@ -42,6 +42,8 @@
 //! operator's `--on-error` policy applies to it at once. A panic is a trap:
 //! the transaction is aborted and the record retried on a fresh instance.
 
+#![deny(missing_docs)]
+
 mod config;
 mod records;
 

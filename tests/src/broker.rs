@@ -67,6 +67,25 @@ impl Broker {
         })
     }
 
+    /// Makes the broker at `bootstrap` the one [`Broker::get`] returns in
+    /// this test binary (the three-node cluster of the broker-bounce test),
+    /// instead of changing `EOSHOST_TEST_BOOTSTRAP` with `set_var`, which is
+    /// unsound once other threads run. Fails when `get` already connected
+    /// elsewhere.
+    pub fn use_bootstrap(bootstrap: &str) -> anyhow::Result<&'static Broker> {
+        let broker = match BROKER.get() {
+            Some(broker) => broker,
+            None => {
+                let connected = Broker::connect(bootstrap).with_context(|| format!("connecting to Kafka at {bootstrap}"))?;
+                BROKER.get_or_init(|| connected)
+            }
+        };
+        if broker.bootstrap != bootstrap {
+            bail!("this test binary already uses the broker at {}, not {bootstrap}", broker.bootstrap);
+        }
+        Ok(broker)
+    }
+
     /// The bootstrap list the tests use, without contacting it.
     pub fn bootstrap_from_env() -> String {
         std::env::var("EOSHOST_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())

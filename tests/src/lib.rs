@@ -19,7 +19,9 @@
 //! `EOSHOST_BIN` (the binary, default `<workspace>/target/release/eoshost`),
 //! `EOSHOST_TEST_SCALE` (multiplies record counts and rates, default 1),
 //! `EOSHOST_TEST_KILLS` (SIGKILLs of the kill test, default 5),
-//! `EOSHOST_TEST_SEED` (replays the random kill times of a failed run).
+//! `EOSHOST_TEST_SEED` (replays the random kill times of a failed run),
+//! `EOSHOST_TEST_GROUP_PROTOCOL=consumer` (every instance on the KIP-848
+//! consumer group protocol).
 
 mod broker;
 pub mod cluster;

@@ -51,6 +51,8 @@ pub struct EoshostSpec {
     transactional_id: Option<String>,
     commit_interval_ms: u64,
     extra: Vec<String>,
+    /// Environment of the child, on top of the cleaned inherited one.
+    env: Vec<(String, String)>,
 }
 
 impl EoshostSpec {
@@ -66,6 +68,7 @@ impl EoshostSpec {
             transactional_id: None,
             commit_interval_ms: 100,
             extra: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -96,8 +99,13 @@ impl EoshostSpec {
     }
 
     /// A 6 s session (the broker's minimum) with 1 s heartbeats, so that the
-    /// group notices a SIGKILLed member in seconds rather than 45.
+    /// group notices a SIGKILLed member in seconds rather than 45. Under the
+    /// KIP-848 protocol (`EOSHOST_TEST_GROUP_PROTOCOL=consumer`) both are the
+    /// broker's settings and librdkafka refuses them: nothing is added.
     pub fn fast_failure_detection(self) -> EoshostSpec {
+        if group_protocol().is_some() {
+            return self;
+        }
         self.librdkafka("session.timeout.ms=6000").librdkafka("heartbeat.interval.ms=1000")
     }
 
@@ -110,11 +118,20 @@ impl EoshostSpec {
         self
     }
 
+    /// An environment variable of the child (e.g. `EOSHOST_LOG`), so that a
+    /// test never changes its own environment (`set_var` is unsound while
+    /// other threads read it).
+    pub fn env(mut self, name: &str, value: &str) -> EoshostSpec {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn group(&self) -> &str {
         &self.group
     }
 
     fn command_line(&self) -> Vec<String> {
+        let protocol = group_protocol().map(|protocol| format!("group.protocol={protocol}"));
         let mut line = vec![
             "--plugin".to_owned(),
             plugin_path(&self.plugin).display().to_string(),
@@ -132,9 +149,18 @@ impl EoshostSpec {
         if let Some(id) = &self.transactional_id {
             line.extend(["--transactional-id".to_owned(), id.clone()]);
         }
+        if let Some(protocol) = protocol {
+            line.extend(["-X".to_owned(), protocol]);
+        }
         line.extend(self.extra.iter().cloned());
         line
     }
+}
+
+/// `EOSHOST_TEST_GROUP_PROTOCOL`: the consumer group protocol every
+/// instance uses (`classic`, librdkafka's default, or `consumer` for KIP-848).
+fn group_protocol() -> Option<String> {
+    std::env::var("EOSHOST_TEST_GROUP_PROTOCOL").ok().filter(|protocol| !protocol.is_empty() && protocol != "classic")
 }
 
 /// How a child ended.
@@ -183,13 +209,15 @@ impl Eoshost {
     /// Starts eoshost with `spec`; stdout and stderr go to
     /// `<log_dir>/<label>.stdout` and `.stderr`. Every inherited `EOSHOST_*`
     /// variable but `EOSHOST_LOG` is removed: the host reads its options from
-    /// them, and the test's command line must be the whole truth.
+    /// them, and the test's command line (with the spec's own
+    /// [`EoshostSpec::env`]) must be the whole truth.
     pub fn spawn(spec: &EoshostSpec, log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
         let binary = eoshost_binary();
         let stderr_path = log_dir.join(format!("{label}.stderr"));
         let stdout_path = log_dir.join(format!("{label}.stdout"));
         let args = spec.command_line();
-        std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{} {}\n", binary.display(), args.join(" ")))?;
+        let env: String = spec.env.iter().map(|(name, value)| format!("{name}={value} ")).collect();
+        std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{env}{} {}\n", binary.display(), args.join(" ")))?;
         let mut command = Command::new(&binary);
         command
             .args(&args)
@@ -202,6 +230,7 @@ impl Eoshost {
                 command.env_remove(name.as_ref());
             }
         }
+        command.envs(spec.env.iter().map(|(name, value)| (name, value)));
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         Ok(Eoshost { child, label: label.to_owned(), stderr_path, exit: None, started: Instant::now() })
     }

@@ -30,7 +30,7 @@ use eoshost_tests::faults::{
     FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
     wait_committed_beyond,
 };
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
 const PARTITIONS: i32 = 6;
 const KEYS: u64 = 60;
@@ -53,17 +53,9 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     let switched = Instant::now();
     let cluster = ThreeNodeCluster::start(scenario.log_dir())?;
     scenario.report(&format!("three nodes up in {:?}: {THREE_NODES}", switched.elapsed()));
-    // Before the first Broker::get of this binary, so that it connects to
-    // the three nodes (and creates topics with RF 3). No other thread of
-    // this process reads the environment now: the feeder and the clients
-    // start below.
-    // SAFETY: this binary's only test, before it starts any thread.
-    unsafe { std::env::set_var("EOSHOST_TEST_BOOTSTRAP", THREE_NODES) };
-    if std::env::var_os("EOSHOST_LOG").is_none() {
-        // Every commit in the instances' logs: a stall shows where it began.
-        // SAFETY: as above.
-        unsafe { std::env::set_var("EOSHOST_LOG", "info,eoshost=debug") };
-    }
+    // Before the first Broker::get of this binary, so that every helper
+    // connects to the three nodes (and creates topics with RF 3).
+    Broker::use_bootstrap(THREE_NODES)?;
     let broker = scenario.broker();
     let input = scenario.topic("in", PARTITIONS)?;
     let output = scenario.topic("out", PARTITIONS)?;
@@ -77,7 +69,11 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     let leaders = Leaders::new(&broker.config())?;
 
     let feeder = Feeder::start(broker, &input, RecordPlan::new(KEYS, PARTITIONS), minimum, per_second)?;
-    let base = scenario.spec("identity", &input, &[&output], &group).fast_failure_detection();
+    let mut base = scenario.spec("identity", &input, &[&output], &group).fast_failure_detection();
+    if std::env::var_os("EOSHOST_LOG").is_none() {
+        // Every commit in the instances' logs: a stall shows where it began.
+        base = base.env("EOSHOST_LOG", "info,eoshost=debug");
+    }
     let ids: Vec<String> = (0..2).map(|i| scenario.unique(&format!("txn{i}"))).collect();
     let specs: Vec<_> = ids.iter().map(|id| base.clone().transactional_id(id)).collect();
     let mut members: Vec<Eoshost> =

@@ -37,19 +37,24 @@ fn holdings(broker: &Broker, group: &str, topic: &str, ids: &[&str]) -> Option<V
 }
 
 /// How the broker told the thawed zombie off, from what it logged after
-/// `from`: its stale group generation refused (KIP-447), or its producer
-/// fenced by an epoch bump.
-fn fencing_evidence(stderr: &std::path::Path, from: usize) -> String {
+/// `from`: its stale group generation or expired member id refused
+/// (KIP-447; the consumer then reports its assignment lost), or its producer
+/// fenced by an epoch bump. `None` when it logged none of them: then nothing
+/// shows that it was fenced at all.
+fn fencing_evidence(stderr: &std::path::Path, from: usize) -> Option<String> {
     let text = std::fs::read(stderr).map(|b| String::from_utf8_lossy(&b).to_lowercase()).unwrap_or_default();
     let after = text.get(from.min(text.len())..).unwrap_or_default();
     let mut found = Vec::new();
     if ["unknown member", "illegal generation", "unknown_member_id", "illegal_generation"].iter().any(|p| after.contains(p)) {
         found.push("stale_generation");
     }
+    if after.contains("assignment lost") {
+        found.push("membership_lost");
+    }
     if after.contains("fenced") {
         found.push("producer_fenced");
     }
-    if found.is_empty() { "nothing_logged".to_owned() } else { found.join("+") }
+    (!found.is_empty()).then(|| found.join("+"))
 }
 
 fn transactions_aborted(addr: &str) -> Option<f64> {
@@ -218,7 +223,16 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
             std::thread::sleep(Duration::from_millis(250));
         };
         let aborted_after = transactions_aborted(&zombie.metrics_addr);
-        let fenced_by = fencing_evidence(&thawed_log, log_at_freeze);
+        let fenced_by = match fencing_evidence(&thawed_log, log_at_freeze) {
+            Some(evidence) => evidence,
+            None => {
+                problems.push(format!(
+                    "round {round}: the thawed zombie {thawed} logged no sign of being fenced (no stale generation, \
+                     lost assignment or fenced producer) after SIGCONT"
+                ));
+                "nothing_logged".to_owned()
+            }
+        };
         scenario.report(&format!(
             "thawed {thawed} after {frozen_for:?}: partitions moved after {moved_after:?}{}; zombie {outcome}, \
              fenced by {fenced_by}; its aborted transactions {aborted_before:?} -> {aborted_after:?}",

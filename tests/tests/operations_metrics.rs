@@ -102,7 +102,7 @@ fn a_live_scrape_lists_every_designed_metric_and_every_metric_the_dashboard_and_
             "trap kind {kind} not exported at 0"
         );
     }
-    for reason in ["fenced", "fatal_error", "abort_failed"] {
+    for reason in ["fenced", "fatal", "hung_call", "abort_failed"] {
         let series = format!("eoshost_producer_replacements_total{{reason=\"{reason}\"}}");
         assert!(scrape.contains(&series), "{series} not exported from the start\n{scrape}");
     }

@@ -6,14 +6,25 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
+use super::membership::Membership;
 use crate::config::Config;
 use crate::failure::Failure;
 
-/// The consumer side: read_committed, no auto-commit, offsets only through
-/// the transaction. Prefetch is bounded so memory stays small.
+/// The consumer side, with the static membership known from the
+/// configuration alone (`--group-instance-id` or `--transactional-id`). An
+/// instance on a transactional-id slot knows its id only once it holds the
+/// slot: build its consumer with [`member_consumer_config`].
 pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
+    let known = config.transactional_id.as_deref().or(config.group_instance_id.as_deref());
+    let membership = known.map(|id| Membership::new(config, id));
+    member_consumer_config(config, membership.as_ref(), with_statistics)
+}
+
+/// The consumer side: read_committed, no auto-commit, offsets only through
+/// the transaction, and `group.instance.id` when `membership` is static.
+/// Prefetch is bounded so memory stays small.
+pub fn member_consumer_config(config: &Config, membership: Option<&Membership>, with_statistics: bool) -> ClientConfig {
     let mut client = ClientConfig::new();
     client
         .set("bootstrap.servers", &config.bootstrap_servers)
@@ -29,6 +40,9 @@ pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
         .set("fetch.queue.backoff.ms", "5")
         .set("fetch.max.bytes", "16777216")
         .set("client.id", format!("eoshost-consumer-{}", config.group));
+    if let Some(instance_id) = membership.and_then(Membership::instance_id) {
+        client.set("group.instance.id", instance_id);
+    }
     if with_statistics {
         client.set("statistics.interval.ms", "5000");
     }
@@ -53,8 +67,12 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
 }
 
 /// `-X` properties, given to both clients (librdkafka ignores, with a
-/// warning, what does not apply to one of them).
+/// warning, what does not apply to one of them), after the CA-location
+/// defaults the compiled-in OpenSSL needs.
 fn apply_overrides(client: &mut ClientConfig, config: &Config) {
+    for (key, value) in super::librdkafka::ca_location_defaults(&config.librdkafka) {
+        client.set(key, value);
+    }
     for (key, value) in &config.librdkafka {
         client.set(key, value);
     }
@@ -73,7 +91,11 @@ pub fn max_message_bytes(config: &Config) -> usize {
 
 /// Waits until the cluster answers metadata, retrying with backoff, and
 /// checks that every topic eoshost reads or writes exists.
-pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerContext>, config: &Config) -> Result<(), Failure> {
+pub fn await_cluster(config: &Config) -> Result<(), Failure> {
+    // A client of its own: the pipeline's consumer owns the transaction,
+    // which needs the cluster up first.
+    let consumer: BaseConsumer =
+        consumer_config(config, false).create().map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
     let started = Instant::now();
     let mut backoff = Duration::from_millis(200);
     let metadata = loop {
@@ -111,23 +133,4 @@ pub fn await_cluster(consumer: &BaseConsumer<impl rdkafka::consumer::ConsumerCon
         }
     }
     Ok(())
-}
-
-/// Whether an error from a consumer call only means "try again".
-pub fn is_transient(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::OperationTimedOut
-                | RDKafkaErrorCode::RequestTimedOut
-                | RDKafkaErrorCode::BrokerTransportFailure
-                | RDKafkaErrorCode::AllBrokersDown
-                | RDKafkaErrorCode::CoordinatorLoadInProgress
-                | RDKafkaErrorCode::CoordinatorNotAvailable
-                | RDKafkaErrorCode::NotCoordinator
-                | RDKafkaErrorCode::RebalanceInProgress
-                | RDKafkaErrorCode::UnstableOffsetCommit
-                | RDKafkaErrorCode::NetworkException
-        )
-    )
 }

@@ -1,73 +1,64 @@
 //! The consumer's callbacks: on a revoke, the open transaction is committed
 //! before the partitions go (so the new owner starts exactly after it); on a
 //! lost assignment it is aborted; librdkafka's statistics feed the lag gauge.
-//! The callbacks run inside `poll` on the pipeline thread.
+//! The callbacks run inside `poll` on the pipeline thread and use the same
+//! [`Transaction::commit`] and [`Transaction::abort`] as the loop, so a
+//! failure here leaves the same pending rewind.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
 
-use super::transaction::{Transaction, TxnError};
+use super::transaction::Transaction;
+use crate::failure::Failure;
 use crate::metrics::Metrics;
 
+/// The consumer's context: it owns the transaction, because the rebalance
+/// callbacks must finish it before the partitions move.
 pub struct PipelineContext {
-    txn: Mutex<Option<Transaction>>,
+    transaction: Mutex<Transaction>,
+    /// A failure inside a callback that eoshost cannot go on from; the loop
+    /// returns it after `poll`.
+    failure: Mutex<Option<Failure>>,
+    /// Rebalance callbacks run so far: records read across one are thrown
+    /// away by the loop.
+    rebalances: AtomicU64,
     metrics: Arc<Metrics>,
-    give_up_after: Duration,
-    /// Set when an abort happened inside a callback; the loop then rewinds
-    /// every partition it still holds.
-    rewind_needed: AtomicBool,
-    /// Set on every assignment; the loop forgets per-assignment state.
-    reassigned: AtomicBool,
 }
 
 impl PipelineContext {
-    pub fn new(metrics: Arc<Metrics>, give_up_after: Duration) -> Self {
+    pub fn new(transaction: Transaction, metrics: Arc<Metrics>) -> Self {
         PipelineContext {
-            txn: Mutex::new(None),
+            transaction: Mutex::new(transaction),
+            failure: Mutex::new(None),
+            rebalances: AtomicU64::new(0),
             metrics,
-            give_up_after,
-            rewind_needed: AtomicBool::new(false),
-            reassigned: AtomicBool::new(false),
         }
     }
 
-    pub fn install(&self, transaction: Transaction) {
-        *self.txn.lock().unwrap_or_else(|p| p.into_inner()) = Some(transaction);
+    /// The transaction; never held across `poll`, where the callbacks take it.
+    pub fn transaction(&self) -> MutexGuard<'_, Transaction> {
+        self.transaction.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The transaction; never held across `poll`.
-    pub fn transaction(&self) -> MutexGuard<'_, Option<Transaction>> {
-        self.txn.lock().unwrap_or_else(|p| p.into_inner())
+    /// How many rebalance callbacks have run.
+    pub fn rebalances(&self) -> u64 {
+        self.rebalances.load(Ordering::Acquire)
     }
 
-    pub fn take_rewind_needed(&self) -> bool {
-        self.rewind_needed.swap(false, Ordering::AcqRel)
+    /// The failure a callback met, if any.
+    pub fn take_failure(&self) -> Option<Failure> {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    pub fn take_reassigned(&self) -> bool {
-        self.reassigned.swap(false, Ordering::AcqRel)
-    }
-
-    /// Aborts (or, when the producer is unusable, replaces it) after a failed
-    /// commit inside a callback.
-    fn recover(&self, transaction: &mut Transaction, error: TxnError) {
-        tracing::warn!("{error}; aborting the open transaction");
-        let outcome = match error {
-            TxnError::Abortable(_) => transaction.abort(),
-            TxnError::Fatal(error) => Err(TxnError::Fatal(error)),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!("{error}; replacing the producer");
-            if let Err(error) = transaction.rebuild(self.give_up_after) {
-                tracing::error!("{error:#}");
-            }
+    fn keep(&self, outcome: Result<(), Failure>) {
+        if let Err(failure) = outcome {
+            tracing::error!("{failure}");
+            self.failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(failure);
         }
-        self.rewind_needed.store(true, Ordering::Release);
     }
 }
 
@@ -90,24 +81,21 @@ impl ClientContext for PipelineContext {
 
 impl ConsumerContext for PipelineContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::AcqRel);
         match rebalance {
             Rebalance::Revoke(partitions) => {
                 self.metrics.set_ready(false);
-                let mut guard = self.transaction();
-                let Some(transaction) = guard.as_mut().filter(|t| t.is_open()) else { return };
+                let mut transaction = self.transaction();
+                if transaction.records() == 0 {
+                    return;
+                }
                 if consumer.assignment_lost() {
                     tracing::warn!("assignment lost (session timed out?); aborting the open transaction");
-                    if let Err(error) = transaction.abort() {
-                        self.recover(transaction, error);
-                    }
+                    self.keep(transaction.abort());
                     return;
                 }
                 tracing::info!(partitions = partitions.count(), "partitions revoked; committing the open transaction first");
-                // Decisions kept for these records are pruned at the loop's
-                // next commit; keeping them a little longer is harmless.
-                if let Err(error) = transaction.commit(consumer) {
-                    self.recover(transaction, error);
-                }
+                self.keep(transaction.commit(consumer));
             }
             Rebalance::Assign(_) => {}
             Rebalance::Error(error) => tracing::warn!("rebalance error: {error}"),
@@ -115,9 +103,10 @@ impl ConsumerContext for PipelineContext {
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::AcqRel);
         if let Rebalance::Assign(partitions) = rebalance {
             tracing::info!(partitions = partitions.count(), "partitions assigned");
-            self.reassigned.store(true, Ordering::Release);
+            self.transaction().assigned();
             self.metrics.set_ready(partitions.count() > 0);
         }
     }

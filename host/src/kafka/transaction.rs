@@ -1,329 +1,498 @@
-//! The transactional producer and the open transaction: begin, send outputs,
-//! remember the next offset of every partition read, commit the offsets with
-//! the consumer's group metadata (EOS v2, KIP-447), or abort. Errors are
-//! classified for the caller: abortable (abort and rewind) or fatal (build a
-//! new producer, whose `init_transactions` fences the old one, then rewind).
-//! Every call here blocks; the pipeline runs it on a dedicated thread. Once a
-//! stop is requested, calls are shorter and retriable errors are not retried,
-//! so that SIGTERM ends eoshost in bounded time even while a coordinator is
-//! unreachable (the open transaction is then aborted, or times out on the
-//! broker, and the input is read again by whoever owns it next).
+//! The open transaction and every record's fate in it, owned by one type.
+//! [`Transaction::process`] takes one input record and answers what became of
+//! it — queued, dead-lettered, skipped, to be retried (the transaction was
+//! aborted and the consumer must rewind), or failed — after calling the
+//! plugin, checking and queueing its outputs, and asking the poison policy.
+//! [`Transaction::commit`] sends the next offset of every partition read with
+//! the consumer's group metadata (EOS v2, KIP-447) and commits; a failed
+//! transactional call goes through [`Transaction::recover`] (abort, or
+//! replace the producer), which leaves a rewind pending. The loop and the
+//! rebalance callbacks use the same `commit` and `recover`.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::{Offset, TopicPartitionList};
 
+use super::errors::{TxnError, is_permanent_produce_error};
+use super::producer::{CommitPhases, TransactionalProducer};
+use crate::cli::OnError;
+use crate::failure::Failure;
 use crate::metrics::Metrics;
-use crate::plugin::OutputRecord;
-use crate::policy::RecordId;
+use crate::plugin::{CallError, InputRecord, OutputRecord, OutputTopics, Sandbox};
+use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
 
-/// Bound on one transactional call (librdkafka retries inside it).
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bound on one transactional call once a stop is requested: a SIGTERM that
-/// lands during a call waits for it, then at most a commit and an abort.
-const STOPPING_CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a retriable error is retried before the transaction is aborted.
-const RETRY_FOR: Duration = Duration::from_secs(60);
-
-/// What the caller must do after a failed transactional call.
-#[derive(Debug, thiserror::Error)]
-pub enum TxnError {
-    /// Abort the transaction and rewind the consumer.
-    #[error("abortable transaction error: {0}")]
-    Abortable(KafkaError),
-    /// The producer is unusable (fenced, or an error librdkafka does not
-    /// classify): build a new one, then rewind.
-    #[error("fatal producer error: {0}")]
-    Fatal(KafkaError),
+/// What became of one input record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Its outputs are queued in the open transaction.
+    Queued,
+    /// Its dead letter is queued in the open transaction.
+    DeadLettered,
+    /// Skipped under `--on-error skip`: only its offset is committed.
+    Skipped,
+    /// The transaction was aborted (the plugin trapped, or Kafka refused an
+    /// output): rewind; this record and every later one is read again.
+    Retry,
+    /// `--on-error fail`: the transaction was aborted and the run must stop;
+    /// the record's offset is not committed.
+    Failed { record: RecordId, error: String },
 }
 
-enum Class {
-    Retriable,
-    Abortable,
-    Fatal,
+/// What the transaction needs to know of the run.
+pub struct Settings {
+    pub outputs: OutputTopics,
+    pub on_error: OnError,
+    pub max_retries: u32,
+    /// Set exactly when `on_error` is `Dlq`.
+    pub dlq_topic: Option<String>,
+    pub plugin_name: String,
+    pub max_message_bytes: usize,
+    pub commit_interval: Duration,
+    pub max_records: usize,
 }
 
-fn classify(error: &KafkaError) -> Class {
-    match error {
-        KafkaError::Transaction(rd) if rd.is_fatal() => Class::Fatal,
-        KafkaError::Transaction(rd) if rd.txn_requires_abort() => Class::Abortable,
-        KafkaError::Transaction(rd) if rd.is_retriable() => Class::Retriable,
-        _ => Class::Fatal,
-    }
+/// A partition read since the last assignment.
+struct Partition {
+    topic: String,
+    partition: i32,
+    /// The first offset read since the assignment: where a rewind goes when
+    /// the group has no committed offset there yet.
+    first_read: i64,
+    /// The next offset to commit, when the open transaction read from it.
+    next: Option<i64>,
 }
 
-/// The transactional call under way, if any, and since when: what a stop
-/// that cannot finish reports.
-static CALL_UNDER_WAY: Mutex<Option<(&str, Instant)>> = Mutex::new(None);
-
-/// The transactional call under way and how long it has been running.
-pub fn call_under_way() -> Option<(&'static str, Duration)> {
-    let under_way = *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner());
-    under_way.map(|(what, since)| (what, since.elapsed()))
-}
-
-/// Runs a transactional call, retrying what librdkafka calls retriable (but
-/// not once `stop` is set: the caller then aborts and stops).
-fn retrying(what: &'static str, stop: &AtomicBool, mut call: impl FnMut() -> KafkaResult<()>) -> Result<(), TxnError> {
-    let started = Instant::now();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner()) = Some((what, Instant::now()));
-        let result = call();
-        *CALL_UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let Err(error) = result else { return Ok(()) };
-        match classify(&error) {
-            Class::Retriable if started.elapsed() < RETRY_FOR && !stop.load(Ordering::Acquire) => {
-                tracing::warn!("{what} failed, retrying: {error}");
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-            Class::Retriable | Class::Abortable => return Err(TxnError::Abortable(error)),
-            Class::Fatal => return Err(TxnError::Fatal(error)),
-        }
-    }
-}
-
-/// Which input record an output belongs to, carried through librdkafka to
-/// the delivery report.
-#[derive(Debug)]
-pub struct Source {
-    pub id: RecordId,
-    pub dead_letter: bool,
-}
-
-/// Collects outputs Kafka refused, so the records that made them can be
-/// condemned after the abort instead of failing forever.
-#[derive(Default)]
-pub struct DeliveryReports {
-    refused: Mutex<Vec<(Source, KafkaError)>>,
-}
-
-impl ClientContext for DeliveryReports {}
-
-impl ProducerContext for DeliveryReports {
-    type DeliveryOpaque = Box<Source>;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, source: Box<Source>) {
-        if let Err((error, _)) = result {
-            // Inside a transaction a failed delivery also makes the commit
-            // fail; this only remembers which record to blame.
-            if !matches!(error, KafkaError::MessageProduction(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)) {
-                self.refused.lock().unwrap_or_else(|p| p.into_inner()).push((*source, error.clone()));
-            }
-        }
-    }
-}
-
-/// Counts of the open transaction, reported when it commits.
-#[derive(Debug, Default)]
+/// The counts of the open transaction.
 struct Open {
-    started: Option<Instant>,
+    started: Instant,
     records: usize,
     produced: u64,
     dead_lettered: u64,
     skipped: u64,
-    next_offsets: HashMap<(String, i32), i64>,
+    /// The record behind each queued output, by the delivery opaque it was
+    /// sent with (an index here), so a refused output can be blamed.
+    sources: Vec<Source>,
 }
 
-/// The producer and the transaction it has open, if any.
+/// The input record behind queued outputs: its partition (an index into
+/// `Transaction::partitions`), its offset, and whether the output is its
+/// dead letter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Source {
+    partition: usize,
+    offset: i64,
+    dead_letter: bool,
+}
+
+/// The producer, the open transaction and the record fates.
 pub struct Transaction {
-    client_config: ClientConfig,
-    producer: ThreadedProducer<DeliveryReports>,
+    producer: TransactionalProducer,
+    settings: Settings,
+    policy: PoisonPolicy,
     open: Option<Open>,
+    partitions: Vec<Partition>,
+    /// Index into `partitions` of the last record's partition: records come
+    /// in runs from one partition, so this saves most searches.
+    last_partition: usize,
+    rewind_pending: bool,
     metrics: Arc<Metrics>,
-    /// Set when eoshost is asked to stop.
-    stop: Arc<AtomicBool>,
 }
 
-fn build_producer(client_config: &ClientConfig) -> KafkaResult<ThreadedProducer<DeliveryReports>> {
-    let producer: ThreadedProducer<DeliveryReports> = client_config.create_with_context(DeliveryReports::default())?;
-    producer.init_transactions(CALL_TIMEOUT)?;
-    Ok(producer)
+/// Why a record's outputs were not queued.
+enum WriteError {
+    /// Checked before anything was sent: the record follows the policy now.
+    Refused(String),
+    /// Kafka refused an output after others may have been queued: abort.
+    Kafka(String),
 }
 
 impl Transaction {
-    /// Creates the producer and calls `init_transactions`, which fences any
-    /// earlier producer with the same transactional.id and aborts its open
-    /// transaction. Retries for `give_up_after` while Kafka is unreachable.
-    pub fn create(
-        client_config: ClientConfig,
-        metrics: Arc<Metrics>,
-        stop: Arc<AtomicBool>,
-        give_up_after: Duration,
-    ) -> anyhow::Result<Self> {
-        let producer = Self::build_with_retries(&client_config, give_up_after)?;
-        Ok(Transaction { client_config, producer, open: None, metrics, stop })
-    }
-
-    /// The bound on the next transactional call.
-    fn call_timeout(&self) -> Duration {
-        if self.stop.load(Ordering::Acquire) { STOPPING_CALL_TIMEOUT } else { CALL_TIMEOUT }
-    }
-
-    fn build_with_retries(
-        client_config: &ClientConfig,
-        give_up_after: Duration,
-    ) -> anyhow::Result<ThreadedProducer<DeliveryReports>> {
-        let started = Instant::now();
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            match build_producer(client_config) {
-                Ok(producer) => return Ok(producer),
-                Err(error) if started.elapsed() < give_up_after => {
-                    tracing::warn!("initialising the transactional producer failed, retrying: {error}");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => anyhow::bail!(
-                    "cannot initialise the transactional producer after {:.0?}: {error}; check that the brokers are up \
-                     and that the transaction state topic is available",
-                    started.elapsed()
-                ),
-            }
+    pub fn new(producer: TransactionalProducer, settings: Settings, metrics: Arc<Metrics>) -> Self {
+        Transaction {
+            policy: PoisonPolicy::new(settings.on_error, settings.max_retries),
+            producer,
+            settings,
+            open: None,
+            partitions: Vec::new(),
+            last_partition: 0,
+            rewind_pending: false,
+            metrics,
         }
     }
 
-    /// Replaces an unusable producer with a new one (same transactional.id).
-    pub fn rebuild(&mut self, give_up_after: Duration) -> anyhow::Result<()> {
-        if self.open.take().is_some() {
-            self.metrics.transaction_aborted();
-        }
-        self.producer.purge(PurgeConfig::default().queue().inflight());
-        // Stopping, a new producer is only worth a short try: its
-        // init_transactions fences and aborts the old one's transaction.
-        let give_up_after = if self.stop.load(Ordering::Acquire) { STOPPING_CALL_TIMEOUT } else { give_up_after };
-        self.producer = Self::build_with_retries(&self.client_config, give_up_after)?;
-        tracing::info!("built a new transactional producer");
-        Ok(())
+    /// Whether the open transaction has reached `--commit-interval-ms` or
+    /// `--transaction-max-records`.
+    pub fn due(&self) -> bool {
+        self.open.as_ref().is_some_and(|open| {
+            open.records >= self.settings.max_records || open.started.elapsed() >= self.settings.commit_interval
+        })
     }
 
-    pub fn is_open(&self) -> bool {
-        self.open.is_some()
+    /// How long the loop may wait for input before the open transaction is
+    /// due.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.open.as_ref().map(|open| self.settings.commit_interval.saturating_sub(open.started.elapsed()))
     }
 
-    /// Input records in the open transaction.
+    /// Records in the open transaction.
     pub fn records(&self) -> usize {
         self.open.as_ref().map_or(0, |open| open.records)
     }
 
-    /// How long the open transaction has been open.
-    pub fn age(&self) -> Duration {
-        self.open.as_ref().and_then(|open| open.started).map_or(Duration::ZERO, |started| started.elapsed())
+    /// Whether an abort happened since the last call: the consumer must go
+    /// back to the committed offsets before reading on.
+    pub fn take_rewind(&mut self) -> bool {
+        std::mem::take(&mut self.rewind_pending)
     }
 
-    /// Begins a transaction unless one is open.
-    pub fn ensure_begun(&mut self) -> Result<(), TxnError> {
+    /// Whether an abort left a rewind to do.
+    pub fn rewind_is_pending(&self) -> bool {
+        self.rewind_pending
+    }
+
+    /// Records read past the committed offsets were thrown away unprocessed
+    /// (a rebalance came while reading): go back for them.
+    pub fn require_rewind(&mut self) {
+        self.rewind_pending = true;
+    }
+
+    /// Partitions were (re)assigned: forget what was read before. A revoke
+    /// commits or aborts first; an incremental assignment can come while a
+    /// transaction is open, and then its partitions are kept.
+    pub fn assigned(&mut self) {
         if self.open.is_none() {
-            retrying("begin_transaction", &self.stop, || self.producer.begin_transaction())?;
-            self.open = Some(Open { started: Some(Instant::now()), ..Open::default() });
+            self.partitions.clear();
+            self.last_partition = 0;
+        }
+    }
+
+    /// Where to rewind a partition the group has no committed offset for:
+    /// the first offset read since the assignment, if any was.
+    pub fn first_read(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partitions.iter().find(|p| p.topic == topic && p.partition == partition).map(|p| p.first_read)
+    }
+
+    /// One record: plugin call, outputs or policy, offset accounted.
+    pub fn process<C: ConsumerContext>(
+        &mut self,
+        record: &InputRecord,
+        sandbox: &mut Sandbox,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<Fate, Failure> {
+        self.metrics.record_consumed();
+        let slot = self.slot(record);
+        if self.policy.take_retry_alone(record) && self.records() > 0 {
+            self.commit(consumer)?;
+            if self.rewind_pending {
+                return Ok(Fate::Retry);
+            }
+        }
+        if self.open.is_none() {
+            if let Err(error) = self.producer.begin() {
+                self.recover(error)?;
+                return Ok(Fate::Retry);
+            }
+            self.open = Some(Open {
+                started: Instant::now(),
+                records: 0,
+                produced: 0,
+                dead_lettered: 0,
+                skipped: 0,
+                sources: Vec::new(),
+            });
+        }
+
+        let verdict = match self.policy.decided(record) {
+            Some(verdict) => verdict,
+            None => {
+                let started = Instant::now();
+                let result = sandbox.transform(record);
+                self.metrics.plugin_called(started.elapsed());
+                match result {
+                    Ok(outputs) => match self.queue_outputs(record, slot, &outputs) {
+                        Ok(()) => {
+                            self.policy.succeeded(record);
+                            let open = self.account(record, slot);
+                            open.produced += outputs.len() as u64;
+                            return Ok(Fate::Queued);
+                        }
+                        Err(WriteError::Refused(reason)) => self.policy.rejected(&RecordId::of(record), reason),
+                        Err(WriteError::Kafka(reason)) => {
+                            let id = RecordId::of(record);
+                            tracing::warn!(record = %id, "Kafka refused an output: {reason}; aborting, the record will follow --on-error");
+                            self.policy.condemn(id, format!("Kafka refused an output: {reason}"));
+                            self.abort()?;
+                            return Ok(Fate::Retry);
+                        }
+                    },
+                    Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
+                    Err(CallError::Trap(trap)) => {
+                        let id = RecordId::of(record);
+                        self.metrics.plugin_trapped(trap.kind);
+                        tracing::warn!(record = %id, kind = %trap.kind, "plugin trapped: {}", trap.message);
+                        self.policy.trapped(&id, &trap)
+                    }
+                }
+            }
+        };
+        self.apply(verdict, record, slot)
+    }
+
+    /// Carries out the policy's verdict on a record that did not succeed.
+    fn apply(&mut self, verdict: Verdict, record: &InputRecord, slot: usize) -> Result<Fate, Failure> {
+        let id = RecordId::of(record);
+        match verdict {
+            Verdict::Retry => {
+                self.abort()?;
+                Ok(Fate::Retry)
+            }
+            Verdict::Fail(error) => {
+                if let Err(abort_error) = self.producer.abort() {
+                    tracing::warn!("{abort_error}; the broker aborts the transaction when it times out");
+                }
+                self.discard();
+                Ok(Fate::Failed { record: id, error })
+            }
+            Verdict::Skip(error) => {
+                tracing::warn!(record = %id, "skipping record (--on-error skip): {error}");
+                self.account(record, slot).skipped += 1;
+                Ok(Fate::Skipped)
+            }
+            Verdict::DeadLetter(error) => {
+                let dlq = self.settings.dlq_topic.clone().expect("--on-error dlq has a topic");
+                tracing::warn!(record = %id, dlq = %dlq, "dead-lettering record: {error}");
+                let letter = dead_letter(record, &dlq, &error, &self.settings.plugin_name);
+                let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: true });
+                match self.producer.send(&dlq, &letter, record.timestamp, opaque) {
+                    Ok(()) => {
+                        self.account(record, slot).dead_lettered += 1;
+                        Ok(Fate::DeadLettered)
+                    }
+                    Err(error) => Err(Failure::Fatal(anyhow::anyhow!(
+                        "cannot write the dead letter of {id} to \"{dlq}\": {error}; check the dead-letter topic"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// A record read but thrown away unprocessed (the rest of a batch after
+    /// an abort, or a batch read across a rebalance): the next rewind must
+    /// go back at least to it, also where the group has no committed offset.
+    pub fn unread(&mut self, record: &InputRecord) {
+        self.slot(record);
+    }
+
+    /// The index of the record's partition in `partitions`, added when new;
+    /// the partition's first offset read is kept at most the record's.
+    fn slot(&mut self, record: &InputRecord) -> usize {
+        let matches = |p: &Partition| p.partition == record.partition && p.topic == record.topic;
+        if let Some(partition) = self.partitions.get_mut(self.last_partition).filter(|p| matches(p)) {
+            partition.first_read = partition.first_read.min(record.offset);
+            return self.last_partition;
+        }
+        let index = match self.partitions.iter().position(matches) {
+            Some(index) => {
+                let partition = &mut self.partitions[index];
+                partition.first_read = partition.first_read.min(record.offset);
+                index
+            }
+            None => {
+                self.partitions.push(Partition {
+                    topic: record.topic.clone(),
+                    partition: record.partition,
+                    first_read: record.offset,
+                    next: None,
+                });
+                self.partitions.len() - 1
+            }
+        };
+        self.last_partition = index;
+        index
+    }
+
+    /// The open transaction's counts, with the record's offset accounted.
+    fn account(&mut self, record: &InputRecord, slot: usize) -> &mut Open {
+        self.partitions[slot].next = Some(record.offset + 1);
+        let open = self.open.as_mut().expect("a record is accounted inside an open transaction");
+        open.records += 1;
+        open
+    }
+
+    /// The delivery opaque of the outputs of `source`'s record.
+    fn source(&mut self, source: Source) -> usize {
+        let open = self.open.as_mut().expect("outputs are sent inside an open transaction");
+        open.sources.push(source);
+        open.sources.len() - 1
+    }
+
+    /// The record a source names.
+    fn record_id(&self, source: &Source) -> RecordId {
+        let partition = &self.partitions[source.partition];
+        RecordId { topic: partition.topic.clone(), partition: partition.partition, offset: source.offset }
+    }
+
+    /// Checks every output (topic allowed, size within message.max.bytes)
+    /// before queueing any, so a record's outputs are all queued or none.
+    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), WriteError> {
+        for output in outputs {
+            self.settings.outputs.resolve(output).map_err(|e| WriteError::Refused(e.to_string()))?;
+            let size = output.key.as_ref().map_or(0, Vec::len)
+                + output.value.as_ref().map_or(0, Vec::len)
+                + output.headers.iter().map(|h| h.key.len() + h.value.len() + 16).sum::<usize>();
+            if size > self.settings.max_message_bytes {
+                return Err(WriteError::Refused(format!(
+                    "an output of {size} bytes exceeds message.max.bytes ({}); raise it with -X message.max.bytes=… \
+                     (and the topic's max.message.bytes) or make the plugin write smaller records",
+                    self.settings.max_message_bytes
+                )));
+            }
+        }
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
+        for output in outputs {
+            let topic = self.settings.outputs.resolve(output).expect("checked above");
+            self.producer.send(topic, output, record.timestamp, opaque).map_err(|e| WriteError::Kafka(e.to_string()))?;
         }
         Ok(())
     }
 
-    /// Queues one output in the open transaction. Waits while librdkafka's
-    /// queue is full; any other error is returned (nothing was queued).
-    pub fn send(&mut self, topic: &str, record: &OutputRecord, timestamp: Option<i64>, source: Source) -> KafkaResult<()> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for header in &record.headers {
-            headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
-        }
-        let mut message = BaseRecord::<[u8], [u8], Box<Source>>::with_opaque_to(topic, Box::new(source)).headers(headers);
-        if let Some(key) = &record.key {
-            message = message.key(key.as_slice());
-        }
-        if let Some(value) = &record.value {
-            message = message.payload(value.as_slice());
-        }
-        if let Some(timestamp) = timestamp {
-            message = message.timestamp(timestamp);
-        }
-        loop {
-            match self.producer.send(message) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    message = returned;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
-    }
-
-    fn open_mut(&mut self) -> &mut Open {
-        self.open.as_mut().expect("a record is accounted inside an open transaction")
-    }
-
-    fn processed(&mut self, id: &RecordId) -> &mut Open {
-        let open = self.open_mut();
-        open.records += 1;
-        open.next_offsets.insert((id.topic.clone(), id.partition), id.offset + 1);
-        open
-    }
-
-    /// The record's outputs are queued: commit its offset with them.
-    pub fn transformed(&mut self, id: &RecordId, outputs: usize) {
-        self.processed(id).produced += outputs as u64;
-    }
-
-    /// The record was dead-lettered in this transaction.
-    pub fn dead_lettered(&mut self, id: &RecordId) {
-        self.processed(id).dead_lettered += 1;
-    }
-
-    /// The record was skipped: commit its offset, nothing else.
-    pub fn skipped(&mut self, id: &RecordId) {
-        self.processed(id).skipped += 1;
-    }
-
-    /// Outputs Kafka refused since the last call.
-    pub fn take_refused(&self) -> Vec<(Source, KafkaError)> {
-        std::mem::take(&mut *self.producer.context().refused.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Sends the offsets with the consumer's group metadata and commits;
-    /// returns the committed next offset of every partition read. On error
-    /// the transaction is still open: the caller aborts or rebuilds.
-    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<HashMap<(String, i32), i64>, TxnError> {
-        let Some(open) = &self.open else { return Ok(HashMap::new()) };
+    /// Commits the open transaction (outputs and the next offset of every
+    /// partition read). A failure is recovered from here — the transaction
+    /// aborted or the producer replaced, and a rewind left pending — so
+    /// `Err` means only that eoshost cannot go on.
+    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+        let Some(open) = &self.open else { return Ok(()) };
         let started = Instant::now();
-        if !open.next_offsets.is_empty() {
-            let mut offsets = TopicPartitionList::with_capacity(open.next_offsets.len());
-            for ((topic, partition), next) in &open.next_offsets {
-                offsets.add_partition_offset(topic, *partition, Offset::Offset(*next)).map_err(TxnError::Fatal)?;
+        let next_offsets: Vec<(String, i32, i64)> =
+            self.partitions.iter().filter_map(|p| p.next.map(|next| (p.topic.clone(), p.partition, next))).collect();
+        let offsets = if next_offsets.is_empty() {
+            None
+        } else {
+            let mut list = TopicPartitionList::with_capacity(next_offsets.len());
+            for (topic, partition, next) in &next_offsets {
+                list.add_partition_offset(topic, *partition, Offset::Offset(*next)).map_err(|e| Failure::Fatal(e.into()))?;
             }
-            let group =
-                consumer.group_metadata().ok_or(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)))?;
-            retrying("send_offsets_to_transaction", &self.stop, || {
-                self.producer.send_offsets_to_transaction(&offsets, &group, self.call_timeout())
-            })?;
+            match consumer.group_metadata() {
+                Some(group) => Some((list, group)),
+                None => return self.recover(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State))),
+            }
+        };
+        let records = open.records;
+        let mut phases = CommitPhases::default();
+        if let Err(error) = self.producer.commit(offsets, &mut phases) {
+            return self.recover(error);
         }
-        retrying("commit_transaction", &self.stop, || self.producer.commit_transaction(self.call_timeout()))?;
         let open = self.open.take().expect("checked above");
-        self.metrics.transaction_committed(started.elapsed(), open.produced, open.dead_lettered, open.skipped);
-        tracing::debug!(records = open.records, elapsed = ?started.elapsed(), "committed");
-        Ok(open.next_offsets)
+        let elapsed = started.elapsed();
+        self.metrics.transaction_committed(elapsed, open.produced, open.dead_lettered, open.skipped);
+        tracing::debug!(
+            records,
+            ?elapsed,
+            flush = ?phases.flush,
+            send_offsets = ?phases.send_offsets,
+            commit = ?phases.commit,
+            "committed"
+        );
+        for partition in &mut self.partitions {
+            partition.next = None;
+        }
+        self.policy.committed(&next_offsets);
+        // A successful commit means every output was delivered.
+        let _ = self.producer.take_refused();
+        Ok(())
     }
 
-    /// Aborts the open transaction, if any.
-    pub fn abort(&mut self) -> Result<(), TxnError> {
-        if self.open.take().is_none() {
+    /// Aborts the open transaction, if any, and leaves a rewind pending.
+    pub fn abort(&mut self) -> Result<(), Failure> {
+        if self.open.is_none() {
             return Ok(());
         }
-        self.metrics.transaction_aborted();
-        // Letting in-flight produce requests finish first avoids an abort
-        // that the coordinator refuses with INVALID_TXN_STATE while they are
-        // still being added to the transaction (librdkafka #4849), which
-        // would otherwise cost a new producer. Delivery errors here are
-        // expected and irrelevant: everything is being aborted.
-        let _ = self.producer.flush(self.call_timeout());
-        retrying("abort_transaction", &self.stop, || self.producer.abort_transaction(self.call_timeout()))
+        match self.producer.abort() {
+            Ok(()) => {
+                let refused = self.producer.take_refused();
+                self.aborted(refused)
+            }
+            Err(error) => {
+                tracing::warn!("{error}; replacing the producer");
+                let refused = self.producer.take_refused();
+                self.producer.replace(error.replacement_reason().unwrap_or("abort_failed"))?;
+                self.aborted(refused)
+            }
+        }
+    }
+
+    /// After a failed transactional call: abort, or replace the producer
+    /// when the error (or a hung call) made it unusable; condemn the records
+    /// whose outputs Kafka refused; leave a rewind pending.
+    pub fn recover(&mut self, error: TxnError) -> Result<(), Failure> {
+        tracing::warn!("{error}; aborting the transaction and rewinding");
+        let reason = match error.replacement_reason() {
+            Some(reason) => Some(reason),
+            None => match self.producer.abort() {
+                Ok(()) => None,
+                Err(error) => {
+                    tracing::warn!("{error}; replacing the producer");
+                    Some(error.replacement_reason().unwrap_or("abort_failed"))
+                }
+            },
+        };
+        // Read before a replacement: the reports belong to the old producer.
+        let refused = self.producer.take_refused();
+        if let Some(reason) = reason {
+            self.producer.replace(reason)?;
+        }
+        self.aborted(refused)
+    }
+
+    /// The open transaction is gone (aborted, or fenced with its producer);
+    /// `refused` are the outputs Kafka refused in it.
+    fn aborted(&mut self, refused: Vec<(usize, KafkaError)>) -> Result<(), Failure> {
+        let sources = self.discard();
+        self.rewind_pending = true;
+        for (opaque, error) in refused {
+            let Some(source) = sources.get(opaque) else { continue };
+            let id = self.record_id(source);
+            if source.dead_letter {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "Kafka refused the dead letter of {id}: {error}; check the dead-letter topic"
+                )));
+            }
+            if is_permanent_produce_error(&error) {
+                tracing::warn!(record = %id, "Kafka refused an output: {error}; the record will follow --on-error");
+                self.policy.condemn(id, format!("Kafka refused an output: {error}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the open transaction, counting it as aborted; returns what
+    /// its outputs' opaques refer to.
+    fn discard(&mut self) -> Vec<Source> {
+        for partition in &mut self.partitions {
+            partition.next = None;
+        }
+        match self.open.take() {
+            Some(open) => {
+                self.metrics.transaction_aborted();
+                open.sources
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Stopping: commits the open transaction with the short timeouts of a
+    /// stop, or aborts it; nothing is rewound, since nothing more is read.
+    pub fn finish<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+        self.commit(consumer)?;
+        if self.take_rewind() {
+            tracing::warn!("the final commit did not succeed; its records are read again by the next owner");
+        }
+        Ok(())
     }
 }

@@ -6,10 +6,11 @@
 //!
 //! The directory is `$EOSHOST_CACHE_DIR`, else `$XDG_CACHE_HOME/eoshost`,
 //! else `~/.cache/eoshost`; `EOSHOST_CACHE_DIR=off` disables the cache.
+//! Tests and benchmarks name their own with `PluginEngine::with_cache_dir`.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
@@ -52,12 +53,21 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     format!("{hex}.cwasm")
 }
 
-/// The compiled component, from the cache when a valid entry exists;
-/// otherwise compiled now and stored for next time (a cache that cannot be
-/// written is logged, never fatal).
-pub fn compile_cached(engine: &Engine, wasm: &[u8]) -> anyhow::Result<Component> {
-    let Some(dir) = cache_dir() else {
-        return Ok(Component::new(engine, wasm)?);
+/// Where a loaded component's machine code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOrigin {
+    /// A valid entry of the precompiled cache.
+    Cache,
+    /// Compiled at load (and stored in the cache when there is one).
+    Compiler,
+}
+
+/// The compiled component, from the cache in `dir` when a valid entry
+/// exists; otherwise compiled now and stored for next time (a cache that
+/// cannot be written is logged, never fatal). `dir` `None`: no cache.
+pub fn compile_cached(engine: &Engine, dir: Option<&Path>, wasm: &[u8]) -> anyhow::Result<(Component, CodeOrigin)> {
+    let Some(dir) = dir else {
+        return Ok((Component::new(engine, wasm)?, CodeOrigin::Compiler));
     };
     let path = dir.join(cache_key(engine, wasm));
     if path.exists() {
@@ -66,21 +76,21 @@ pub fn compile_cached(engine: &Engine, wasm: &[u8]) -> anyhow::Result<Component>
         // their hash with the engine's); wasmtime re-checks its header for
         // version and configuration compatibility.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
+            Ok(component) => return Ok((component, CodeOrigin::Cache)),
             Err(error) => tracing::warn!(path = %path.display(), "ignoring an unusable precompiled plugin: {error:#}"),
         }
     }
     let compiled = engine.precompile_component(wasm)?;
-    if let Err(error) = store(&dir, &path, &compiled) {
+    if let Err(error) = store(dir, &path, &compiled) {
         tracing::warn!(dir = %dir.display(), "could not cache the compiled plugin (the next start compiles again): {error:#}");
     }
     // SAFETY: `compiled` was produced just now by this engine.
-    Ok(unsafe { Component::deserialize(engine, &compiled) }?)
+    Ok((unsafe { Component::deserialize(engine, &compiled) }?, CodeOrigin::Compiler))
 }
 
 /// Writes atomically (temporary file, then rename), so a concurrent start
 /// never reads half a file.
-fn store(dir: &std::path::Path, path: &std::path::Path, compiled: &[u8]) -> anyhow::Result<()> {
+fn store(dir: &Path, path: &Path, compiled: &[u8]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let temporary = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().unwrap_or_default().to_string_lossy()));
     let mut file = std::fs::File::create(&temporary).with_context(|| format!("creating {}", temporary.display()))?;

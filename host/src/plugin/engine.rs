@@ -3,6 +3,7 @@
 //! wall-clock budget of a call), a pooling allocator sized for a handful of
 //! live instances, and the memory cap every instance gets.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,16 +45,19 @@ impl SandboxLimits {
     }
 }
 
-/// The process's wasmtime engine and the limits it was built for.
+/// The process's wasmtime engine, the limits it was built for, and where
+/// it keeps precompiled plugins.
 #[derive(Clone)]
 pub struct PluginEngine {
     engine: Engine,
     limits: SandboxLimits,
+    cache_dir: Option<PathBuf>,
     _ticker: Arc<EpochTicker>,
 }
 
 impl PluginEngine {
-    /// Builds the engine and starts its epoch ticker.
+    /// Builds the engine and starts its epoch ticker. Precompiled plugins
+    /// are kept in the directory the environment names (`cache::cache_dir`).
     pub fn new(limits: SandboxLimits) -> anyhow::Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
         // A pipeline holds one live instance, plus one being built after a
@@ -80,7 +84,18 @@ impl PluginEngine {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not configure the WebAssembly engine")?;
         let ticker = EpochTicker::start(&engine);
-        Ok(PluginEngine { engine, limits, _ticker: Arc::new(ticker) })
+        Ok(PluginEngine { engine, limits, cache_dir: super::cache::cache_dir(), _ticker: Arc::new(ticker) })
+    }
+
+    /// Keeps precompiled plugins in `dir` (`None`: compile every time)
+    /// instead of the directory from the environment.
+    pub fn with_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
     }
 
     pub fn engine(&self) -> &Engine {

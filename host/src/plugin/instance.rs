@@ -11,7 +11,7 @@ use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, Trap as WasmTrap};
 
-use super::cache;
+use super::cache::{self, CodeOrigin};
 use super::contract::{InputRecord, OutputRecord, PluginError, Transformer, TransformerPre};
 use super::engine::PluginEngine;
 use super::inspect::{WorldReport, describe};
@@ -107,6 +107,7 @@ pub struct Plugin {
     engine: PluginEngine,
     pre: TransformerPre<SandboxState>,
     config: Vec<(String, String)>,
+    code_origin: CodeOrigin,
 }
 
 /// What kind of file a path holds, from its first eight bytes.
@@ -129,10 +130,11 @@ fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<SandboxState>> {
 
 /// Reads and compiles (or loads from the precompiled cache) the component
 /// at `path`.
-fn read_component(engine: &PluginEngine, path: &Path) -> Result<Component, LoadError> {
+fn read_component(engine: &PluginEngine, path: &Path) -> Result<(Component, CodeOrigin), LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable { path: path.into(), source })?;
     check_header(path, &bytes)?;
-    cache::compile_cached(engine.engine(), &bytes).map_err(|reason| LoadError::Invalid { path: path.into(), reason })
+    cache::compile_cached(engine.engine(), engine.cache_dir(), &bytes)
+        .map_err(|reason| LoadError::Invalid { path: path.into(), reason })
 }
 
 /// Checks `component` against the world and pre-instantiates it.
@@ -150,7 +152,7 @@ fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<Tra
 /// The report `eoshost inspect` prints: the component's imports and exports,
 /// and every way it does not fit the world (including mistyped functions).
 pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadError> {
-    let component = read_component(engine, path)?;
+    let (component, _) = read_component(engine, path)?;
     let mut report = describe(engine.engine(), &component);
     if report.problems.is_empty() {
         if let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component) {
@@ -166,10 +168,10 @@ impl Plugin {
     /// instance to run `init` with `config`, so bad configuration is refused
     /// at start rather than on the first record.
     pub fn load(engine: &PluginEngine, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, LoadError> {
-        let component = read_component(engine, path)?;
+        let (component, code_origin) = read_component(engine, path)?;
         let pre = link(engine, path, &component)?;
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
-        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config };
+        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin };
         match plugin.instantiate() {
             Ok(_) => Ok(plugin),
             Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
@@ -184,6 +186,11 @@ impl Plugin {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the machine code came from the precompiled cache.
+    pub fn code_origin(&self) -> CodeOrigin {
+        self.code_origin
     }
 
     /// A fresh instance with `init` already called.

@@ -1,0 +1,159 @@
+//! Static group membership (KIP-345): the consumer's `group.instance.id`,
+//! and recognising the one error it adds, FENCED_INSTANCE_ID.
+//!
+//! A static member that restarts within `session.timeout.ms` gets its
+//! partitions back at once, without a rebalance, instead of waiting for its
+//! predecessor's session to expire. The id is the instance's transactional
+//! id (`<group>-<host>-<n>` from its slot, or `--transactional-id`) unless
+//! `--group-instance-id` names one: a restart that inherits the slot thus
+//! inherits both identities, fencing its predecessor's producer (epoch) and
+//! its group membership (member id) together.
+//!
+//! Fencing still holds: a static rejoin keeps the generation, but the
+//! coordinator gives the newcomer a new member id and answers the old one
+//! with FENCED_INSTANCE_ID — on heartbeats, joins, and on the
+//! TxnOffsetCommit a zombie sends inside its transaction (it carries member
+//! id and instance id). That error is fatal to the consumer: the instance
+//! must stop (exit code 4, [`Failure::Fenced`]) and must not be restarted
+//! with the same id while the newer instance runs, or the two would fence
+//! each other in turn.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use crate::config::Config;
+use crate::failure::Failure;
+
+/// This instance's static membership: its `group.instance.id` (none under
+/// `--static-membership off`) and how to tell that it was fenced.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    group: String,
+    instance_id: Option<String>,
+    heartbeat_interval: Duration,
+}
+
+impl Membership {
+    /// The membership of an instance whose transactional id is
+    /// `transactional_id`: `--group-instance-id` if given, else that id.
+    pub fn new(config: &Config, transactional_id: &str) -> Self {
+        let instance_id =
+            config.static_membership.then(|| config.group_instance_id.clone().unwrap_or_else(|| transactional_id.to_owned()));
+        let heartbeat_ms = config
+            .librdkafka
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "heartbeat.interval.ms")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(3_000);
+        Membership { group: config.group.clone(), instance_id, heartbeat_interval: Duration::from_millis(heartbeat_ms) }
+    }
+
+    /// The consumer's `group.instance.id`; `None`: dynamic membership.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance_id.as_deref()
+    }
+
+    /// The failure to stop with when the consumer has been fenced by a newer
+    /// instance with the same `group.instance.id`, if it has. librdkafka
+    /// records this fatal error from its own thread, so it can be checked
+    /// without polling (a fenced consumer's `poll` returns `__FATAL`).
+    pub fn fenced<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Option<Failure> {
+        match consumer.client().fatal_error() {
+            Some((RDKafkaErrorCode::FencedInstanceId, reason)) => Some(self.fenced_failure(&reason)),
+            _ => None,
+        }
+    }
+
+    /// Waits up to one heartbeat interval (and a second for the round trip)
+    /// for the consumer to learn that it was fenced.
+    ///
+    /// A producer fenced by a newer epoch may belong to a zombie whose
+    /// replacement has the same transactional id: building a new producer
+    /// would fence the replacement in turn. The zombie's consumer hears
+    /// FENCED_INSTANCE_ID on its next heartbeat, so waiting that long before
+    /// rebuilding tells the cases apart: `Some` means stop; `None` means the
+    /// producer was fenced for another reason (its transaction timed out on
+    /// the broker) and may be rebuilt. Without static membership there is
+    /// nothing to wait for.
+    pub fn await_fencing<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Option<Failure> {
+        self.instance_id.as_ref()?;
+        let started = Instant::now();
+        let within = self.heartbeat_interval + Duration::from_secs(1);
+        loop {
+            if let Some(failure) = self.fenced(consumer) {
+                return Some(failure);
+            }
+            if started.elapsed() >= within {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// [`Failure::Fenced`] with a message that says what happened and what
+    /// to do: this instance stops for good.
+    pub fn fenced_failure(&self, reason: &str) -> Failure {
+        let id = self.instance_id.as_deref().unwrap_or("none");
+        Failure::Fenced(anyhow::anyhow!(
+            "fenced by a newer instance with the same group.instance.id \"{id}\" in group \"{}\" ({reason}): it now \
+             owns this instance's partitions, and this instance stops without committing. Do not restart this one with \
+             the same id while the other runs (they would fence each other in turn): give each live instance its own \
+             --transactional-id or --group-instance-id, and let the orchestrator treat exit code 4 as final",
+            self.group
+        ))
+    }
+}
+
+/// Whether `error` is the coordinator's FENCED_INSTANCE_ID, as
+/// `send_offsets_to_transaction` returns it (an abortable transaction error:
+/// the TxnOffsetCommit of a zombie) or a consumer call does.
+pub fn is_fenced_instance(error: &KafkaError) -> bool {
+    error.rdkafka_error_code() == Some(RDKafkaErrorCode::FencedInstanceId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Config {
+        let base = ["eoshost", "--plugin", "p/enrich.wasm", "--input", "in", "--output", "out"];
+        let cli = crate::cli::Cli::try_parse_from(base.iter().chain(args).copied()).unwrap();
+        Config::resolve(cli.run).unwrap()
+    }
+
+    #[test]
+    fn the_instance_id_is_the_transactional_id_unless_named_or_off() {
+        let slot = "eoshost-enrich-box-0";
+        assert_eq!(Membership::new(&config(&[]), slot).instance_id(), Some(slot));
+        assert_eq!(Membership::new(&config(&["--group-instance-id", "enrich-a"]), slot).instance_id(), Some("enrich-a"));
+        assert_eq!(Membership::new(&config(&["--static-membership", "off"]), slot).instance_id(), None);
+    }
+
+    #[test]
+    fn fenced_instance_id_is_recognised_from_consumer_and_transaction_errors() {
+        assert!(is_fenced_instance(&KafkaError::MessageConsumption(RDKafkaErrorCode::FencedInstanceId)));
+        assert!(is_fenced_instance(&KafkaError::ConsumerCommit(RDKafkaErrorCode::FencedInstanceId)));
+        assert!(!is_fenced_instance(&KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownMemberId)));
+        assert!(!is_fenced_instance(&KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::Fatal)));
+    }
+
+    #[test]
+    fn the_fencing_failure_exits_4_and_says_not_to_restart_with_the_same_id() {
+        let membership = Membership::new(&config(&["--group-instance-id", "enrich-a"]), "t-0");
+        let failure = membership.fenced_failure("Broker: Static consumer fenced by other consumer with same group.instance.id");
+        assert_eq!(failure.exit_code(), 4);
+        let text = failure.to_string();
+        assert!(text.contains("\"enrich-a\"") && text.contains("Do not restart"), "{text}");
+    }
+
+    #[test]
+    fn the_fencing_wait_follows_heartbeat_interval_ms() {
+        assert_eq!(Membership::new(&config(&[]), "t-0").heartbeat_interval, Duration::from_secs(3));
+        let fast = Membership::new(&config(&["-X", "heartbeat.interval.ms=1000"]), "t-0");
+        assert_eq!(fast.heartbeat_interval, Duration::from_secs(1));
+    }
+}
