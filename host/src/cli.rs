@@ -55,6 +55,18 @@ pub enum Switch {
     Off,
 }
 
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event; coloured only when stderr is a
+    /// terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// Pipeline options. Each is optional here: the TOML file (`--config`) and
 /// the defaults fill in what neither the command line nor the environment
 /// gives.
@@ -143,6 +155,17 @@ pub struct RunArgs {
     /// repeat for more. Settings that break exactly-once are refused.
     #[arg(short = 'X', value_name = "KEY=VALUE", env = "EOSHOST_LIBRDKAFKA")]
     pub librdkafka: Vec<String>,
+
+    /// Log line format: text (colour only on a terminal) or json (one
+    /// object a line) [default: text].
+    #[arg(long, env = "EOSHOST_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// One progress line at info level every N seconds (records in/out per
+    /// second, lag, commits, aborts, traps, dead letters); 0 turns it off
+    /// [default: 10].
+    #[arg(long, env = "EOSHOST_PROGRESS_INTERVAL_S", value_name = "SECONDS")]
+    pub progress_interval_s: Option<u64>,
 
     /// A TOML file with any of these options (kebab-case keys, librdkafka
     /// properties in a [librdkafka] table); command line and environment win.

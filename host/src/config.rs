@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{OnError, RunArgs, Switch, parse_pair};
+use crate::cli::{LogFormat, OnError, RunArgs, Switch, parse_pair};
 use crate::failure::Failure;
 use crate::kafka::secrets;
 use crate::plugin::SandboxLimits;
@@ -36,6 +36,8 @@ struct FileConfig {
     plugin_memory_mb: Option<u64>,
     metrics_addr: Option<String>,
     connect_timeout_ms: Option<u64>,
+    log_format: Option<LogFormat>,
+    progress_interval_s: Option<u64>,
     librdkafka: Option<BTreeMap<String, String>>,
 }
 
@@ -66,7 +68,13 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// `-X` properties (file first, command line over it), in order.
     pub librdkafka: Vec<(String, String)>,
+    pub log_format: LogFormat,
+    /// How often a progress line is logged; `None` when turned off (`0`).
+    pub progress_interval: Option<Duration>,
 }
+
+/// `--progress-interval-s` when not given.
+const DEFAULT_PROGRESS_INTERVAL_S: u64 = 10;
 
 /// librdkafka settings that would silently break exactly-once, with the
 /// values that keep it. `-X` may repeat them only with a safe value.
@@ -223,6 +231,12 @@ impl Config {
             metrics_addr,
             connect_timeout: Duration::from_millis(connect_timeout_ms),
             librdkafka,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            progress_interval: match args.progress_interval_s.or(file.progress_interval_s).unwrap_or(DEFAULT_PROGRESS_INTERVAL_S)
+            {
+                0 => None,
+                seconds => Some(Duration::from_secs(seconds)),
+            },
         })
     }
 }
@@ -255,6 +269,27 @@ mod tests {
         assert_eq!(config.limits.call_timeout, Duration::from_millis(1000));
         assert_eq!(config.limits.memory_bytes, 64 << 20);
         assert_eq!(config.dlq_topic, None);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.progress_interval, Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn log_format_and_progress_interval_come_from_the_command_line_and_zero_turns_progress_off() {
+        let config = resolve(&[
+            "--plugin",
+            "x.wasm",
+            "--input",
+            "a",
+            "--output",
+            "b",
+            "--log-format",
+            "json",
+            "--progress-interval-s",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.progress_interval, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod failure;
 pub mod kafka;
 pub mod logging;
@@ -13,22 +14,33 @@ pub mod offline;
 pub mod pipeline;
 pub mod plugin;
 pub mod policy;
+pub mod progress;
 
 use cli::{Cli, Command};
 use failure::Failure;
 
-/// Runs what the command line asks for.
+/// Runs what the command line asks for. Logging starts here: the pipeline's
+/// log format is part of its configuration.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Some(Command::Test(args)) => offline::run(args),
-        Some(Command::Inspect(args)) => inspect(&args.plugin),
+        Some(Command::Test(args)) => {
+            logging::init(cli::LogFormat::Text);
+            offline::run(args)
+        }
+        Some(Command::Inspect(args)) => {
+            logging::init(cli::LogFormat::Text);
+            inspect(&args.plugin)
+        }
         Some(Command::Version) => {
             print!("{}", kafka::librdkafka::version_report());
             Ok(())
         }
         None => {
+            let config = config::Config::resolve(cli.run)?;
+            logging::init(config.log_format);
             kafka::librdkafka::log_build();
-            pipeline::run(config::Config::resolve(cli.run)?)
+            logging::log_effective_configuration(&config);
+            pipeline::run(config)
         }
     }
 }

@@ -4,9 +4,8 @@ use clap::Parser;
 
 fn main() {
     let cli = eoshost::cli::Cli::parse();
-    eoshost::logging::init();
     if let Err(failure) = eoshost::run(cli) {
-        eprintln!("eoshost: {failure}");
+        eoshost::logging::fatal(&failure.to_string());
         std::process::exit(failure.exit_code());
     }
 }

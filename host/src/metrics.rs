@@ -43,6 +43,22 @@ struct PartitionLabels {
     partition: i32,
 }
 
+/// The counters a progress line reports, read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub consumed: u64,
+    pub produced: u64,
+    pub dead_lettered: u64,
+    pub skipped: u64,
+    pub committed: u64,
+    pub aborted: u64,
+    /// Traps of every kind.
+    pub traps: u64,
+    /// Summed over the partitions whose lag librdkafka's statistics last
+    /// reported.
+    pub lag: i64,
+}
+
 /// Every metric eoshost exports, plus the liveness and readiness state.
 pub struct Metrics {
     registry: Registry,
@@ -186,6 +202,25 @@ impl Metrics {
         self.producer_replacements.get_or_create(&ReasonLabels { reason }).inc();
     }
 
+    /// The counters as they are now (for the progress line).
+    pub fn totals(&self) -> Totals {
+        let traps = TrapKind::ALL.iter().map(|kind| self.trap_count(*kind)).sum();
+        let lag = {
+            let known = self.lag_partitions.lock().unwrap_or_else(|p| p.into_inner());
+            known.iter().map(|labels| self.consumer_lag.get_or_create(labels).get()).sum()
+        };
+        Totals {
+            consumed: self.records_consumed.get(),
+            produced: self.records_produced.get(),
+            dead_lettered: self.records_dead_lettered.get(),
+            skipped: self.records_skipped.get(),
+            committed: self.transactions_committed.get(),
+            aborted: self.transactions_aborted.get(),
+            traps,
+            lag,
+        }
+    }
+
     pub fn transaction_aborted(&self) {
         self.transactions_aborted.inc();
     }
@@ -301,5 +336,25 @@ mod tests {
         let text = metrics.encode();
         assert!(text.contains("eoshost_consumer_errors_total{kind=\"transport\"} 2"), "{text}");
         assert!(text.contains("eoshost_connection_errors_total{kind=\"tls\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn producer_replacements_count_by_reason_and_totals_add_up() {
+        let metrics = Metrics::new();
+        metrics.producer_replaced("fenced");
+        metrics.producer_replaced("fenced");
+        metrics.record_consumed();
+        metrics.record_consumed();
+        metrics.transaction_committed(Duration::from_millis(3), 2, 1, 1);
+        metrics.transaction_aborted();
+        metrics.plugin_trapped(TrapKind::Timeout);
+        metrics.plugin_trapped(TrapKind::Panic);
+        metrics.set_consumer_lag(vec![("orders".into(), 0, 5), ("orders".into(), 1, 7)]);
+        assert!(metrics.encode().contains("eoshost_producer_replacements_total{reason=\"fenced\"} 2"));
+        let totals = metrics.totals();
+        assert_eq!(
+            totals,
+            Totals { consumed: 2, produced: 2, dead_lettered: 1, skipped: 1, committed: 1, aborted: 1, traps: 2, lag: 12 }
+        );
     }
 }

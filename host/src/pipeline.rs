@@ -53,6 +53,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         }
         tokio::spawn(stop_on_signal(stop.clone()));
         tokio::spawn(exit_if_stop_hangs(stop.clone()));
+        crate::progress::start(&config, &metrics);
         let pipeline_metrics = metrics.clone();
         tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
             .await
@@ -160,9 +161,7 @@ impl Pipeline {
             .create_with_context(context)
             .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config))))?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
-        consumer
-            .subscribe(&inputs)
-            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
+        consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
             plugin = %config.plugin.display(), group = %config.group, transactional_id = %transactional_id,
             group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
@@ -395,15 +394,7 @@ impl Pipeline {
 }
 
 fn empty_record() -> InputRecord {
-    InputRecord {
-        topic: String::new(),
-        partition: 0,
-        offset: 0,
-        timestamp: None,
-        key: None,
-        value: None,
-        headers: Vec::new(),
-    }
+    InputRecord { topic: String::new(), partition: 0, offset: 0, timestamp: None, key: None, value: None, headers: Vec::new() }
 }
 
 /// Copies a consumed message into the record the plugin sees, reusing the

@@ -68,13 +68,7 @@ pub struct PoisonPolicy {
 
 impl PoisonPolicy {
     pub fn new(on_error: OnError, max_retries: u32) -> Self {
-        PoisonPolicy {
-            on_error,
-            max_retries,
-            traps: HashMap::new(),
-            retry_alone: HashSet::new(),
-            decided: HashMap::new(),
-        }
+        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), retry_alone: HashSet::new(), decided: HashMap::new() }
     }
 
     fn final_verdict(&self, error: String) -> Verdict {

@@ -224,7 +224,10 @@ impl TransactionalProducer {
                     self.abandoned.len()
                 )));
             }
-            tracing::warn!(abandoned = self.abandoned.len(), "a librdkafka call hung: producer abandoned and replaced (same transactional.id)");
+            tracing::warn!(
+                abandoned = self.abandoned.len(),
+                "a librdkafka call hung: producer abandoned and replaced (same transactional.id)"
+            );
         } else {
             // Dropped here: no call of it is running.
             drop(old);
