@@ -13,6 +13,9 @@ pub mod offline;
 pub mod pipeline;
 pub mod plugin;
 pub mod policy;
+pub mod relay;
+pub mod shutdown;
+pub mod sink;
 
 use cli::{Cli, Command};
 use failure::Failure;
@@ -22,7 +25,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Test(args)) => offline::run(args),
         Some(Command::Inspect(args)) => inspect(&args.plugin),
-        None => pipeline::run(config::Config::resolve(cli.run)?),
+        Some(Command::Relay(args)) => relay::run(args),
+        None => match config::Config::resolve(cli.run)? {
+            config if config.postgres.is_some() => sink::postgres::run(config),
+            config => pipeline::run(config),
+        },
     }
 }
 

@@ -185,14 +185,19 @@ impl Eoshost {
     /// variable but `EOSHOST_LOG` is removed: the host reads its options from
     /// them, and the test's command line must be the whole truth.
     pub fn spawn(spec: &EoshostSpec, log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
+        Eoshost::spawn_args(&spec.command_line(), log_dir, label)
+    }
+
+    /// Starts eoshost with this exact command line (e.g. `relay …`), logs
+    /// and environment as [`Eoshost::spawn`].
+    pub fn spawn_args(args: &[String], log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
         let binary = eoshost_binary();
         let stderr_path = log_dir.join(format!("{label}.stderr"));
         let stdout_path = log_dir.join(format!("{label}.stdout"));
-        let args = spec.command_line();
         std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{} {}\n", binary.display(), args.join(" ")))?;
         let mut command = Command::new(&binary);
         command
-            .args(&args)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).with_context(|| format!("creating {}", stdout_path.display()))?)
             .stderr(File::create(&stderr_path).with_context(|| format!("creating {}", stderr_path.display()))?);
