@@ -41,6 +41,7 @@ pub struct Metrics {
     plugin_call_seconds: Histogram,
     plugin_traps: Family<TrapLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
+    relay_held_back: Gauge,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -69,6 +70,7 @@ impl Metrics {
         let plugin_call_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
         let plugin_traps = Family::<TrapLabels, Counter>::default();
         let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        let relay_held_back = Gauge::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -84,6 +86,11 @@ impl Metrics {
         registry.register("eoshost_plugin_call_seconds", "Time of one plugin transform call", plugin_call_seconds.clone());
         registry.register("eoshost_plugin_traps", "Plugin traps by kind", plugin_traps.clone());
         registry.register("eoshost_consumer_lag", "Records behind the last stable offset", consumer_lag.clone());
+        registry.register(
+            "eoshost_relay_held_back_seconds",
+            "eoshost relay: age of the oldest open database transaction, which holds back rows committed after it began",
+            relay_held_back.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -100,6 +107,7 @@ impl Metrics {
             plugin_call_seconds,
             plugin_traps,
             consumer_lag,
+            relay_held_back,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
@@ -151,6 +159,11 @@ impl Metrics {
             self.consumer_lag.get_or_create(&labels).set(lag.max(0));
             known.push(labels);
         }
+    }
+
+    /// The relay's horizon is held back by a transaction open this long.
+    pub fn set_relay_held_back(&self, seconds: f64) {
+        self.relay_held_back.set(seconds.max(0.0) as i64);
     }
 
     pub fn set_ready(&self, ready: bool) {
