@@ -5,7 +5,7 @@ bench/results/latest.md.
 
 Input: the runs file scripts/bench writes, one tab-separated line per run:
 kind name partitions size round rate cpu_us p50_ms p99_ms commit_p50_ms
-commit_p99_ms status ("-" where a figure does not apply; for a latency run,
+commit_p99_ms peak_rss_mib status ("-" where a figure does not apply; for a latency run,
 rate is the input rate it was fed at).
 """
 
@@ -13,7 +13,7 @@ import argparse
 import statistics
 import sys
 
-FIELDS = ["kind", "name", "partitions", "size", "round", "rate", "cpu", "p50", "p99", "c50", "c99", "status"]
+FIELDS = ["kind", "name", "partitions", "size", "round", "rate", "cpu", "p50", "p99", "c50", "c99", "rss", "status"]
 
 DESCRIPTIONS = {
     "eoshost-identity": "eoshost + identity.wasm",
@@ -113,7 +113,8 @@ def text_summary(table, partitions_list, sizes, rounds):
                 c99 = table.median("throughput", name, partitions, size, "c99")
                 ok = table.ok_count("throughput", name, partitions, size)
                 all_rates = ", ".join(r["rate"] for r in table.runs("throughput", name, partitions, size))
-                line = f"  {name:<17} {fmt(rate):>9} records/s  {fmt(cpu, 2):>6} µs CPU/record"
+                rss = table.median("throughput", name, partitions, size, "rss")
+                line = f"  {name:<17} {fmt(rate):>9} records/s  {fmt(cpu, 2):>6} µs CPU/record  {fmt(rss):>4} MiB peak"
                 if c50 is not None:
                     line += f"  commit p50/p99 {fmt(c50, 1)}/{fmt(c99, 1)} ms"
                 line += f"  [{ok} ok: {all_rates}]"
@@ -121,7 +122,7 @@ def text_summary(table, partitions_list, sizes, rounds):
     return out
 
 
-def markdown(table, machine, records, rounds):
+def markdown(table, machine, records, rounds, latency_seconds):
     md = ["# scripts/bench: eoshost against its peers", ""]
     md.append("Written by `scripts/bench` (the full run). Throughput is records/s from the first committed "
               "output to the last, counted back by a read_committed consumer; CPU is the contender "
@@ -143,11 +144,13 @@ def markdown(table, machine, records, rounds):
     md.extend(f"    {line}" for line in table.ratios())
     md.append("")
     for partitions in (6, 1, 24):
+        if not any(key[0] == "throughput" and key[2] == partitions for key in table.groups):
+            continue
         md.append(f"## Throughput, {partitions} partition{'s' if partitions > 1 else ''}")
         md.append("")
         md.append("| contender | 100 B rec/s | 1 KiB rec/s | CPU µs/rec 100 B | CPU µs/rec 1 KiB | "
-                  "eoshost commit p50/p99 ms 100 B | 1 KiB |")
-        md.append("|---|---|---|---|---|---|---|")
+                  "eoshost commit p50/p99 ms 100 B | 1 KiB | peak RSS MiB (1 KiB) |")
+        md.append("|---|---|---|---|---|---|---|---|")
         for name in ORDER:
             if not any(table.runs("throughput", name, partitions, s) for s in (100, 1024)):
                 continue
@@ -160,12 +163,14 @@ def markdown(table, machine, records, rounds):
                 c50 = table.median("throughput", name, partitions, s, "c50")
                 c99 = table.median("throughput", name, partitions, s, "c99")
                 cells.append(f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—")
+            cells.append(fmt(table.median("throughput", name, partitions, 1024, "rss")))
             md.append("| " + " | ".join(cells) + " |")
         md.append("")
     md.append("## End-to-end latency (6 partitions; input produced at half of eoshost + identity's rate)")
     md.append("")
     md.append("From the input's produce timestamp to the moment a read_committed consumer receives the output; "
-              "3 s of warm-up left out, then 10 s measured.")
+              f"3 s of warm-up left out, then {latency_seconds} s measured. CPU per record at this rate is in "
+              "the table of every run.")
     md.append("")
     md.append("| contender | size | input rate rec/s | p50 ms | p99 ms |")
     md.append("|---|---|---|---|---|")
@@ -179,8 +184,8 @@ def markdown(table, machine, records, rounds):
     md.append("## Every run")
     md.append("")
     md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | p50 ms | p99 ms | "
-              "commit p50 ms | commit p99 ms | status |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "commit p50 ms | commit p99 ms | peak RSS MiB | status |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for runs in table.groups.values():
         for run in runs:
             md.append("| " + " | ".join(str(run[f]) for f in FIELDS) + " |")
@@ -195,6 +200,7 @@ def main():
     parser.add_argument("--records-100", type=int, required=True)
     parser.add_argument("--records-1024", type=int, required=True)
     parser.add_argument("--rounds", type=int, required=True)
+    parser.add_argument("--latency-seconds", type=int, default=10)
     parser.add_argument("--machine")
     parser.add_argument("--markdown")
     args = parser.parse_args()
@@ -214,7 +220,8 @@ def main():
                 key, _, value = line.rstrip("\n").partition("\t")
                 machine.append((key, value))
         with open(args.markdown, "w") as out:
-            out.write(markdown(table, machine, {100: args.records_100, 1024: args.records_1024}, args.rounds))
+            out.write(markdown(table, machine, {100: args.records_100, 1024: args.records_1024}, args.rounds,
+                               args.latency_seconds))
         print(f"table written to {args.markdown}")
     ratios = table.ratios()
     for line in ratios:

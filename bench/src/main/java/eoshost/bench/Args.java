@@ -16,8 +16,10 @@ final class Args {
 
     private final Map<String, String> options = new HashMap<>();
     private final List<String> positional = new ArrayList<>();
+    private final String[] argv;
 
     Args(String[] argv) {
+        this.argv = argv.clone();
         for (int i = 0; i < argv.length; i++) {
             if (argv[i].startsWith("--")) {
                 if (i + 1 >= argv.length) {
@@ -28,6 +30,13 @@ final class Args {
                 positional.add(argv[i]);
             }
         }
+    }
+
+    /** These options and more; a later value of the same option wins. */
+    Args with(String[] more) {
+        String[] all = java.util.Arrays.copyOf(argv, argv.length + more.length);
+        System.arraycopy(more, 0, all, argv.length, more.length);
+        return new Args(all);
     }
 
     String get(String name) {

@@ -1,5 +1,8 @@
 package eoshost.bench;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -36,74 +39,122 @@ import org.apache.kafka.common.errors.TopicExistsException;
  *   input; every contender keeps it), over the records sent after the time in
  *   FILE (the loader's warm-up is left out).
  *
- * The figures go to --result-file as key=value lines. Then it waits for the
- * contender to exit and deletes the output topic and --delete-group.
+ * The figures go to --result-file as key=value lines (status=ok, or what went
+ * wrong: a timeout, or the contender exiting early unless
+ * --contender-may-exit 1). Then it waits for the contender to exit and
+ * deletes the output topic and --delete-group.
  */
 final class Counter {
     private Counter() {}
 
+    /** One count (the `count` command). */
     static int run(Args args) throws Exception {
+        try (Admin admin = admin(args.get("bootstrap"))) {
+            return count(admin, args);
+        }
+    }
+
+    /**
+     * Counts one job a line from stdin (the `count-serve` command), each line
+     * the options of one `count`, added to the command's own: one warm JVM for
+     * every run, so the start-up of a counter is not paid per run.
+     */
+    static int serve(Args base) throws Exception {
+        int failed = 0;
+        try (Admin admin = admin(base.get("bootstrap"));
+                var jobs = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            for (String line = jobs.readLine(); line != null; line = jobs.readLine()) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                Args job = base.with(line.trim().split("\\s+"));
+                try {
+                    failed += count(admin, job) == 0 ? 0 : 1;
+                } catch (Exception e) {
+                    failed++;
+                    System.err.println("count: job failed: " + e);
+                    writeLines(Path.of(job.get("result-file")), List.of("status=error: " + e.getMessage()));
+                }
+            }
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static Admin admin(String bootstrap) {
+        var adminConfig = new Properties();
+        adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return Admin.create(adminConfig);
+    }
+
+    private static int count(Admin admin, Args args) throws Exception {
         String bootstrap = args.get("bootstrap");
         String topic = args.get("topic");
         int partitions = (int) args.getLong("partitions");
         long expected = args.getLong("records");
         Path result = Path.of(args.get("result-file"));
         Path pidFile = Path.of(args.get("pid-file"));
+        boolean mayExit = args.getLong("contender-may-exit", 0) != 0;
         long ticksPerSecond = args.getLong("clk-tck", 100);
         String latencyMark = args.get("latency-mark", null);
         long firstTimeout = TimeUnit.SECONDS.toNanos(args.getLong("first-timeout-s", 90));
         long idleTimeout = TimeUnit.SECONDS.toNanos(args.getLong("idle-timeout-s", 30));
 
-        var adminConfig = new Properties();
-        adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        try (Admin admin = Admin.create(adminConfig)) {
-            createTopic(admin, topic, partitions);
-            var consumerConfig = Clients.consumer(bootstrap);
-            consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            // Small waits so a commit is seen within milliseconds; large polls so
-            // the counter never becomes the bottleneck.
-            consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
-            consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50_000);
-            consumerConfig.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
-            consumerConfig.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
+        createTopic(admin, topic, partitions);
+        var consumerConfig = Clients.consumer(bootstrap);
+        consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // Small waits so a commit is seen within milliseconds; large polls so
+        // the counter never becomes the bottleneck.
+        consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
+        consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50_000);
+        consumerConfig.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
+        consumerConfig.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
 
-            String status;
-            Window window = new Window(latencyMark != null ? (int) expected : 0);
-            try (var consumer = new KafkaConsumer<byte[], byte[]>(consumerConfig)) {
-                List<TopicPartition> assigned = awaitPartitions(consumer, topic, partitions);
-                consumer.assign(assigned);
-                consumer.seekToBeginning(assigned);
-                assigned.forEach(consumer::position);
-                Path ready = Path.of(args.get("ready-file"));
-                Files.writeString(ready, "ready\n");
+        String status;
+        Window window = new Window(latencyMark != null ? (int) expected : 0);
+        try (var consumer = new KafkaConsumer<byte[], byte[]>(consumerConfig)) {
+            List<TopicPartition> assigned = awaitPartitions(consumer, topic, partitions);
+            consumer.assign(assigned);
+            consumer.seekToBeginning(assigned);
+            assigned.forEach(consumer::position);
+            Files.writeString(Path.of(args.get("ready-file")), "ready\n");
 
-                long started = System.nanoTime();
-                long lastProgress = started;
-                while (true) {
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
-                    long now = System.nanoTime();
-                    if (!records.isEmpty()) {
-                        window.seen(records, now, System.currentTimeMillis(), pidFile);
-                        lastProgress = now;
-                        if (window.count >= expected) {
-                            window.finish(now, pidFile);
-                            status = "ok";
-                            break;
-                        }
-                    } else if (window.count == 0 && now - started > firstTimeout) {
-                        status = "timeout: no committed output within " + firstTimeout / 1_000_000_000 + " s";
+            long started = System.nanoTime();
+            long lastProgress = started;
+            long goneSince = 0;
+            while (true) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
+                long now = System.nanoTime();
+                if (!records.isEmpty()) {
+                    window.seen(records, now, System.currentTimeMillis(), pidFile);
+                    lastProgress = now;
+                    if (window.count >= expected) {
+                        window.finish(now, pidFile);
+                        status = "ok";
                         break;
-                    } else if (window.count > 0 && now - lastProgress > idleTimeout) {
-                        status = "timeout: stuck at " + window.count + " of " + expected + " records";
+                    }
+                    continue;
+                }
+                if (!mayExit && Files.exists(pidFile) && ProcCpu.ticks(pidFile) < 0) {
+                    // Gone: give its last commit a moment to become visible.
+                    goneSince = goneSince == 0 ? now : goneSince;
+                    if (now - goneSince > TimeUnit.SECONDS.toNanos(3)) {
+                        status = "failed: the contender exited at " + window.count + " of " + expected + " records";
                         break;
                     }
                 }
+                if (window.count == 0 && now - started > firstTimeout) {
+                    status = "timeout: no committed output within " + firstTimeout / 1_000_000_000 + " s";
+                    break;
+                } else if (window.count > 0 && now - lastProgress > idleTimeout) {
+                    status = "timeout: stuck at " + window.count + " of " + expected + " records";
+                    break;
+                }
             }
-            writeResult(result, window, expected, ticksPerSecond, latencyMark, status);
-            awaitExit(pidFile);
-            cleanup(admin, topic, args.get("delete-group", null));
-            return status.equals("ok") ? 0 : 1;
         }
+        writeResult(result, window, ticksPerSecond, latencyMark, status);
+        awaitExit(pidFile);
+        cleanup(admin, topic, args.get("delete-group", null));
+        return status.equals("ok") ? 0 : 1;
     }
 
     /** What was seen between the first committed output and the last. */
@@ -146,7 +197,7 @@ final class Counter {
         }
     }
 
-    private static void writeResult(Path result, Window window, long expected, long ticksPerSecond,
+    private static void writeResult(Path result, Window window, long ticksPerSecond,
             String latencyMark, String status) throws Exception {
         List<String> lines = new ArrayList<>();
         lines.add("status=" + status);
@@ -179,7 +230,11 @@ final class Counter {
                 lines.add("latency_max_ms=" + measured[n - 1]);
             }
         }
-        // Written whole and renamed, so scripts/bench never reads half a file.
+        writeLines(result, lines);
+    }
+
+    /** Written whole and renamed, so scripts/bench never reads half a file. */
+    private static void writeLines(Path result, List<String> lines) throws java.io.IOException {
         Path partial = result.resolveSibling(result.getFileName() + ".part");
         Files.write(partial, lines);
         Files.move(partial, result, StandardCopyOption.ATOMIC_MOVE);

@@ -19,6 +19,7 @@ public final class Main {
             "tools:",
             "  load           write --records orders of --size bytes (or --rate R for --seconds S)",
             "  count          count a topic back with read_committed; rate, CPU/record, latency",
+            "  count-serve    the same for one job per stdin line (the options of one count)",
             "  admin          create TOPIC:PARTITIONS... | delete-prefix PREFIX");
 
     public static void main(String[] argv) throws Exception {
@@ -34,6 +35,7 @@ public final class Main {
                 case "alo-copy" -> AtLeastOnceCopy.run(args);
                 case "load" -> Loader.run(args);
                 case "count" -> System.exit(Counter.run(args));
+                case "count-serve" -> System.exit(Counter.serve(args));
                 case "admin" -> TopicAdmin.run(args);
                 default -> {
                     System.err.println("unknown command '" + argv[0] + "'\n" + USAGE);
