@@ -47,8 +47,13 @@ def load(path):
     return runs
 
 
+def ok(run):
+    """A run that counts: complete, or cut off at --max-seconds (ok_capped)."""
+    return run["status"] in ("ok", "ok_capped")
+
+
 def median(runs, field):
-    values = [number(run[field]) for run in runs if run["status"] == "ok"]
+    values = [number(run[field]) for run in runs if ok(run)]
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
@@ -69,7 +74,7 @@ class Table:
         return median(self.runs(kind, name, partitions, size), field)
 
     def ok_count(self, kind, name, partitions, size):
-        return sum(1 for run in self.runs(kind, name, partitions, size) if run["status"] == "ok")
+        return sum(1 for run in self.runs(kind, name, partitions, size) if ok(run))
 
     def kstreams(self, partitions, size):
         """Kafka Streams at its better thread count: (name, median rate)."""
@@ -177,9 +182,9 @@ def markdown(table, machine, records, rounds, latency_seconds):
     for size in (100, 1024):
         for name in ORDER:
             for run in table.runs("latency", name, 6, size):
-                ok = run["status"] == "ok"
+                good = ok(run)
                 md.append(f"| {DESCRIPTIONS[name]} | {size} B | {run['rate']} | "
-                          f"{run['p50'] if ok else run['status']} | {run['p99'] if ok else ''} |")
+                          f"{run['p50'] if good else run['status']} | {run['p99'] if good else ''} |")
     md.append("")
     md.append("## Every run")
     md.append("")

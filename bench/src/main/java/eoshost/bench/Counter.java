@@ -32,6 +32,9 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * - throughput: records/s from the first poll that returns committed output
  *   to the poll that brings the count to --records, counting only the records
  *   after that first poll (the first transaction's records are not timed);
+ *   with --max-seconds S the window ends after S s even if not every record
+ *   has come back yet (complete=0 in the result): the rate is then over the
+ *   records that did, which bounds a run on a machine too busy to finish;
  * - CPU: utime + stime of the contender (--pid-file, from /proc/PID/stat)
  *   over the same window, per record;
  * - latency (with --latency-mark FILE): for each record, the wall clock when
@@ -98,6 +101,7 @@ final class Counter {
         String latencyMark = args.get("latency-mark", null);
         long firstTimeout = TimeUnit.SECONDS.toNanos(args.getLong("first-timeout-s", 90));
         long idleTimeout = TimeUnit.SECONDS.toNanos(args.getLong("idle-timeout-s", 30));
+        long windowCap = TimeUnit.SECONDS.toNanos(args.getLong("max-seconds", 3600));
 
         createTopic(admin, topic, partitions);
         var consumerConfig = Clients.consumer(bootstrap);
@@ -127,7 +131,7 @@ final class Counter {
                 if (!records.isEmpty()) {
                     window.seen(records, now, System.currentTimeMillis(), pidFile);
                     lastProgress = now;
-                    if (window.count >= expected) {
+                    if (window.count >= expected || now - window.firstNanos >= windowCap) {
                         window.finish(now, pidFile);
                         status = "ok";
                         break;
@@ -151,7 +155,7 @@ final class Counter {
                 }
             }
         }
-        writeResult(result, window, ticksPerSecond, latencyMark, status);
+        writeResult(result, window, expected, ticksPerSecond, latencyMark, status);
         awaitExit(pidFile);
         cleanup(admin, topic, args.get("delete-group", null));
         return status.equals("ok") ? 0 : 1;
@@ -197,11 +201,12 @@ final class Counter {
         }
     }
 
-    private static void writeResult(Path result, Window window, long ticksPerSecond,
+    private static void writeResult(Path result, Window window, long expected, long ticksPerSecond,
             String latencyMark, String status) throws Exception {
         List<String> lines = new ArrayList<>();
         lines.add("status=" + status);
         lines.add("records=" + window.count);
+        lines.add("complete=" + (window.count >= expected ? 1 : 0));
         lines.add("first_poll_records=" + window.firstCount);
         long timed = window.count - window.firstCount;
         double seconds = (window.lastNanos - window.firstNanos) / 1e9;
