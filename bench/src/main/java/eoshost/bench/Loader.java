@@ -1,0 +1,123 @@
+package eoshost.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
+
+/**
+ * Writes the orders (see {@link Orders}) every contender reads. Two modes:
+ * preload (--records N, as fast as the broker takes them, before a contender
+ * starts) and paced (--rate R for --warmup-seconds W and then --seconds S,
+ * while a contender runs, for the latency figures). A record's timestamp is
+ * set by the producer when it is sent; in paced mode the wall-clock time at
+ * which the measured part starts is written to --mark-file.
+ */
+final class Loader {
+    private Loader() {}
+
+    static void run(Args args) throws Exception {
+        String topic = args.get("topic");
+        int size = (int) args.getLong("size");
+        if (size < Orders.minSize()) {
+            throw new Args.UsageException("--size must be at least " + Orders.minSize() + " bytes (one order)");
+        }
+        var config = Clients.producer(args.get("bootstrap"));
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        long started = System.nanoTime();
+        long sent;
+        if (args.get("rate", null) == null) {
+            config.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+            config.put(ProducerConfig.BATCH_SIZE_CONFIG, 262_144);
+            try (var producer = new KafkaProducer<byte[], byte[]>(config)) {
+                sent = args.getLong("records");
+                for (long i = 0; i < sent && failure.get() == null; i++) {
+                    producer.send(new ProducerRecord<>(topic, Orders.key(i), Orders.value(i, size)),
+                            (metadata, error) -> failure.compareAndSet(null, error));
+                }
+                producer.flush();
+            }
+        } else {
+            sent = paced(args, config, topic, size, failure);
+        }
+        if (failure.get() != null) {
+            System.err.println("load: a record was not written to " + topic + ": " + failure.get());
+            System.exit(1);
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        System.err.printf("load: %d records of %d B into %s in %.1f s%n", sent, size, topic, seconds);
+    }
+
+    private static long paced(Args args, java.util.Properties config, String topic, int size,
+            AtomicReference<Exception> failure) throws Exception {
+        long rate = args.getLong("rate");
+        long warmup = rate * args.getLong("warmup-seconds", 3);
+        long total = warmup + rate * args.getLong("seconds");
+        Path mark = Path.of(args.get("mark-file"));
+        String group = args.get("await-group", null);
+        if (group != null) {
+            awaitAssigned(args.get("bootstrap"), group, topic, (int) args.getLong("partitions"));
+        }
+        try (var producer = new KafkaProducer<byte[], byte[]>(config)) {
+            long start = System.nanoTime();
+            for (long i = 0; i < total && failure.get() == null; i++) {
+                if (i == warmup) {
+                    Files.writeString(mark, Long.toString(System.currentTimeMillis()));
+                }
+                long due = start + i * 1_000_000_000L / rate;
+                long early = due - System.nanoTime();
+                if (early > 0) {
+                    LockSupport.parkNanos(early);
+                }
+                producer.send(new ProducerRecord<>(topic, Orders.key(i), Orders.value(i, size)),
+                        (metadata, error) -> failure.compareAndSet(null, error));
+            }
+            producer.flush();
+            long behind = (System.nanoTime() - start) / 1_000_000 - total * 1000 / rate;
+            if (behind > 500) {
+                System.err.printf("load: fell %d ms behind the rate of %d records/s%n", behind, rate);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Waits until the contender's group is stable with every partition of the
+     * topic assigned, so that the paced records do not wait for it to start.
+     * Gives up after 60 s with a warning (the warm-up records then absorb it).
+     */
+    private static void awaitAssigned(String bootstrap, String group, String topic, int partitions) {
+        var config = new java.util.Properties();
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try (Admin admin = Admin.create(config)) {
+            while (System.nanoTime() < deadline) {
+                try {
+                    ConsumerGroupDescription description = admin.describeConsumerGroups(java.util.List.of(group))
+                            .describedGroups().get(group).get(5, TimeUnit.SECONDS);
+                    long assigned = description.members().stream()
+                            .flatMap(member -> member.assignment().topicPartitions().stream())
+                            .filter(partition -> partition.topic().equals(topic)).count();
+                    if (description.groupState() == GroupState.STABLE && assigned == partitions) {
+                        return;
+                    }
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    // Not there yet (or not a consumer group); ask again.
+                }
+                Thread.sleep(200);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.err.println("load: group " + group + " did not get all " + partitions
+                + " partitions within 60 s; producing anyway");
+    }
+}

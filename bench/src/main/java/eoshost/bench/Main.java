@@ -1,0 +1,50 @@
+package eoshost.bench;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of the bench jar: one subcommand per role, so that scripts/bench
+ * starts each contender as its own process (its CPU is read from /proc) and the
+ * tools that feed and count them from the same jar.
+ */
+public final class Main {
+    private Main() {}
+
+    private static final String USAGE = String.join("\n",
+            "usage: java -jar eoshost-bench.jar COMMAND [--option value]...",
+            "contenders (run until SIGTERM):",
+            "  kstreams       Kafka Streams exactly_once_v2, mapValues identity (--threads N)",
+            "  eos-processor  the guide's exactly-once processor: one transaction per poll()",
+            "  alo-copy       at-least-once consume -> produce, offsets committed every --commit-ms",
+            "tools:",
+            "  load           write --records orders of --size bytes (or --rate R for --seconds S)",
+            "  count          count a topic back with read_committed; rate, CPU/record, latency",
+            "  count-serve    the same for one job per stdin line (the options of one count)",
+            "  admin          create TOPIC:PARTITIONS... | delete-prefix PREFIX");
+
+    public static void main(String[] argv) throws Exception {
+        if (argv.length == 0) {
+            System.err.println(USAGE);
+            System.exit(2);
+        }
+        Args args = new Args(Arrays.copyOfRange(argv, 1, argv.length));
+        try {
+            switch (argv[0]) {
+                case "kstreams" -> StreamsMap.run(args);
+                case "eos-processor" -> GuideProcessor.run(args);
+                case "alo-copy" -> AtLeastOnceCopy.run(args);
+                case "load" -> Loader.run(args);
+                case "count" -> System.exit(Counter.run(args));
+                case "count-serve" -> System.exit(Counter.serve(args));
+                case "admin" -> TopicAdmin.run(args);
+                default -> {
+                    System.err.println("unknown command '" + argv[0] + "'\n" + USAGE);
+                    System.exit(2);
+                }
+            }
+        } catch (Args.UsageException e) {
+            System.err.println(argv[0] + ": " + e.getMessage() + "\n" + USAGE);
+            System.exit(2);
+        }
+    }
+}
