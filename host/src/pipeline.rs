@@ -21,8 +21,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::config::Config;
 use crate::failure::Failure;
 use crate::kafka::client;
-use crate::kafka::context::PipelineContext;
 use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
+use crate::kafka::context::PipelineContext;
 use crate::kafka::membership::Membership;
 use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
@@ -156,10 +156,20 @@ impl Pipeline {
             max_records: config.transaction_max_records,
             membership: membership.clone(),
         };
-        let context = PipelineContext::new(Transaction::new(producer, settings, metrics.clone()), metrics.clone(), &config.bootstrap_servers);
-        let consumer: BaseConsumer<PipelineContext> = client::member_consumer_config(&config, Some(&membership), config.metrics_addr.is_some())
-            .create_with_context(context)
-            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config))))?;
+        let context = PipelineContext::new(
+            Transaction::new(producer, settings, metrics.clone()),
+            metrics.clone(),
+            &config.bootstrap_servers,
+        );
+        let consumer: BaseConsumer<PipelineContext> = client::member_consumer_config(
+            &config,
+            Some(&membership),
+            config.metrics_addr.is_some() || config.progress_interval.is_some(),
+        )
+        .create_with_context(context)
+        .map_err(|e| {
+            Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
+        })?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
