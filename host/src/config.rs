@@ -96,13 +96,13 @@ fn read_file(path: &Path) -> Result<FileConfig, Failure> {
 
 fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
     for (key, value) in pairs {
-        if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key) {
-            if !safe.contains(&value.to_ascii_lowercase().as_str()) {
-                return Err(Failure::usage(format!(
-                    "-X {key}={value} would break exactly-once; eoshost requires {key}={}. Remove the setting",
-                    safe[0]
-                )));
-            }
+        if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key)
+            && !safe.contains(&value.to_ascii_lowercase().as_str())
+        {
+            return Err(Failure::usage(format!(
+                "-X {key}={value} would break exactly-once; eoshost requires {key}={}. Remove the setting",
+                safe[0]
+            )));
         }
         if OWNED.contains(&key.as_str()) {
             return Err(Failure::usage(format!(
@@ -162,10 +162,10 @@ impl Config {
             }
             _ => None,
         };
-        if let Some(dlq) = &dlq_topic {
-            if inputs.contains(dlq) || outputs.contains(dlq) {
-                return Err(Failure::usage(format!("the dead-letter topic \"{dlq}\" must not be an --input or --output topic")));
-            }
+        if let Some(dlq) = &dlq_topic
+            && (inputs.contains(dlq) || outputs.contains(dlq))
+        {
+            return Err(Failure::usage(format!("the dead-letter topic \"{dlq}\" must not be an --input or --output topic")));
         }
 
         let group = args.group.or(file.group).unwrap_or_else(|| {

@@ -59,10 +59,10 @@ fn commits_with_outputs_in_flight_take_milliseconds_not_a_100_ms_poll() -> anyho
             if let Some(exit) = eoshost.try_exit() {
                 anyhow::bail!("eoshost ended early ({exit}); stderr tail:\n{}", eoshost.stderr_tail(30));
             }
-            if let Some((fast, total)) = scrape(&addr).and_then(|text| commit_buckets(&text, FAST)) {
-                if total >= commits {
-                    return Ok((fast, total));
-                }
+            if let Some((fast, total)) = scrape(&addr).and_then(|text| commit_buckets(&text, FAST))
+                && total >= commits
+            {
+                return Ok((fast, total));
             }
             anyhow::ensure!(started.elapsed() < Duration::from_secs(90), "fewer than {commits} commits within 90 s");
             std::thread::sleep(Duration::from_millis(200));

@@ -154,10 +154,10 @@ fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<Tra
 pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadError> {
     let (component, _) = read_component(engine, path)?;
     let mut report = describe(engine.engine(), &component);
-    if report.problems.is_empty() {
-        if let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component) {
-            report.problems.push(format!("{reason:#}"));
-        }
+    if report.problems.is_empty()
+        && let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component)
+    {
+        report.problems.push(format!("{reason:#}"));
     }
     Ok(report)
 }
