@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::defaults;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exactly-once WebAssembly transforms for Apache Kafka.
@@ -85,8 +86,7 @@ pub struct RunArgs {
     #[arg(long, env = "EOSHOST_OUTPUT", value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
     pub output: Vec<String>,
 
-    /// Kafka bootstrap list [default: 127.0.0.1:9092].
-    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]")]
+    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]", help = format!("Kafka bootstrap list [default: {}]", defaults::BOOTSTRAP_SERVERS))]
     pub bootstrap_servers: Option<String>,
 
     /// Consumer group id [default: eoshost-<plugin file stem>].
@@ -123,32 +123,26 @@ pub struct RunArgs {
     #[arg(long, env = "EOSHOST_DLQ_TOPIC")]
     pub dlq_topic: Option<String>,
 
-    /// Traps on one record before --on-error applies [default: 3].
-    #[arg(long, env = "EOSHOST_MAX_RETRIES")]
+    #[arg(long, env = "EOSHOST_MAX_RETRIES", help = format!("Traps on one record before --on-error applies [default: {}]", defaults::MAX_RETRIES))]
     pub max_retries: Option<u32>,
 
-    /// Longest time a transaction stays open, in ms [default: 100].
-    #[arg(long, env = "EOSHOST_COMMIT_INTERVAL_MS")]
+    #[arg(long, env = "EOSHOST_COMMIT_INTERVAL_MS", help = format!("Longest time a transaction stays open, in ms [default: {}]", defaults::COMMIT_INTERVAL_MS))]
     pub commit_interval_ms: Option<u64>,
 
-    /// Most input records in one transaction [default: 10000].
-    #[arg(long, env = "EOSHOST_TRANSACTION_MAX_RECORDS")]
+    #[arg(long, env = "EOSHOST_TRANSACTION_MAX_RECORDS", help = format!("Most input records in one transaction [default: {}]", defaults::TRANSACTION_MAX_RECORDS))]
     pub transaction_max_records: Option<usize>,
 
-    /// Wall-clock budget of one plugin call, in ms [default: 1000].
-    #[arg(long, env = "EOSHOST_PLUGIN_TIMEOUT_MS")]
+    #[arg(long, env = "EOSHOST_PLUGIN_TIMEOUT_MS", help = format!("Wall-clock budget of one plugin call, in ms [default: {}]", defaults::PLUGIN_TIMEOUT_MS))]
     pub plugin_timeout_ms: Option<u64>,
 
-    /// Linear-memory cap of one plugin instance, in MiB [default: 64].
-    #[arg(long, env = "EOSHOST_PLUGIN_MEMORY_MB")]
+    #[arg(long, env = "EOSHOST_PLUGIN_MEMORY_MB", help = format!("Linear-memory cap of one plugin instance, in MiB [default: {}]", defaults::PLUGIN_MEMORY_MB))]
     pub plugin_memory_mb: Option<u64>,
 
     /// Serve Prometheus /metrics, /healthz and /readyz here [default: off].
     #[arg(long, env = "EOSHOST_METRICS_ADDR", value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,
 
-    /// Give up connecting to Kafka at start after this many ms [default: 60000].
-    #[arg(long, env = "EOSHOST_CONNECT_TIMEOUT_MS")]
+    #[arg(long, env = "EOSHOST_CONNECT_TIMEOUT_MS", help = format!("Give up connecting to Kafka at start after this many ms [default: {}]", defaults::CONNECT_TIMEOUT_MS))]
     pub connect_timeout_ms: Option<u64>,
 
     /// Any librdkafka property, passed to the consumer and the producer;
@@ -161,10 +155,7 @@ pub struct RunArgs {
     #[arg(long, env = "EOSHOST_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
 
-    /// One progress line at info level every N seconds (records in/out per
-    /// second, lag, commits, aborts, traps, dead letters); 0 turns it off
-    /// [default: 10].
-    #[arg(long, env = "EOSHOST_PROGRESS_INTERVAL_S", value_name = "SECONDS")]
+    #[arg(long, env = "EOSHOST_PROGRESS_INTERVAL_S", value_name = "SECONDS", help = format!("One progress line at info level every N seconds (records in/out per second, lag, commits, aborts, traps, dead letters); 0 turns it off [default: {}]", defaults::PROGRESS_INTERVAL_S))]
     pub progress_interval_s: Option<u64>,
 
     /// A TOML file with any of these options (kebab-case keys, librdkafka
@@ -194,11 +185,11 @@ pub struct TestArgs {
     pub output: Vec<String>,
 
     /// Wall-clock budget of one plugin call, in ms.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = defaults::PLUGIN_TIMEOUT_MS)]
     pub plugin_timeout_ms: u64,
 
     /// Linear-memory cap of the plugin instance, in MiB.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults::PLUGIN_MEMORY_MB)]
     pub plugin_memory_mb: u64,
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{LogFormat, OnError, RunArgs, Switch, parse_pair};
+use crate::defaults;
 use crate::failure::Failure;
 use crate::kafka::secrets;
 use crate::plugin::SandboxLimits;
@@ -72,9 +73,6 @@ pub struct Config {
     /// How often a progress line is logged; `None` when turned off (`0`).
     pub progress_interval: Option<Duration>,
 }
-
-/// `--progress-interval-s` when not given.
-const DEFAULT_PROGRESS_INTERVAL_S: u64 = 10;
 
 /// librdkafka settings that would silently break exactly-once, with the
 /// values that keep it. `-X` may repeat them only with a safe value.
@@ -175,16 +173,24 @@ impl Config {
         let positive = |name: &str, value: u64| {
             if value == 0 { Err(Failure::usage(format!("--{name} must be greater than 0"))) } else { Ok(value) }
         };
-        let commit_interval_ms =
-            positive("commit-interval-ms", args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(100))?;
-        let plugin_timeout_ms = positive("plugin-timeout-ms", args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(1000))?;
-        let plugin_memory_mb = positive("plugin-memory-mb", args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or(64))?;
+        let commit_interval_ms = positive(
+            "commit-interval-ms",
+            args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(defaults::COMMIT_INTERVAL_MS),
+        )?;
+        let plugin_timeout_ms = positive(
+            "plugin-timeout-ms",
+            args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(defaults::PLUGIN_TIMEOUT_MS),
+        )?;
+        let plugin_memory_mb =
+            positive("plugin-memory-mb", args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or(defaults::PLUGIN_MEMORY_MB))?;
         let transaction_max_records = positive(
             "transaction-max-records",
-            args.transaction_max_records.or(file.transaction_max_records).unwrap_or(10_000) as u64,
+            args.transaction_max_records.or(file.transaction_max_records).unwrap_or(defaults::TRANSACTION_MAX_RECORDS) as u64,
         )?;
-        let connect_timeout_ms =
-            positive("connect-timeout-ms", args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(60_000))?;
+        let connect_timeout_ms = positive(
+            "connect-timeout-ms",
+            args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(defaults::CONNECT_TIMEOUT_MS),
+        )?;
         // Under KIP-848 (`group.protocol=consumer`) the coordinator refuses a
         // static member's restart with UNRELEASED_INSTANCE_ID (fatal) until
         // the crashed predecessor's session expires: off unless asked for.
@@ -212,7 +218,10 @@ impl Config {
             plugin,
             inputs,
             outputs,
-            bootstrap_servers: args.bootstrap_servers.or(file.bootstrap_servers).unwrap_or_else(|| "127.0.0.1:9092".into()),
+            bootstrap_servers: args
+                .bootstrap_servers
+                .or(file.bootstrap_servers)
+                .unwrap_or_else(|| defaults::BOOTSTRAP_SERVERS.into()),
             group,
             transactional_id: args.transactional_id.or(file.transactional_id),
             group_instance_id,
@@ -220,7 +229,7 @@ impl Config {
             plugin_config,
             on_error,
             dlq_topic,
-            max_retries: args.max_retries.or(file.max_retries).unwrap_or(3),
+            max_retries: args.max_retries.or(file.max_retries).unwrap_or(defaults::MAX_RETRIES),
             commit_interval: Duration::from_millis(commit_interval_ms),
             transaction_max_records: transaction_max_records as usize,
             limits: SandboxLimits {
@@ -232,7 +241,10 @@ impl Config {
             connect_timeout: Duration::from_millis(connect_timeout_ms),
             librdkafka,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            progress_interval: match args.progress_interval_s.or(file.progress_interval_s).unwrap_or(DEFAULT_PROGRESS_INTERVAL_S)
+            progress_interval: match args
+                .progress_interval_s
+                .or(file.progress_interval_s)
+                .unwrap_or(defaults::PROGRESS_INTERVAL_S)
             {
                 0 => None,
                 seconds => Some(Duration::from_secs(seconds)),

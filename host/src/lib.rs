@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod defaults;
 pub mod events;
 pub mod failure;
 pub mod kafka;

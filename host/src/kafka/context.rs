@@ -74,18 +74,24 @@ impl ClientContext for PipelineContext {
         }
     }
 
+    /// Lag per assigned partition: the last stable offset minus what this
+    /// instance committed there (its transactional commits do not update
+    /// librdkafka's own `committed_offset`), or minus what it has read when
+    /// it has not committed there yet.
     fn stats(&self, statistics: Statistics) {
+        let transaction = self.transaction();
         let lags = statistics
             .topics
             .iter()
             .flat_map(|(topic, stats)| {
-                stats
-                    .partitions
-                    .values()
-                    .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
-                    .map(move |p| (topic.clone(), p.partition, p.consumer_lag))
+                let transaction = &transaction;
+                stats.partitions.values().filter(|p| p.partition >= 0 && p.ls_offset >= 0).filter_map(move |p| {
+                    let from = transaction.committed_offset(topic, p.partition).or((p.app_offset >= 0).then_some(p.app_offset))?;
+                    Some((topic.clone(), p.partition, (p.ls_offset - from).max(0)))
+                })
             })
             .collect();
+        drop(transaction);
         self.metrics.set_consumer_lag(lags);
     }
 }

@@ -20,10 +20,18 @@ use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
 use super::membership::{Membership, is_fenced_instance};
 use super::producer::{CommitPhases, TransactionalProducer};
 use crate::cli::OnError;
+use crate::events::RateLimited;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, InputRecord, OutputRecord, OutputTopics, Sandbox};
 use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
+
+// Per-record warnings, rate-limited (a poison stream must not write a line
+// per record); what is suppressed is counted and reported.
+static TRAPPED: RateLimited = RateLimited::new("plugin trapped", 10, Duration::from_secs(10));
+static SKIPPED: RateLimited = RateLimited::new("record skipped", 10, Duration::from_secs(10));
+static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
+static REFUSED: RateLimited = RateLimited::new("output refused by Kafka", 10, Duration::from_secs(10));
 
 /// What became of one input record.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,6 +74,8 @@ struct Partition {
     first_read: i64,
     /// The next offset to commit, when the open transaction read from it.
     next: Option<i64>,
+    /// The next offset this instance last committed there.
+    committed: Option<i64>,
 }
 
 /// The counts of the open transaction.
@@ -172,6 +182,12 @@ impl Transaction {
         }
     }
 
+    /// The next offset this instance last committed in a partition, if it
+    /// committed there since the assignment (what lag is measured from).
+    pub fn committed_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partitions.iter().find(|p| p.topic == topic && p.partition == partition).and_then(|p| p.committed)
+    }
+
     /// Where to rewind a partition the group has no committed offset for:
     /// the first offset read since the assignment, if any was.
     pub fn first_read(&self, topic: &str, partition: i32) -> Option<i64> {
@@ -215,33 +231,35 @@ impl Transaction {
                 let result = sandbox.transform(record);
                 self.metrics.plugin_called(started.elapsed());
                 match result {
-                    Ok(outputs) => match self.queue_outputs(record, slot, &outputs) {
-                        Ok(()) => {
-                            self.policy.succeeded(record);
-                            let open = self.account(record, slot);
-                            open.produced += outputs.len() as u64;
-                            return Ok(Fate::Queued);
+                    Ok(outputs) => {
+                        match self.queue_outputs(record, slot, &outputs) {
+                            Ok(()) => {
+                                self.policy.succeeded(record);
+                                let open = self.account(record, slot);
+                                open.produced += outputs.len() as u64;
+                                return Ok(Fate::Queued);
+                            }
+                            Err(WriteError::Refused(reason)) => self.policy.rejected(&RecordId::of(record), reason),
+                            Err(WriteError::Kafka(error)) if is_permanent_produce_error(&error) => {
+                                let id = RecordId::of(record);
+                                REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; aborting, the record will follow --on-error"));
+                                self.policy.condemn(id, format!("Kafka refused an output: {error}"));
+                                self.abort(consumer)?;
+                                return Ok(Fate::Retry);
+                            }
+                            // Not the record's fault: the producer cannot send
+                            // (fenced, or failed for good).
+                            Err(WriteError::Kafka(error)) => {
+                                self.recover(TxnError::Fatal(error), consumer)?;
+                                return Ok(Fate::Retry);
+                            }
                         }
-                        Err(WriteError::Refused(reason)) => self.policy.rejected(&RecordId::of(record), reason),
-                        Err(WriteError::Kafka(error)) if is_permanent_produce_error(&error) => {
-                            let id = RecordId::of(record);
-                            tracing::warn!(record = %id, "Kafka refused an output: {error}; aborting, the record will follow --on-error");
-                            self.policy.condemn(id, format!("Kafka refused an output: {error}"));
-                            self.abort(consumer)?;
-                            return Ok(Fate::Retry);
-                        }
-                        // Not the record's fault: the producer cannot send
-                        // (fenced, or failed for good).
-                        Err(WriteError::Kafka(error)) => {
-                            self.recover(TxnError::Fatal(error), consumer)?;
-                            return Ok(Fate::Retry);
-                        }
-                    },
+                    }
                     Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
                     Err(CallError::Trap(trap)) => {
                         let id = RecordId::of(record);
                         self.metrics.plugin_trapped(trap.kind);
-                        tracing::warn!(record = %id, kind = %trap.kind, "plugin trapped: {}", trap.message);
+                        TRAPPED.warn(format_args!("record at {id}: plugin trapped ({} trap): {}", trap.kind, trap.message));
                         self.policy.trapped(&id, &trap)
                     }
                 }
@@ -272,13 +290,13 @@ impl Transaction {
                 Ok(Fate::Failed { record: id, error })
             }
             Verdict::Skip(error) => {
-                tracing::warn!(record = %id, "skipping record (--on-error skip): {error}");
+                SKIPPED.warn(format_args!("skipping the record at {id} (--on-error skip): {error}"));
                 self.account(record, slot).skipped += 1;
                 Ok(Fate::Skipped)
             }
             Verdict::DeadLetter(error) => {
                 let dlq = self.settings.dlq_topic.clone().expect("--on-error dlq has a topic");
-                tracing::warn!(record = %id, dlq = %dlq, "dead-lettering record: {error}");
+                DEAD_LETTERED.warn(format_args!("dead-lettering the record at {id} to \"{dlq}\": {error}"));
                 let letter = dead_letter(record, &dlq, &error, &self.settings.plugin_name);
                 let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: true });
                 match self.producer.send(&dlq, &letter, record.timestamp, opaque) {
@@ -321,6 +339,7 @@ impl Transaction {
                     partition: record.partition,
                     first_read: record.offset,
                     next: None,
+                    committed: None,
                 });
                 self.partitions.len() - 1
             }
@@ -415,7 +434,7 @@ impl Transaction {
             "committed"
         );
         for partition in &mut self.partitions {
-            partition.next = None;
+            partition.committed = partition.next.take().or(partition.committed);
         }
         self.policy.committed(&next_offsets);
         // A successful commit means every output was delivered.
@@ -519,7 +538,7 @@ impl Transaction {
                 )));
             }
             if is_permanent_produce_error(&error) {
-                tracing::warn!(record = %id, "Kafka refused an output: {error}; the record will follow --on-error");
+                REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; the record will follow --on-error"));
                 self.policy.condemn(id, format!("Kafka refused an output: {error}"));
             }
         }

@@ -30,8 +30,8 @@ pub struct SandboxLimits {
 impl Default for SandboxLimits {
     fn default() -> Self {
         SandboxLimits {
-            call_timeout: Duration::from_millis(1000),
-            memory_bytes: 64 << 20,
+            call_timeout: Duration::from_millis(crate::defaults::PLUGIN_TIMEOUT_MS),
+            memory_bytes: (crate::defaults::PLUGIN_MEMORY_MB as usize) << 20,
             stack_bytes: 512 << 10,
             output_bytes_per_call: 16 << 10,
         }

@@ -1,0 +1,22 @@
+//! Every default of an eoshost option, in one place: [`crate::config::Config`]
+//! fills in from here what neither the command line, the environment nor the
+//! TOML file gives; the `--help` text, `eoshost test` and the sandbox limits
+//! read the same constants. Defaults that depend on other options (the group,
+//! the transactional id, the dead-letter topic) are derived in `Config`.
+
+/// `--bootstrap-servers`.
+pub const BOOTSTRAP_SERVERS: &str = "127.0.0.1:9092";
+/// `--max-retries`: traps on one record before `--on-error` applies.
+pub const MAX_RETRIES: u32 = 3;
+/// `--commit-interval-ms`: the longest time a transaction stays open.
+pub const COMMIT_INTERVAL_MS: u64 = 100;
+/// `--transaction-max-records`.
+pub const TRANSACTION_MAX_RECORDS: usize = 10_000;
+/// `--plugin-timeout-ms`: the wall-clock budget of one plugin call.
+pub const PLUGIN_TIMEOUT_MS: u64 = 1000;
+/// `--plugin-memory-mb`: the linear-memory cap of one instance.
+pub const PLUGIN_MEMORY_MB: u64 = 64;
+/// `--connect-timeout-ms`: how long to wait for Kafka at start.
+pub const CONNECT_TIMEOUT_MS: u64 = 60_000;
+/// `--progress-interval-s`.
+pub const PROGRESS_INTERVAL_S: u64 = 10;
