@@ -14,8 +14,10 @@ pub enum Failure {
     RecordFailed(anyhow::Error),
     /// Fenced by a newer instance with the same `group.instance.id`
     /// (FENCED_INSTANCE_ID, fatal to the consumer): exit 4. Distinct so that
-    /// an orchestrator can treat it as final instead of restarting into a
-    /// fencing duel with the instance that replaced this one.
+    /// an orchestrator can tell it apart: restart with a back-off (a lone
+    /// static member can be fenced by its own rejoin after a coordinator
+    /// failover), and alert on a restart loop (two live instances share an
+    /// id).
     #[error("{0:#}")]
     Fenced(anyhow::Error),
     /// Anything else: exit 1.

@@ -101,7 +101,7 @@ impl Membership {
             "fenced by a newer instance with the same group.instance.id \"{id}\" in group \"{}\" ({reason}): it now \
              owns this instance's partitions, and this instance stops without committing. Do not restart this one with \
              the same id while the other runs (they would fence each other in turn): give each live instance its own \
-             --transactional-id or --group-instance-id, and let the orchestrator treat exit code 4 as final",
+             --transactional-id or --group-instance-id. A restart (with a back-off) is safe when ids are unique: a lone static member can also be fenced by its own rejoin after its coordinator's node died",
             self.group
         ))
     }
