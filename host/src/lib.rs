@@ -1,7 +1,11 @@
 //! eoshost: exactly-once WebAssembly transforms for Apache Kafka.
 //!
 //! The sandbox and the plugin contract live in [`plugin`], the transactional
-//! loop in [`pipeline`], what happens to a failing record in [`policy`].
+//! loop in [`pipeline`], the open transaction and every record's fate in
+//! [`kafka::transaction`], what happens to a failing record in [`policy`].
+//!
+//! "DESIGN §N" in comments and messages is a section of `docs/design.md`, the
+//! project's design (its §1 is pinned: relied on by checks outside the code).
 
 pub mod cli;
 pub mod config;
