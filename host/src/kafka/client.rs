@@ -21,16 +21,6 @@ use crate::failure::Failure;
 /// so that a refusal reported meanwhile ends the wait within seconds.
 const PROBE_REQUEST: Duration = Duration::from_secs(1);
 
-/// The consumer side, with the static membership known from the
-/// configuration alone (`--group-instance-id` or `--transactional-id`). An
-/// instance on a transactional-id slot knows its id only once it holds the
-/// slot: build its consumer with [`member_consumer_config`].
-pub fn consumer_config(config: &Config, with_statistics: bool) -> ClientConfig {
-    let known = config.transactional_id.as_deref().or(config.group_instance_id.as_deref());
-    let membership = known.map(|id| Membership::new(config, id));
-    member_consumer_config(config, membership.as_ref(), with_statistics)
-}
-
 /// The consumer side: read_committed, no auto-commit, offsets only through
 /// the transaction, and `group.instance.id` when `membership` is static.
 /// Prefetch is bounded so memory stays small.
