@@ -33,6 +33,19 @@ pub enum Command {
     /// features (TLS, SASL mechanisms, codecs) and the librdkafka patches
     /// it carries.
     Version,
+    /// Publish the rows of a PostgreSQL outbox table to Kafka, exactly once.
+    Relay(RelayArgs),
+}
+
+/// Where the plugin's outputs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// Records on the --output topics, in a Kafka transaction with the offsets.
+    Kafka,
+    /// Rows of --table in PostgreSQL, in a database transaction with the
+    /// offsets (table eoshost_offsets).
+    Postgres,
 }
 
 /// What a record that the plugin rejects, or that keeps trapping, becomes.
@@ -157,6 +170,19 @@ pub struct RunArgs {
 
     #[arg(long, env = "EOSHOST_PROGRESS_INTERVAL_S", value_name = "SECONDS", help = format!("One progress line at info level every N seconds (records in/out per second, lag, commits, aborts, traps, dead letters); 0 turns it off [default: {}]", defaults::PROGRESS_INTERVAL_S))]
     pub progress_interval_s: Option<u64>,
+    /// Where outputs go: kafka (the --output topics) or postgres (rows of
+    /// --table at --postgres-url) [default: kafka].
+    #[arg(long, env = "EOSHOST_SINK", value_enum)]
+    pub sink: Option<SinkKind>,
+
+    /// PostgreSQL connection URL for --sink postgres, e.g.
+    /// postgres://user@127.0.0.1:5432/db.
+    #[arg(long, env = "EOSHOST_POSTGRES_URL", value_name = "URL")]
+    pub postgres_url: Option<String>,
+
+    /// The table --sink postgres writes rows to (created when missing).
+    #[arg(long, env = "EOSHOST_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
 
     /// A TOML file with any of these options (kebab-case keys, librdkafka
     /// properties in a [librdkafka] table); command line and environment win.
@@ -191,6 +217,56 @@ pub struct TestArgs {
     /// Linear-memory cap of the plugin instance, in MiB.
     #[arg(long, default_value_t = defaults::PLUGIN_MEMORY_MB)]
     pub plugin_memory_mb: u64,
+}
+
+/// `eoshost relay`: DESIGN §1.7.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// PostgreSQL connection URL, e.g. postgres://user@127.0.0.1:5432/db.
+    #[arg(long, env = "EOSHOST_POSTGRES_URL", value_name = "URL")]
+    pub postgres_url: String,
+
+    /// The outbox table to publish.
+    #[arg(long, env = "EOSHOST_OUTBOX_TABLE", value_name = "TABLE")]
+    pub outbox_table: String,
+
+    /// Topics rows may go to, comma-separated; the first is the default for
+    /// rows whose topic is null.
+    #[arg(long, env = "EOSHOST_OUTPUT", value_name = "TOPIC[,TOPIC..]", value_delimiter = ',', required = true)]
+    pub output: Vec<String>,
+
+    /// Compacted topic holding the relay's progress [default: eoshost.relay.<table>].
+    #[arg(long, env = "EOSHOST_PROGRESS_TOPIC")]
+    pub progress_topic: Option<String>,
+
+    /// Kafka bootstrap list.
+    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]", default_value = "127.0.0.1:9092")]
+    pub bootstrap_servers: String,
+
+    /// A plugin that transforms each row on the way (as in the pipeline).
+    #[arg(long, env = "EOSHOST_PLUGIN", value_name = "PATH")]
+    pub plugin: Option<PathBuf>,
+
+    /// KEY=VALUE handed to the plugin's init; repeat for more.
+    #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
+    pub plugin_config: Vec<String>,
+
+    /// Most rows in one Kafka transaction.
+    #[arg(long, default_value_t = 5000)]
+    pub batch_rows: usize,
+
+    /// Pause between reads of the outbox when it has nothing new, in ms.
+    #[arg(long, default_value_t = 100)]
+    pub poll_interval_ms: u64,
+
+    /// Serve Prometheus /metrics, /healthz and /readyz here [default: off].
+    #[arg(long, env = "EOSHOST_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+
+    /// Any librdkafka property for the producer; repeat for more. Settings
+    /// that break exactly-once are refused.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub librdkafka: Vec<String>,
 }
 
 /// `eoshost inspect`.

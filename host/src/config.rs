@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{LogFormat, OnError, RunArgs, Switch, parse_pair};
+use crate::cli::{LogFormat, OnError, RunArgs, SinkKind, Switch, parse_pair};
 use crate::defaults;
 use crate::failure::Failure;
 use crate::kafka::secrets;
@@ -39,6 +39,9 @@ struct FileConfig {
     connect_timeout_ms: Option<u64>,
     log_format: Option<LogFormat>,
     progress_interval_s: Option<u64>,
+    sink: Option<SinkKind>,
+    postgres_url: Option<String>,
+    table: Option<String>,
     librdkafka: Option<BTreeMap<String, String>>,
 }
 
@@ -72,6 +75,31 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How often a progress line is logged; `None` when turned off (`0`).
     pub progress_interval: Option<Duration>,
+    /// `--sink postgres`: outputs become rows of this table (§1.7) instead
+    /// of records on `outputs`, which is then an optional allow-list.
+    pub postgres: Option<PostgresSink>,
+}
+
+/// Where `--sink postgres` writes.
+#[derive(Debug, Clone)]
+pub struct PostgresSink {
+    pub url: String,
+    pub table: String,
+}
+
+/// `--sink`, `--postgres-url` and `--table` checked together.
+fn resolve_sink(kind: Option<SinkKind>, url: Option<String>, table: Option<String>) -> Result<Option<PostgresSink>, Failure> {
+    match (kind.unwrap_or(SinkKind::Kafka), url, table) {
+        (SinkKind::Postgres, Some(url), Some(table)) if !table.is_empty() => Ok(Some(PostgresSink { url, table })),
+        (SinkKind::Postgres, None, _) => {
+            Err(Failure::usage("--sink postgres needs --postgres-url, e.g. postgres://user@127.0.0.1:5432/db"))
+        }
+        (SinkKind::Postgres, Some(_), _) => Err(Failure::usage("--sink postgres needs --table: the table to write rows to")),
+        (SinkKind::Kafka, None, None) => Ok(None),
+        (SinkKind::Kafka, _, _) => {
+            Err(Failure::usage("--postgres-url and --table apply to --sink postgres only; add --sink postgres or drop them"))
+        }
+    }
 }
 
 /// librdkafka settings that would silently break exactly-once, with the
@@ -92,7 +120,7 @@ fn read_file(path: &Path) -> Result<FileConfig, Failure> {
     toml::from_str(&text).map_err(|e| Failure::usage(format!("--config {}: {e}", path.display())))
 }
 
-fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
+pub(crate) fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
     for (key, value) in pairs {
         if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key)
             && !safe.contains(&value.to_ascii_lowercase().as_str())
@@ -128,7 +156,8 @@ impl Config {
         if inputs.is_empty() {
             return Err(Failure::usage("--input is required: the topic(s) to read, comma-separated"));
         }
-        if outputs.is_empty() {
+        let postgres = resolve_sink(args.sink.or(file.sink), args.postgres_url.or(file.postgres_url), args.table.or(file.table))?;
+        if outputs.is_empty() && postgres.is_none() {
             return Err(Failure::usage("--output is required: the topic(s) the plugin may write to, comma-separated"));
         }
         if let Some(both) = inputs.iter().find(|t| outputs.contains(t)) {
@@ -249,6 +278,7 @@ impl Config {
                 0 => None,
                 seconds => Some(Duration::from_secs(seconds)),
             },
+            postgres,
         })
     }
 }
@@ -320,6 +350,37 @@ mod tests {
         assert!(asked.static_membership);
         let owned = message(resolve(&[&base[..], &["-X", "group.instance.id=i"]].concat()));
         assert!(owned.contains("--group-instance-id"), "{owned}");
+    }
+
+    #[test]
+    fn the_postgres_sink_needs_url_and_table_and_no_output() {
+        let config = resolve(&[
+            "--plugin",
+            "x.wasm",
+            "--input",
+            "a",
+            "--sink",
+            "postgres",
+            "--postgres-url",
+            "postgres://h/d",
+            "--table",
+            "t",
+        ])
+        .unwrap();
+        let sink = config.postgres.unwrap();
+        assert_eq!((sink.url.as_str(), sink.table.as_str()), ("postgres://h/d", "t"));
+        assert!(
+            message(resolve(&["--plugin", "x.wasm", "--input", "a", "--sink", "postgres", "--table", "t"]))
+                .contains("--postgres-url")
+        );
+        assert!(
+            message(resolve(&["--plugin", "x.wasm", "--input", "a", "--sink", "postgres", "--postgres-url", "u"]))
+                .contains("--table")
+        );
+        assert!(
+            message(resolve(&["--plugin", "x.wasm", "--input", "a", "--output", "b", "--table", "t"]))
+                .contains("--sink postgres")
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub mod pipeline;
 pub mod plugin;
 pub mod policy;
 pub mod progress;
+pub mod relay;
+pub mod shutdown;
+pub mod sink;
 
 use cli::{Cli, Command};
 use failure::Failure;
@@ -40,12 +43,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", kafka::librdkafka::version_report());
             Ok(())
         }
+        Some(Command::Relay(args)) => {
+            logging::init(cli::LogFormat::Text);
+            kafka::librdkafka::log_build();
+            relay::run(args)
+        }
         None => {
             let config = config::Config::resolve(cli.run)?;
             logging::init(config.log_format);
             kafka::librdkafka::log_build();
             logging::log_effective_configuration(&config);
-            pipeline::run(config)
+            match config.postgres {
+                Some(_) => sink::postgres::run(config),
+                None => pipeline::run(config),
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod faults;
 mod marker;
 pub mod metrics;
+mod postgres;
 mod process;
 mod records;
 mod scenario;
@@ -35,6 +36,7 @@ pub mod secured;
 mod verify;
 
 pub use broker::{Broker, GroupProgress};
+pub use postgres::Postgres;
 pub use process::{Eoshost, EoshostSpec, Exit};
 pub use records::{Feeder, InputRecord, RecordPlan, Seeded, record_number};
 pub use scenario::{Scenario, env_number, unique_suffix};

@@ -213,6 +213,12 @@ impl Eoshost {
     /// them, and the test's command line (with the spec's own
     /// [`EoshostSpec::env`]) must be the whole truth.
     pub fn spawn(spec: &EoshostSpec, log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
+        Eoshost::spawn_args(&spec.command_line(), log_dir, label)
+    }
+
+    /// Starts eoshost with this exact command line (e.g. `relay …`), logs
+    /// and environment as [`Eoshost::spawn`].
+    pub fn spawn_args(args: &[String], log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
         let binary = eoshost_binary();
         let stderr_path = log_dir.join(format!("{label}.stderr"));
         let stdout_path = log_dir.join(format!("{label}.stdout"));
@@ -221,7 +227,7 @@ impl Eoshost {
         std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{env}{} {}\n", binary.display(), args.join(" ")))?;
         let mut command = Command::new(&binary);
         command
-            .args(&args)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).with_context(|| format!("creating {}", stdout_path.display()))?)
             .stderr(File::create(&stderr_path).with_context(|| format!("creating {}", stderr_path.display()))?);

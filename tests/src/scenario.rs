@@ -127,6 +127,17 @@ impl Scenario {
         Ok(run)
     }
 
+    /// Starts eoshost with a raw command line (e.g. `relay …`), logged as
+    /// [`Scenario::spawn`] does.
+    pub fn spawn_args(&self, args: &[String], label: &str) -> anyhow::Result<Eoshost> {
+        let index = self.spawned.get() + 1;
+        self.spawned.set(index);
+        let label = format!("{index:02}-{label}");
+        let run = Eoshost::spawn_args(args, &self.log_dir, &label)?;
+        self.report(&format!("started {label} (pid {})", run.pid()));
+        Ok(run)
+    }
+
     /// `count` times `EOSHOST_TEST_SCALE`, at least 1.
     pub fn scaled(&self, count: u64) -> u64 {
         ((count as f64 * self.scale).round() as u64).max(1)

@@ -1,0 +1,448 @@
+//! `eoshost relay`: publishes the rows of a PostgreSQL outbox table to Kafka
+//! exactly once. Each Kafka transaction carries a batch of rows (a row's
+//! `topic`, else the first `--output`; through `--plugin` when given) and the
+//! relay's new [`Cursor`] on the progress topic; the rows are deleted from
+//! the outbox only after that commit. A crash before the commit publishes
+//! nothing (the transaction is aborted and the rows are read again); a crash
+//! after it leaves rows that the cursor already covers, which are skipped
+//! and deleted on restart. Rows are read in commit order (see [`outbox`]).
+//!
+//! One fixed transactional.id per outbox table (`eoshost-relay-<table>`): a
+//! second relay on the same table fences the first, which stops on
+//! PRODUCER_FENCED with exit code 1.
+
+mod outbox;
+mod progress;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{BaseRecord, Producer};
+
+use crate::cli::{RelayArgs, parse_pair};
+use crate::failure::Failure;
+use crate::metrics::Metrics;
+use crate::plugin::{CallError, InputRecord, OutputRecord, Plugin, PluginEngine, Sandbox, SandboxLimits};
+use crate::shutdown;
+use crate::sink::{connect, is_unavailable, redact};
+use outbox::{Cursor, OutboxError, OutboxRow};
+
+type TransactionalProducer = rdkafka::producer::BaseProducer;
+
+/// Bound on each transactional call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A transaction open longer than this anywhere in the database is logged:
+/// it holds the relay back.
+const HELD_BACK_WARNING_SECS: f64 = 10.0;
+
+/// Traps on one row before the relay gives up on it.
+const MAX_TRAPS: u32 = 3;
+
+struct Relay {
+    table: String,
+    url: String,
+    outputs: Vec<String>,
+    progress_topic: String,
+    batch_rows: usize,
+    poll_interval: Duration,
+    client: Option<Client>,
+    producer: TransactionalProducer,
+    sandbox: Option<Sandbox>,
+    cursor: Cursor,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    last_held_back_check: Instant,
+}
+
+/// Runs the relay until SIGTERM/SIGINT (exit 0) or a fatal error.
+pub fn run(args: RelayArgs) -> Result<(), Failure> {
+    let outputs: Vec<String> = args.output.iter().filter(|t| !t.is_empty()).cloned().collect();
+    if outputs.is_empty() {
+        return Err(Failure::usage("--output is required: the topic(s) rows may go to, comma-separated"));
+    }
+    if args.batch_rows == 0 || args.poll_interval_ms == 0 {
+        return Err(Failure::usage("--batch-rows and --poll-interval-ms must be greater than 0"));
+    }
+    let progress_topic = args.progress_topic.clone().unwrap_or_else(|| format!("eoshost.relay.{}", args.outbox_table));
+    let mut librdkafka = Vec::new();
+    for raw in &args.librdkafka {
+        librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
+    }
+    crate::config::check_librdkafka(&librdkafka)?;
+    let metrics_addr = match &args.metrics_addr {
+        None => None,
+        Some(raw) => Some(raw.parse().map_err(|_| Failure::usage(format!("--metrics-addr \"{raw}\" is not HOST:PORT")))?),
+    };
+
+    let runtime = shutdown::background_runtime()?;
+    let metrics = Arc::new(Metrics::new());
+    shutdown::serve_metrics(&runtime, metrics_addr, &metrics)?;
+    let stop = shutdown::stop_flag(&runtime);
+
+    let sandbox = match &args.plugin {
+        None => None,
+        Some(path) => {
+            let engine = PluginEngine::new(SandboxLimits::default())?;
+            let mut config = Vec::new();
+            for raw in &args.plugin_config {
+                config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
+            }
+            Some(Sandbox::new(Plugin::load(&engine, path, config).map_err(|e| Failure::usage(e.to_string()))?))
+        }
+    };
+
+    let (_, mut client) = connect(&args.postgres_url).map_err(|e| match e {
+        crate::sink::DbError::Fatal(message) => Failure::usage(message),
+        crate::sink::DbError::Unavailable(message) => Failure::Fatal(anyhow::anyhow!(
+            "{message}; check --postgres-url and that the server is up (for a local server: scripts/postgres start)"
+        )),
+    })?;
+    outbox::prepare(&mut client, &args.outbox_table).map_err(|e| match e {
+        OutboxError::Database(error) => Failure::Fatal(anyhow::anyhow!("cannot prepare the outbox table: {error}")),
+        other => Failure::usage(other),
+    })?;
+
+    check_topics(&args.bootstrap_servers, &outputs, &progress_topic)?;
+    let transactional_id = format!("eoshost-relay-{}", args.outbox_table);
+    let mut producer_config = ClientConfig::new();
+    producer_config
+        .set("bootstrap.servers", &args.bootstrap_servers)
+        .set("transactional.id", &transactional_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("transaction.timeout.ms", "10000")
+        .set("linger.ms", "5")
+        .set("client.id", format!("eoshost-relay-{}", args.outbox_table));
+    for (key, value) in &librdkafka {
+        producer_config.set(key, value);
+    }
+    let producer: TransactionalProducer =
+        producer_config.create().map_err(|e| Failure::usage(format!("invalid Kafka producer settings: {e}")))?;
+    // Fences a previous relay of this table and ends its open transaction,
+    // so the progress read next is final.
+    producer.init_transactions(Duration::from_secs(30)).map_err(|e| {
+        Failure::Fatal(anyhow::anyhow!("init_transactions for {transactional_id} failed: {e}; check that Kafka is up"))
+    })?;
+    let cursor = progress::read_back(&args.bootstrap_servers, &progress_topic, &args.outbox_table, Duration::from_secs(60))
+        .map_err(Failure::Fatal)?;
+    tracing::info!(
+        table = %args.outbox_table, outputs = ?outputs, progress_topic = %progress_topic, %transactional_id,
+        cursor = ?cursor, url = %redact(&args.postgres_url), "relay started"
+    );
+    metrics.set_ready(true);
+    let mut relay = Relay {
+        table: args.outbox_table.clone(),
+        url: args.postgres_url.clone(),
+        outputs,
+        progress_topic,
+        batch_rows: args.batch_rows,
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        client: Some(client),
+        producer,
+        sandbox,
+        cursor,
+        metrics,
+        stop,
+        last_held_back_check: Instant::now(),
+    };
+    relay.delete_published();
+    relay.run()
+}
+
+/// Every output topic and the progress topic must exist (eoshost creates
+/// no topics).
+fn check_topics(bootstrap: &str, outputs: &[String], progress_topic: &str) -> Result<(), Failure> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| Failure::usage(format!("invalid Kafka settings: {e}")))?;
+    let metadata = consumer.fetch_metadata(None, Duration::from_secs(30)).map_err(|e| {
+        Failure::Fatal(anyhow::anyhow!(
+            "cannot reach Kafka at {bootstrap}: {e}; check --bootstrap-servers (for a local broker: scripts/kafka start)"
+        ))
+    })?;
+    let exists =
+        |name: &str| metadata.topics().iter().any(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty());
+    for topic in outputs {
+        if !exists(topic) {
+            return Err(Failure::usage(format!(
+                "output topic \"{topic}\" does not exist on {bootstrap}; eoshost does not create topics: create it first \
+                 (e.g. scripts/kafka topics create {topic} 6)"
+            )));
+        }
+    }
+    if !exists(progress_topic) {
+        return Err(Failure::usage(format!(
+            "progress topic \"{progress_topic}\" does not exist on {bootstrap}; create it with one partition and \
+             cleanup.policy=compact (e.g. kafka-topics --create --topic {progress_topic} --partitions 1 --config \
+             cleanup.policy=compact), or name another with --progress-topic"
+        )));
+    }
+    Ok(())
+}
+
+/// How a transactional call failed.
+enum TxnFailure {
+    /// Abort and publish the same rows again.
+    Abortable(String),
+    /// The producer is unusable (fenced by another relay, or fatal).
+    Fatal(String),
+}
+
+fn classify(call: &str, error: KafkaError) -> TxnFailure {
+    let fenced = matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch | RDKafkaErrorCode::Fatal)
+    );
+    let fatal = match &error {
+        KafkaError::Transaction(e) => e.is_fatal(),
+        _ => false,
+    };
+    if fenced || fatal {
+        TxnFailure::Fatal(format!("{call}: {error}"))
+    } else {
+        TxnFailure::Abortable(format!("{call}: {error}"))
+    }
+}
+
+impl Relay {
+    fn run(mut self) -> Result<(), Failure> {
+        let mut backoff = Duration::from_millis(100);
+        while !self.stop.load(Ordering::Acquire) {
+            self.metrics.loop_alive();
+            match self.step() {
+                Ok(published) => {
+                    backoff = Duration::from_millis(100);
+                    if published == 0 {
+                        std::thread::sleep(self.poll_interval);
+                    }
+                }
+                Err(StepError::Database(error)) => {
+                    tracing::warn!("PostgreSQL: {error}; retrying in {backoff:?}");
+                    self.client = None;
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(StepError::Fatal(failure)) => return Err(failure),
+            }
+        }
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+
+    fn client(&mut self) -> Result<&mut Client, String> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            let (_, client) = connect(&self.url).map_err(|e| e.to_string())?;
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+
+    /// One batch: read, publish with the progress, delete. Returns how many
+    /// rows were published.
+    fn step(&mut self) -> Result<usize, StepError> {
+        let (table, cursor, limit) = (self.table.clone(), self.cursor, self.batch_rows);
+        let client = self.client().map_err(StepError::Database)?;
+        let horizon = outbox::horizon(client).map_err(StepError::db)?;
+        let rows = outbox::read(client, &table, cursor, horizon, limit).map_err(StepError::db)?;
+        if rows.is_empty() {
+            if horizon > self.cursor.xid {
+                // Nothing below the horizon is left: skip ahead (in memory;
+                // the next published batch records it).
+                self.cursor = Cursor { xid: horizon, id: 0 };
+            }
+            self.warn_if_held_back();
+            return Ok(0);
+        }
+        let last = rows.last().expect("not empty").next_cursor();
+        let next = if rows.len() < limit { last.max(Cursor { xid: horizon, id: 0 }) } else { last };
+        let records = self.transform(&rows)?;
+        let started = Instant::now();
+        match self.publish(&records, next) {
+            Ok(()) => {}
+            Err(TxnFailure::Abortable(message)) => {
+                tracing::warn!("{message}; aborting and publishing the same rows again");
+                self.metrics.transaction_aborted();
+                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT) {
+                    if let TxnFailure::Fatal(message) = classify("abort_transaction", error) {
+                        return Err(StepError::Fatal(fatal(&self.table, &message)));
+                    }
+                }
+                return Ok(0);
+            }
+            Err(TxnFailure::Fatal(message)) => return Err(StepError::Fatal(fatal(&self.table, &message))),
+        }
+        self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
+        self.cursor = next;
+        self.delete_published();
+        Ok(rows.len())
+    }
+
+    /// The rows as Kafka records: through the plugin when there is one.
+    fn transform(&mut self, rows: &[OutboxRow]) -> Result<Vec<(String, OutputRecord)>, StepError> {
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let row_topic = row.topic.clone().unwrap_or_else(|| self.outputs[0].clone());
+            let outputs = match &mut self.sandbox {
+                None => vec![OutputRecord {
+                    topic: None,
+                    key: row.key.clone(),
+                    value: row.value.clone(),
+                    headers: row.headers.clone(),
+                }],
+                Some(sandbox) => transform_row(sandbox, &self.metrics, &self.table, row)?,
+            };
+            for output in outputs {
+                let topic = output.topic.clone().unwrap_or_else(|| row_topic.clone());
+                if !self.outputs.contains(&topic) {
+                    return Err(StepError::Fatal(Failure::usage(format!(
+                        "outbox row {} of {} goes to topic \"{topic}\", which is not in --output ({}); add it to --output",
+                        row.id,
+                        self.table,
+                        self.outputs.join(",")
+                    ))));
+                }
+                records.push((topic, output));
+            }
+        }
+        Ok(records)
+    }
+
+    /// One Kafka transaction: the records and the progress record.
+    fn publish(&mut self, records: &[(String, OutputRecord)], next: Cursor) -> Result<(), TxnFailure> {
+        self.producer.begin_transaction().map_err(|e| classify("begin_transaction", e))?;
+        for (topic, record) in records {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for header in &record.headers {
+                headers = headers.insert(rdkafka::message::Header { key: &header.key, value: Some(&header.value) });
+            }
+            let mut message: BaseRecord<'_, Vec<u8>, Vec<u8>> = BaseRecord::to(topic).headers(headers);
+            if let Some(key) = &record.key {
+                message = message.key(key);
+            }
+            if let Some(value) = &record.value {
+                message = message.payload(value);
+            }
+            self.send(message)?;
+        }
+        let value = progress::encode(&self.table, next);
+        let progress: BaseRecord<'_, str, Vec<u8>> =
+            BaseRecord::to(&self.progress_topic).partition(progress::PROGRESS_PARTITION).key(self.table.as_str()).payload(&value);
+        self.send(progress)?;
+        self.producer.commit_transaction(CALL_TIMEOUT).map_err(|e| classify("commit_transaction", e))
+    }
+
+    fn send<K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(
+        &self,
+        mut message: BaseRecord<'_, K, P>,
+    ) -> Result<(), TxnFailure> {
+        loop {
+            match self.producer.send(message) {
+                Ok(()) => {
+                    self.producer.poll(Duration::ZERO);
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    message = returned;
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                Err((error, _)) => return Err(classify("send", error)),
+            }
+        }
+    }
+
+    /// Deletes rows the cursor covers; a failure is only logged (they are
+    /// skipped anyway and deleted next time).
+    fn delete_published(&mut self) {
+        let (table, cursor) = (self.table.clone(), self.cursor);
+        let result = self.client().and_then(|client| outbox::delete_before(client, &table, cursor).map_err(|e| e.to_string()));
+        match result {
+            Ok(deleted) => tracing::debug!(deleted, "deleted published rows"),
+            Err(error) => tracing::warn!("cannot delete published rows yet: {error}; retrying after the next batch"),
+        }
+    }
+
+    fn warn_if_held_back(&mut self) {
+        if self.last_held_back_check.elapsed() < Duration::from_secs(10) {
+            return;
+        }
+        self.last_held_back_check = Instant::now();
+        if let Ok(age) = self.client().and_then(|c| outbox::oldest_transaction_age(c).map_err(|e| e.to_string())) {
+            if age > HELD_BACK_WARNING_SECS {
+                tracing::warn!(
+                    "a transaction has been open for {age:.0} s; rows committed after it started are held back \
+                     until it ends (see pg_stat_activity)"
+                );
+            }
+        }
+    }
+}
+
+/// One row through the plugin; a trap is retried on a fresh instance.
+fn transform_row(sandbox: &mut Sandbox, metrics: &Metrics, table: &str, row: &OutboxRow) -> Result<Vec<OutputRecord>, StepError> {
+    let record = InputRecord {
+        topic: table.to_owned(),
+        partition: 0,
+        offset: row.id,
+        timestamp: None,
+        key: row.key.clone(),
+        value: row.value.clone(),
+        headers: row.headers.clone(),
+    };
+    let mut traps = 0;
+    loop {
+        if let Err(trap) = sandbox.ensure_instance() {
+            metrics.plugin_trapped(trap.kind);
+            return Err(StepError::Fatal(Failure::Fatal(anyhow::anyhow!("the plugin trapped while starting: {trap}"))));
+        }
+        let started = Instant::now();
+        let result = sandbox.transform(&record);
+        metrics.plugin_called(started.elapsed());
+        match result {
+            Ok(outputs) => return Ok(outputs),
+            Err(CallError::Trap(trap)) if traps < MAX_TRAPS => {
+                metrics.plugin_trapped(trap.kind);
+                traps += 1;
+                tracing::warn!(row = row.id, "plugin trapped: {trap}; retrying on a fresh instance");
+            }
+            Err(error) => {
+                return Err(StepError::Fatal(Failure::RecordFailed(anyhow::anyhow!(
+                    "outbox row {} of {table} failed in the plugin: {error}; it was not published. Fix the plugin or \
+                     the row",
+                    row.id
+                ))));
+            }
+        }
+    }
+}
+
+fn fatal(table: &str, message: &str) -> Failure {
+    if message.contains("enced") || message.contains("epoch") {
+        Failure::Fatal(anyhow::anyhow!(
+            "{message}: another relay for outbox table {table} took over (same transactional.id); this one stops"
+        ))
+    } else {
+        Failure::Fatal(anyhow::anyhow!("{message}; restart the relay (it resumes from its progress topic)"))
+    }
+}
+
+enum StepError {
+    Database(String),
+    Fatal(Failure),
+}
+
+impl StepError {
+    fn db(error: postgres::Error) -> StepError {
+        if is_unavailable(&error) {
+            StepError::Database(error.to_string())
+        } else {
+            StepError::Fatal(Failure::Fatal(anyhow::anyhow!("PostgreSQL refused the relay's query: {error}")))
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Sinks other than Kafka. `--sink postgres` writes the plugin's outputs as
+//! rows of a PostgreSQL table with the input offsets in the same database
+//! transaction: the loop (`postgres`), the open batch (`batch`), the
+//! database side and its zombie guard (`database`), the partitions and the
+//! rebalance callback that seeds them from the database (`partitions`), and
+//! the tables' shapes (`schema`).
+
+mod batch;
+mod database;
+mod partitions;
+pub mod postgres;
+mod schema;
+
+pub use database::{DbError, connect, is_unavailable, redact};
+pub use schema::quote_identifier;

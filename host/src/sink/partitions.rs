@@ -1,0 +1,225 @@
+//! What the sink knows about its partitions, and the consumer callback that
+//! keeps it right across rebalances. On assignment — inside the callback,
+//! before any record of the partition is read — the consumer is pointed at
+//! the offsets in `eoshost_offsets` (a partition with no row starts per
+//! `auto.offset.reset`); when the database cannot be read then, the
+//! partition is assigned paused and seeded by the loop once it can. On a
+//! revoke the open batch is committed if the database allows it, else
+//! dropped (the next owner reads it again from the database's offsets).
+//! Kafka's committed offsets are written after each database commit, for
+//! lag tools only: nothing reads them back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::KafkaResult;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::batch::{Batch, Partition};
+use super::database::{Database, DbError, Outcome};
+use crate::metrics::Metrics;
+
+/// One assigned partition.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PartitionState {
+    /// `next_offset` in the database as this instance last saw or wrote it.
+    pub committed: Option<i64>,
+    /// The next offset to process; records below it are duplicates of a
+    /// fetch from before a seek. `None`: take the first record that comes.
+    pub position: Option<i64>,
+    /// The consumer has been pointed at the database's offset.
+    pub seeded: bool,
+}
+
+/// Everything the loop and the callback share; locked only between polls.
+pub struct SinkState {
+    pub db: Database,
+    pub partitions: HashMap<Partition, PartitionState>,
+    pub batch: Batch,
+    /// Where a partition with no offset row starts.
+    pub reset: Offset,
+    pub metrics: Arc<Metrics>,
+}
+
+pub struct SinkContext {
+    state: Mutex<SinkState>,
+}
+
+impl SinkContext {
+    pub fn new(state: SinkState) -> Self {
+        SinkContext { state: Mutex::new(state) }
+    }
+
+    /// Never held across `poll` (the callback runs inside it).
+    pub fn state(&self) -> MutexGuard<'_, SinkState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SinkState {
+    /// Reads the database's offsets of `partitions` and records them as
+    /// seeded; returns where the consumer must start each one.
+    pub fn seed(&mut self, partitions: &[Partition]) -> Result<TopicPartitionList, DbError> {
+        let found = self.db.read_offsets(partitions)?;
+        let mut targets = TopicPartitionList::with_capacity(partitions.len());
+        for partition in partitions {
+            let committed = found.get(partition).copied();
+            let start = committed.map_or(self.reset, Offset::Offset);
+            // Only errors on a negative partition number, which Kafka never assigns.
+            let _ = targets.add_partition_offset(&partition.0, partition.1, start);
+            self.partitions.insert(partition.clone(), PartitionState { committed, position: committed, seeded: true });
+        }
+        Ok(targets)
+    }
+
+    /// Partitions not yet pointed at the database's offsets.
+    pub fn unseeded(&self) -> Vec<Partition> {
+        let mut list: Vec<Partition> = self.partitions.iter().filter(|(_, s)| !s.seeded).map(|(p, _)| p.clone()).collect();
+        list.sort();
+        list
+    }
+
+    /// Drops the open batch and marks every partition for a re-read of the
+    /// database's offsets: what the batch covered is processed again.
+    pub fn redo_from_database(&mut self) {
+        self.batch.clear();
+        for state in self.partitions.values_mut() {
+            state.seeded = false;
+        }
+    }
+
+    /// Commits the open batch; on success updates what the partitions know
+    /// and writes Kafka's committed offsets for lag tools. A stale batch is
+    /// dropped and its partitions re-read.
+    pub fn commit_batch(&mut self, consumer: &BaseConsumer<SinkContext>) -> Result<Outcome, DbError> {
+        if self.batch.is_empty() {
+            return Ok(Outcome::Committed);
+        }
+        let started = Instant::now();
+        let outcome = self.db.commit(&self.batch)?;
+        match &outcome {
+            Outcome::Committed => {
+                let mut offsets = TopicPartitionList::with_capacity(self.batch.spans.len());
+                for (partition, span) in &self.batch.spans {
+                    if let Some(state) = self.partitions.get_mut(partition) {
+                        state.committed = Some(span.next);
+                    }
+                    let _ = offsets.add_partition_offset(&partition.0, partition.1, Offset::Offset(span.next));
+                }
+                self.metrics.transaction_committed(
+                    started.elapsed(),
+                    self.batch.rows.len() as u64,
+                    self.batch.dead_letters.len() as u64,
+                    self.batch.skipped as u64,
+                );
+                if let Err(error) = consumer.commit(&offsets, CommitMode::Async) {
+                    tracing::debug!("writing Kafka's committed offsets (for lag tools) failed: {error}");
+                }
+                self.batch.clear();
+            }
+            Outcome::Stale(why) => {
+                tracing::warn!(
+                    "another instance owns a partition of this batch now ({why}); dropping the batch (nothing \
+                     was written) and resuming from the database's offsets"
+                );
+                self.metrics.transaction_aborted();
+                self.redo_from_database();
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Removes `partitions` from what this instance holds.
+    fn forget(&mut self, partitions: &[Partition]) {
+        for partition in partitions {
+            self.partitions.remove(partition);
+        }
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<Partition> {
+    list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
+}
+
+fn list_of(partitions: &[Partition]) -> TopicPartitionList {
+    let mut list = TopicPartitionList::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        list.add_partition(topic, *partition);
+    }
+    list
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let partitions = partitions_of(tpl);
+        let mut state = self.state();
+        let result: KafkaResult<()> = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let (targets, paused) = match state.seed(&partitions) {
+                    Ok(targets) => (targets, false),
+                    Err(error) => {
+                        tracing::warn!(
+                            "{error}; cannot read the offsets of the newly assigned partitions: they stay paused \
+                             until the database answers"
+                        );
+                        for partition in &partitions {
+                            state.partitions.insert(partition.clone(), PartitionState::default());
+                        }
+                        (tpl.clone(), true)
+                    }
+                };
+                tracing::info!(partitions = ?partitions, "assigned; starting at the database's offsets");
+                let assigned = if cooperative { consumer.incremental_assign(&targets) } else { consumer.assign(&targets) };
+                assigned.and_then(|()| if paused { consumer.pause(&targets) } else { Ok(()) })
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if consumer.assignment_lost() {
+                    tracing::warn!("assignment lost; dropping the open batch (the next owner reads it again)");
+                    state.redo_from_database();
+                } else {
+                    match state.commit_batch(consumer) {
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(
+                                "{error}; dropping the open batch before the partitions go (read again by their next owner)"
+                            );
+                            state.redo_from_database();
+                        }
+                    }
+                }
+                state.forget(&partitions);
+                tracing::info!(partitions = ?partitions, "revoked");
+                if cooperative { consumer.incremental_unassign(tpl) } else { consumer.unassign() }
+            }
+            other => {
+                tracing::warn!("rebalance error {other:?}; dropping the assignment");
+                state.redo_from_database();
+                state.partitions.clear();
+                consumer.unassign()
+            }
+        };
+        if let Err(error) = result {
+            tracing::error!("the rebalance could not be applied: {error}; re-reading every partition from the database");
+            state.redo_from_database();
+        }
+    }
+}
+
+/// Pauses or resumes every partition in `partitions`.
+pub fn set_paused(consumer: &BaseConsumer<SinkContext>, partitions: &[Partition], paused: bool) {
+    if partitions.is_empty() {
+        return;
+    }
+    let list = list_of(partitions);
+    let result = if paused { consumer.pause(&list) } else { consumer.resume(&list) };
+    if let Err(error) = result {
+        tracing::warn!("cannot {} {partitions:?}: {error}", if paused { "pause" } else { "resume" });
+    }
+}

@@ -1,0 +1,399 @@
+//! `--sink postgres`: the exactly-once loop into PostgreSQL. A read_committed
+//! consumer feeds the plugin; each input's outputs become rows of `--table`
+//! and the partitions' next offsets go to `eoshost_offsets` in the same
+//! database transaction, every `--commit-interval-ms` or
+//! `--transaction-max-records`. There is no producer and no Kafka
+//! transaction: the database is the single place where progress lives, so
+//! a crash anywhere leaves rows and offsets agreeing.
+//!
+//! A trap is retried on a fresh instance at once (nothing of the record is
+//! in the batch yet) until `--max-retries`, then `--on-error` applies as in
+//! the pipeline; dead letters go to `NAME_dead_letters` in the same
+//! transaction. While the database is unavailable the batch is kept, every
+//! partition is paused, and the consumer keeps polling (the group session
+//! stays alive) while commits are retried with backoff.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::batch::{Batch, Partition};
+use super::database::{Database, DbError, OpenError, Outcome};
+use super::partitions::{SinkContext, SinkState, set_paused};
+use crate::cli::OnError;
+use crate::config::{Config, PostgresSink};
+use crate::failure::Failure;
+use crate::kafka::client::{self, is_transient};
+use crate::metrics::Metrics;
+use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
+use crate::policy::{PoisonPolicy, RecordId, Verdict};
+use crate::shutdown;
+
+/// Longest wait between retries while the database is unavailable.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs the sink until SIGTERM/SIGINT (exit 0) or a fatal error.
+pub fn run(config: Config) -> Result<(), Failure> {
+    let sink = config.postgres.clone().ok_or_else(|| Failure::usage("--sink postgres needs --postgres-url and --table"))?;
+    let runtime = shutdown::background_runtime()?;
+    let metrics = Arc::new(Metrics::new());
+    shutdown::serve_metrics(&runtime, config.metrics_addr, &metrics)?;
+    let stop = shutdown::stop_flag(&runtime);
+    PostgresSinkLoop::start(config, sink, metrics, stop)?.run()
+}
+
+struct PostgresSinkLoop {
+    config: Config,
+    consumer: BaseConsumer<SinkContext>,
+    sandbox: Sandbox,
+    /// `--output`, when given: the topics outputs may name.
+    topics: Option<OutputTopics>,
+    policy: PoisonPolicy,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    /// Set while the database is unavailable: every partition is paused and
+    /// the next attempt waits until then.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
+
+/// Where a partition with no offset row starts (`-X auto.offset.reset`).
+fn reset_offset(config: &Config) -> Offset {
+    let reset = config.librdkafka.iter().rev().find(|(key, _)| key == "auto.offset.reset").map(|(_, v)| v.as_str());
+    match reset {
+        Some("latest" | "largest" | "end") => Offset::End,
+        _ => Offset::Beginning,
+    }
+}
+
+/// Opens the database, waiting up to `--connect-timeout-ms` for it.
+fn open_database(sink: &PostgresSink, config: &Config) -> Result<Database, Failure> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match Database::open(&sink.url, &config.group, &sink.table) {
+            Ok(database) => return Ok(database),
+            Err(OpenError::Schema(error)) => return Err(Failure::usage(error)),
+            Err(OpenError::Connect(DbError::Fatal(message))) => return Err(Failure::usage(message)),
+            Err(OpenError::Connect(DbError::Unavailable(message))) if started.elapsed() >= config.connect_timeout => {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "{message} (gave up after {:.0?}); check --postgres-url and that the server is up (for a local \
+                     server: scripts/postgres start)",
+                    started.elapsed()
+                )));
+            }
+            Err(OpenError::Connect(error)) => tracing::warn!("{error}; retrying"),
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+impl PostgresSinkLoop {
+    fn start(config: Config, sink: PostgresSink, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> Result<Self, Failure> {
+        let engine = PluginEngine::new(config.limits)?;
+        let plugin =
+            Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+        let db = open_database(&sink, &config)?;
+        let state = SinkState {
+            db,
+            partitions: Default::default(),
+            batch: Batch::default(),
+            reset: reset_offset(&config),
+            metrics: metrics.clone(),
+        };
+        let consumer: BaseConsumer<SinkContext> = client::consumer_config(&config, false)
+            .create_with_context(SinkContext::new(state))
+            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
+        // Only the inputs must exist: nothing is written to --output topics
+        // (they only restrict what outputs may name).
+        let inputs_only = Config { outputs: Vec::new(), dlq_topic: None, ..config.clone() };
+        client::await_cluster(&consumer, &inputs_only)?;
+        let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
+        consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
+        tracing::info!(
+            plugin = %config.plugin.display(), group = %config.group, inputs = ?config.inputs, table = %sink.table,
+            "eoshost started (sink: postgres)"
+        );
+        metrics.set_ready(true);
+        Ok(PostgresSinkLoop {
+            topics: (!config.outputs.is_empty()).then(|| OutputTopics::new(config.outputs.clone())),
+            policy: PoisonPolicy::new(config.on_error, config.max_retries),
+            sandbox: Sandbox::new(plugin),
+            consumer,
+            metrics,
+            stop,
+            retry_at: None,
+            backoff: Duration::from_millis(100),
+            config,
+        })
+    }
+
+    fn run(mut self) -> Result<(), Failure> {
+        loop {
+            self.metrics.loop_alive();
+            if self.stop.load(Ordering::Acquire) {
+                return self.shutdown();
+            }
+            if let Err(trap) = self.sandbox.ensure_instance() {
+                self.metrics.plugin_trapped(trap.kind);
+                tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+            let waiting = self.retry_at.is_some_and(|at| Instant::now() < at);
+            if !waiting {
+                self.seed_unseeded();
+                let (records, age) = {
+                    let state = self.consumer.context().state();
+                    (state.batch.records, state.batch.age())
+                };
+                let due = records >= self.config.transaction_max_records || age >= self.config.commit_interval;
+                if records > 0 && (due || self.retry_at.is_some()) {
+                    self.commit()?;
+                    continue;
+                }
+            }
+            let wait = if self.retry_at.is_some() { Duration::from_millis(100) } else { Duration::from_millis(20) };
+            match self.consumer.poll(wait) {
+                None => {}
+                Some(Err(error)) if is_transient(&error) => tracing::debug!("consumer: {error}"),
+                Some(Err(error)) => tracing::warn!("consumer error: {error}"),
+                Some(Ok(message)) => {
+                    let record = input_record(&message);
+                    drop(message);
+                    self.process(record)?;
+                }
+            }
+        }
+    }
+
+    /// Points partitions assigned while the database was down (or re-read
+    /// after a stale batch) at the database's offsets, and resumes them.
+    fn seed_unseeded(&mut self) {
+        let unseeded = self.consumer.context().state().unseeded();
+        if unseeded.is_empty() {
+            return;
+        }
+        set_paused(&self.consumer, &unseeded, true);
+        let seeded = self.consumer.context().state().seed(&unseeded);
+        match seeded {
+            Ok(targets) => {
+                if let Err(error) = self.seek(targets) {
+                    tracing::warn!("cannot seek to the database's offsets yet: {error}; retrying");
+                    self.consumer.context().state().redo_from_database();
+                    return;
+                }
+                tracing::info!(partitions = ?unseeded, "resuming at the database's offsets");
+                let batch_empty = self.consumer.context().state().batch.is_empty();
+                if self.retry_at.is_none() {
+                    set_paused(&self.consumer, &unseeded, false);
+                } else if batch_empty {
+                    // The database answers and nothing waits to commit.
+                    self.database_back();
+                }
+            }
+            Err(error) => self.database_unavailable(&error),
+        }
+    }
+
+    /// Seeks each partition to its start; `Beginning`/`End` are resolved by
+    /// librdkafka.
+    fn seek(&self, targets: TopicPartitionList) -> anyhow::Result<()> {
+        let result = self.consumer.seek_partitions(targets, Duration::from_secs(10))?;
+        let failed: Vec<String> = result
+            .elements()
+            .iter()
+            .filter_map(|e| e.error().err().map(|err| format!("{}/{}: {err}", e.topic(), e.partition())))
+            .collect();
+        anyhow::ensure!(failed.is_empty(), "{}", failed.join(", "));
+        Ok(())
+    }
+
+    fn assigned(&self) -> Vec<Partition> {
+        self.consumer.context().state().partitions.keys().cloned().collect()
+    }
+
+    fn database_unavailable(&mut self, error: &DbError) {
+        if self.retry_at.is_none() {
+            tracing::warn!("{error}; pausing every partition and retrying (the open batch is kept)");
+            set_paused(&self.consumer, &self.assigned(), true);
+        } else {
+            tracing::debug!("{error}; retrying in {:?}", self.backoff);
+        }
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    fn database_back(&mut self) {
+        if self.retry_at.take().is_some() {
+            tracing::info!("PostgreSQL answers again; resuming every partition");
+            let seeded: Vec<Partition> = {
+                let state = self.consumer.context().state();
+                state.partitions.iter().filter(|(_, s)| s.seeded).map(|(p, _)| p.clone()).collect()
+            };
+            set_paused(&self.consumer, &seeded, false);
+        }
+        self.backoff = Duration::from_millis(100);
+    }
+
+    fn commit(&mut self) -> Result<(), Failure> {
+        let (result, committed) = {
+            let mut state = self.consumer.context().state();
+            let committed: Vec<(Partition, i64)> = state.batch.spans.iter().map(|(p, s)| (p.clone(), s.next)).collect();
+            (state.commit_batch(&self.consumer), committed)
+        };
+        match result {
+            Ok(Outcome::Committed) => {
+                self.policy.committed(&committed.into_iter().collect::<std::collections::HashMap<_, _>>());
+                self.database_back();
+                Ok(())
+            }
+            Ok(Outcome::Stale(_)) => {
+                self.database_back();
+                Ok(())
+            }
+            Err(error @ DbError::Unavailable(_)) => {
+                self.database_unavailable(&error);
+                Ok(())
+            }
+            Err(DbError::Fatal(message)) => Err(Failure::Fatal(anyhow::anyhow!("{message}"))),
+        }
+    }
+
+    /// One record: plugin call (traps retried at once on a fresh instance),
+    /// then its rows, dead letter or skip go into the batch.
+    fn process(&mut self, record: InputRecord) -> Result<(), Failure> {
+        let partition = (record.topic.clone(), record.partition);
+        let base = {
+            let state = self.consumer.context().state();
+            match state.partitions.get(&partition) {
+                // Not (or no longer) ours, not yet seeded, or fetched before
+                // a seek back: dropped; it comes again in order.
+                Some(p) if p.seeded && p.position.is_none_or(|next| record.offset >= next) => p.committed,
+                _ => return Ok(()),
+            }
+        };
+        self.metrics.record_consumed();
+        let id = RecordId::of(&record);
+        let verdict = match self.policy.decided(&id) {
+            Some(verdict) => verdict,
+            None => loop {
+                let started = Instant::now();
+                let result = self.sandbox.transform(&record);
+                self.metrics.plugin_called(started.elapsed());
+                let verdict = match result {
+                    Ok(outputs) => match self.check_topics(&outputs) {
+                        Ok(()) => {
+                            self.policy.succeeded(&id);
+                            self.accept(&partition, record.offset, |batch| batch.add_outputs(&record, outputs, base));
+                            return Ok(());
+                        }
+                        Err(reason) => self.policy.rejected(&id, reason),
+                    },
+                    Err(CallError::Rejected(reason)) => self.policy.rejected(&id, reason),
+                    Err(CallError::Trap(trap)) => {
+                        self.metrics.plugin_trapped(trap.kind);
+                        tracing::warn!(record = %id, kind = %trap.kind, "plugin trapped: {}", trap.message);
+                        self.policy.trapped(&id, &trap)
+                    }
+                };
+                if verdict != Verdict::Retry {
+                    break verdict;
+                }
+                if let Err(trap) = self.sandbox.ensure_instance() {
+                    self.metrics.plugin_trapped(trap.kind);
+                    tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            },
+        };
+        match verdict {
+            Verdict::Retry => unreachable!("retried above"),
+            Verdict::Fail(error) => {
+                self.consumer.context().state().batch.clear();
+                Err(Failure::RecordFailed(anyhow::anyhow!(
+                    "record at {id} failed: {error}. Its offset was not committed (nor the open batch). Fix the \
+                     plugin or the record, or run with --on-error skip or --on-error dlq"
+                )))
+            }
+            Verdict::Skip(error) => {
+                tracing::warn!(record = %id, "skipping record (--on-error skip): {error}");
+                self.accept(&partition, record.offset, |batch| batch.add_skipped(&record, base));
+                Ok(())
+            }
+            Verdict::DeadLetter(error) => {
+                debug_assert_eq!(self.config.on_error, OnError::Dlq);
+                tracing::warn!(record = %id, "dead-lettering record to the dead-letter table: {error}");
+                let plugin = self.sandbox.plugin().name().to_owned();
+                self.accept(&partition, record.offset, |batch| batch.add_dead_letter(&record, error, &plugin, base));
+                Ok(())
+            }
+        }
+    }
+
+    fn accept(&self, partition: &Partition, offset: i64, add: impl FnOnce(&mut Batch)) {
+        let mut state = self.consumer.context().state();
+        add(&mut state.batch);
+        if let Some(p) = state.partitions.get_mut(partition) {
+            p.position = Some(offset + 1);
+        }
+    }
+
+    /// With `--output`, every topic an output names must be in it.
+    fn check_topics(&self, outputs: &[OutputRecord]) -> Result<(), String> {
+        let Some(topics) = &self.topics else { return Ok(()) };
+        outputs.iter().try_for_each(|output| topics.resolve(output).map(|_| ()).map_err(|e| e.to_string()))
+    }
+
+    /// Commits the open batch (a few attempts if the database is briefly
+    /// away), then leaves the group.
+    fn shutdown(mut self) -> Result<(), Failure> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let result = self.consumer.context().state().commit_batch(&self.consumer);
+            match result {
+                Ok(_) => break,
+                Err(DbError::Unavailable(message)) if Instant::now() < deadline => {
+                    tracing::debug!("{message}; retrying the last commit");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(error) => {
+                    tracing::warn!("{error}; stopping without the open batch (it is read again on restart)");
+                    break;
+                }
+            }
+        }
+        self.retry_at = None;
+        self.consumer.unsubscribe();
+        drop(self.consumer);
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Copies a consumed message into the record the plugin sees.
+fn input_record(message: &BorrowedMessage<'_>) -> InputRecord {
+    let headers = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() })
+                .collect()
+        })
+        .unwrap_or_default();
+    InputRecord {
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
+        timestamp: message.timestamp().to_millis(),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+        headers,
+    }
+}

@@ -1,0 +1,116 @@
+//! The PostgreSQL server as the sink and relay tests see it: found through
+//! `EOSHOST_TEST_POSTGRES_URL` or `scripts/postgres url` (started with
+//! `scripts/postgres start` when none runs), restarted for the
+//! database-outage tests, and read back as [`OutputRecord`]s so the same
+//! [`crate::Tally`] counts rows as counts Kafka records.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+use postgres::{Client, NoTls};
+
+use crate::process::workspace_root;
+use crate::verify::OutputRecord;
+
+/// The test server.
+pub struct Postgres {
+    url: String,
+}
+
+fn script(args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(workspace_root().join("scripts/postgres"))
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running scripts/postgres {}", args.join(" ")))?;
+    if !output.status.success() {
+        bail!("scripts/postgres {} failed ({})", args.join(" "), output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(stdout.lines().last().unwrap_or_default().trim().to_owned())
+}
+
+impl Postgres {
+    /// The server of `EOSHOST_TEST_POSTGRES_URL`, else the project's own
+    /// (`scripts/postgres`), started when it is not running.
+    pub fn get() -> anyhow::Result<Postgres> {
+        if let Ok(url) = std::env::var("EOSHOST_TEST_POSTGRES_URL") {
+            return Ok(Postgres { url });
+        }
+        let url = match script(&["url"]) {
+            Ok(url) => url,
+            Err(_) => script(&["start"])?,
+        };
+        Ok(Postgres { url })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Client::connect(&self.url, NoTls).with_context(|| format!("connecting to {} (scripts/postgres start)", self.url))
+    }
+
+    /// Stops the project's server (fast shutdown: open transactions roll back).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        script(&["stop"]).map(|_| ())
+    }
+
+    /// Starts it again on the same data.
+    pub fn start(&self) -> anyhow::Result<()> {
+        script(&["start"]).map(|_| ())
+    }
+
+    /// Rows of a sink table as output records (topic: the table, partition
+    /// and offset: the source's), in source order.
+    pub fn sink_rows(&self, table: &str) -> anyhow::Result<Vec<OutputRecord>> {
+        let mut client = self.client()?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT source_partition, source_offset, key, value FROM \"{table}\" \
+                     ORDER BY source_partition, source_offset, output_index"
+                ),
+                &[],
+            )
+            .with_context(|| format!("reading table {table}"))?;
+        Ok(rows
+            .iter()
+            .map(|row| OutputRecord {
+                topic: table.to_owned(),
+                partition: row.get(0),
+                offset: row.get(1),
+                key: row.get(2),
+                value: row.get(3),
+                headers: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// Sum of the group's next offsets in `eoshost_offsets` (0 when none).
+    pub fn committed_total(&self, group: &str) -> anyhow::Result<i64> {
+        let mut client = self.client()?;
+        let row = client
+            .query_one("SELECT coalesce(sum(next_offset), 0)::bigint FROM eoshost_offsets WHERE group_id = $1", &[&group])
+            .context("reading eoshost_offsets")?;
+        Ok(row.get(0))
+    }
+
+    /// Rows left in a table.
+    pub fn count(&self, table: &str) -> anyhow::Result<i64> {
+        let mut client = self.client()?;
+        let row =
+            client.query_one(&format!("SELECT count(*) FROM \"{table}\""), &[]).with_context(|| format!("counting {table}"))?;
+        Ok(row.get(0))
+    }
+
+    /// Drops tables made by a test (clean-up only: failures are ignored).
+    pub fn drop_tables(&self, tables: &[&str]) {
+        if let Ok(mut client) = self.client() {
+            for table in tables {
+                let _ = client.batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""));
+            }
+        }
+    }
+}

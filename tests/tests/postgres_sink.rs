@@ -1,0 +1,274 @@
+//! `--sink postgres` against the real broker and a real PostgreSQL server
+//! (`scripts/postgres`): records arrive while the sink is SIGKILLed at
+//! random moments and restarted, the database is restarted under it, and a
+//! frozen instance (SIGSTOP past its session) comes back as a zombie. Then
+//! the rows of the table are counted per source record: every input exactly
+//! once, none lost, none twice, and `eoshost_offsets` at the topic's end.
+
+use std::time::{Duration, Instant};
+
+use eoshost_tests::faults::send_signal;
+use eoshost_tests::{Eoshost, EoshostSpec, Feeder, Postgres, RecordPlan, Scenario, Seeded, Tally, env_number};
+
+/// A unique table name (identifiers keep to `[a-z0-9_]` so the harness's
+/// own queries need no quoting rules).
+fn table_name(scenario: &Scenario) -> String {
+    scenario.unique("rows").replace('-', "_")
+}
+
+fn sink_spec(scenario: &Scenario, input: &str, group: &str, pg: &Postgres, table: &str) -> EoshostSpec {
+    // --output is the sink's optional allow-list of the topics outputs may
+    // name; identity names none.
+    scenario.spec("identity", input, &["unused"], group).args([
+        "--sink",
+        "postgres",
+        "--postgres-url",
+        pg.url(),
+        "--table",
+        table,
+    ])
+}
+
+/// Waits until the group's offsets in the database pass `beyond`; fails
+/// if an instance ends on its own.
+fn wait_db_progress(pg: &Postgres, group: &str, beyond: i64, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<i64> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let total = pg.committed_total(group).unwrap_or(0);
+        if total > beyond {
+            return Ok(total);
+        }
+        if let Some(exit) = run.try_exit() {
+            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "no progress in eoshost_offsets past {beyond} within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the group's offsets reach the end of every partition.
+fn wait_db_complete(
+    scenario: &Scenario,
+    pg: &Postgres,
+    group: &str,
+    input: &str,
+    run: &mut Eoshost,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let end: i64 = scenario.broker().end_offsets(input)?.iter().sum();
+    loop {
+        let total = pg.committed_total(group).unwrap_or(0);
+        if total >= end {
+            return Ok(started.elapsed());
+        }
+        if let Some(exit) = run.try_exit() {
+            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
+        }
+        anyhow::ensure!(started.elapsed() < timeout, "eoshost_offsets at {total} of {end} after {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Counts the table's rows against the inputs, and checks that each row
+/// sits at its record's source partition and offset.
+fn count_rows(scenario: &Scenario, pg: &Postgres, table: &str, seeded: &Seeded, kills: usize) -> anyhow::Result<Tally> {
+    let rows = pg.sink_rows(table)?;
+    let misplaced = rows
+        .iter()
+        .filter(|row| {
+            row.number().is_none_or(|n| {
+                let input = seeded.get(n);
+                (input.partition, input.offset) != (row.partition, row.offset)
+            })
+        })
+        .count();
+    let tally = Tally::count(&seeded.all(), &rows).with_kills(kills);
+    scenario.report(&format!("{tally}; rows at another source offset than their record's: {misplaced}"));
+    anyhow::ensure!(misplaced == 0, "{misplaced} rows are not at their record's source partition and offset");
+    Ok(tally)
+}
+
+#[test]
+fn every_record_exactly_once_in_postgres_through_repeated_sigkills() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_sink_kills");
+    let broker = scenario.broker();
+    let pg = Postgres::get()?;
+    let partitions = 3;
+    let input = scenario.topic("in", partitions)?;
+    let table = table_name(&scenario);
+    let group = scenario.unique("group");
+    let minimum = scenario.scaled(20_000);
+    let kills_wanted = env_number("EOSHOST_TEST_KILLS", 5.0) as usize;
+
+    let feeder = Feeder::start(broker, &input, RecordPlan::new(64, partitions), minimum, scenario.scaled(1_000))?;
+    let spec = sink_spec(&scenario, &input, &group, &pg, &table).fast_failure_detection();
+    let mut kills = 0;
+    while kills < kills_wanted {
+        let mut run = scenario.spawn(&spec, "sink")?;
+        let before = pg.committed_total(&group).unwrap_or(0);
+        wait_db_progress(&pg, &group, before, &mut run, Duration::from_secs(90))?;
+        std::thread::sleep(scenario.random_ms(0, 1_500));
+        anyhow::ensure!(feeder.is_flowing(), "the feeder stopped before the kill phase ended");
+        anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));
+        kills += 1;
+        scenario.report(&format!(
+            "SIGKILL {} mid-work, {:?} after start; {before} offsets in the database before it, {} records fed",
+            run.label(),
+            run.uptime(),
+            feeder.produced()
+        ));
+    }
+
+    let seeded = feeder.finish()?;
+    let mut last = scenario.spawn(&spec, "sink-final")?;
+    wait_db_complete(&scenario, &pg, &group, &input, &mut last, Duration::from_secs(240))?;
+    let shutdown = last.terminate(Duration::from_secs(15))?;
+    scenario.report(&format!("fed {} records; final run stopped: {shutdown:?}", seeded.len()));
+    anyhow::ensure!(matches!(shutdown, Some((exit, _)) if exit.code() == Some(0)), "the final run did not stop cleanly");
+
+    let tally = count_rows(&scenario, &pg, &table, &seeded, kills)?;
+    tally.assert_exactly_once("postgres sink under repeated SIGKILL");
+    assert!(seeded.len() as u64 >= minimum);
+    pg.drop_tables(&[&table, &format!("{table}_dead_letters")]);
+    Ok(())
+}
+
+#[test]
+fn postgres_sink_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_sink_throughput");
+    let broker = scenario.broker();
+    let pg = Postgres::get()?;
+    let partitions = 3;
+    let input = scenario.topic("in", partitions)?;
+    let table = table_name(&scenario);
+    let group = scenario.unique("group");
+    let count = scenario.scaled(50_000);
+    let seeded = Seeded::write(broker, &input, &RecordPlan::new(64, partitions), count)?;
+
+    let spec = sink_spec(&scenario, &input, &group, &pg, &table).args(["--transaction-max-records", "5000"]);
+    let mut run = scenario.spawn(&spec, "sink")?;
+    // From the first committed batch on, so start-up and the group join are
+    // not counted.
+    let first = wait_db_progress(&pg, &group, 0, &mut run, Duration::from_secs(60))?;
+    let elapsed = wait_db_complete(&scenario, &pg, &group, &input, &mut run, Duration::from_secs(240))?;
+    let rate = (seeded.len() as i64 - first) as f64 / elapsed.as_secs_f64().max(0.001);
+    scenario.report(&format!(
+        "sink throughput: {} rows in {elapsed:.2?} after the first batch: {rate:.0} rows/s",
+        seeded.len() as i64 - first
+    ));
+    run.terminate(Duration::from_secs(15))?;
+
+    count_rows(&scenario, &pg, &table, &seeded, 0)?.assert_exactly_once("postgres sink on a backlog");
+    pg.drop_tables(&[&table, &format!("{table}_dead_letters")]);
+    Ok(())
+}
+
+#[test]
+fn a_database_restart_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_sink_db_restart");
+    let broker = scenario.broker();
+    let pg = Postgres::get()?;
+    if std::env::var_os("EOSHOST_TEST_POSTGRES_URL").is_some() {
+        scenario.report("EOSHOST_TEST_POSTGRES_URL is set: not restarting a server this test does not own");
+        return Ok(());
+    }
+    let partitions = 3;
+    let input = scenario.topic("in", partitions)?;
+    let table = table_name(&scenario);
+    let group = scenario.unique("group");
+    let feeder = Feeder::start(broker, &input, RecordPlan::new(64, partitions), scenario.scaled(8_000), scenario.scaled(1_000))?;
+    let spec = sink_spec(&scenario, &input, &group, &pg, &table).fast_failure_detection();
+    let mut run = scenario.spawn(&spec, "sink")?;
+    wait_db_progress(&pg, &group, 0, &mut run, Duration::from_secs(60))?;
+
+    pg.stop()?;
+    scenario.report("PostgreSQL stopped under the running sink");
+    // Longer than the 6 s session: a sink that stopped polling would lose
+    // its partitions.
+    std::thread::sleep(Duration::from_secs(8));
+    anyhow::ensure!(run.try_exit().is_none(), "the sink exited while the database was down:\n{}", run.stderr_tail(40));
+    pg.start()?;
+    scenario.report("PostgreSQL started again");
+
+    let seeded = feeder.finish()?;
+    wait_db_complete(&scenario, &pg, &group, &input, &mut run, Duration::from_secs(120))?;
+    run.terminate(Duration::from_secs(15))?;
+    let stderr = run.stderr();
+    anyhow::ensure!(stderr.contains("pausing every partition"), "the sink never reported the database as unavailable");
+    count_rows(&scenario, &pg, &table, &seeded, 0)?.assert_exactly_once("postgres sink through a database restart");
+    pg.drop_tables(&[&table, &format!("{table}_dead_letters")]);
+    Ok(())
+}
+
+#[test]
+fn a_zombie_sink_resumed_after_its_session_writes_nothing_twice() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_sink_zombie");
+    let broker = scenario.broker();
+    let pg = Postgres::get()?;
+    let partitions = 2;
+    let input = scenario.topic("in", partitions)?;
+    let table = table_name(&scenario);
+    let group = scenario.unique("group");
+    let feeder = Feeder::start(broker, &input, RecordPlan::new(16, partitions), scenario.scaled(8_000), scenario.scaled(1_000))?;
+    // Long batches, so the zombie is frozen with one open.
+    let spec = sink_spec(&scenario, &input, &group, &pg, &table).fast_failure_detection().commit_interval_ms(2_000);
+    let mut zombie = scenario.spawn(&spec, "zombie")?;
+    wait_db_progress(&pg, &group, 0, &mut zombie, Duration::from_secs(60))?;
+    std::thread::sleep(Duration::from_millis(700));
+    send_signal(&mut zombie, libc::SIGSTOP)?;
+    scenario.report("SIGSTOP the first sink with a batch open");
+
+    let mut successor = scenario.spawn(&spec, "successor")?;
+    let frozen_at = pg.committed_total(&group)?;
+    wait_db_progress(&pg, &group, frozen_at, &mut successor, Duration::from_secs(60))?;
+    // The successor holds every partition and has committed past the
+    // zombie's open batch: now the zombie wakes up.
+    std::thread::sleep(Duration::from_secs(3));
+    send_signal(&mut zombie, libc::SIGCONT)?;
+    scenario.report("SIGCONT the zombie");
+    std::thread::sleep(Duration::from_secs(10));
+
+    let seeded = feeder.finish()?;
+    wait_db_complete(&scenario, &pg, &group, &input, &mut successor, Duration::from_secs(120))?;
+    let _ = zombie.terminate(Duration::from_secs(15));
+    successor.terminate(Duration::from_secs(15))?;
+    let refused = zombie.stderr().contains("another instance owns a partition");
+    scenario.report(&format!("the zombie's stale batch was refused by the offset check: {refused}"));
+    count_rows(&scenario, &pg, &table, &seeded, 0)?.assert_exactly_once("postgres sink with a zombie");
+    pg.drop_tables(&[&table, &format!("{table}_dead_letters")]);
+    Ok(())
+}
+
+#[test]
+fn bad_database_settings_are_named_at_start() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_sink_bad_inputs");
+    let pg = Postgres::get()?;
+    let input = scenario.topic("in", 1)?;
+    let group = scenario.unique("group");
+
+    // Unreachable: nothing listens on port 1.
+    let unreachable = scenario
+        .spec("identity", &input, &["unused"], &group)
+        .args(["--sink", "postgres", "--postgres-url", "postgres://nobody@127.0.0.1:1/none", "--table", "t"])
+        .args(["--connect-timeout-ms", "1500"]);
+    let mut run = scenario.spawn(&unreachable, "unreachable")?;
+    let exit = run.wait_exit(Duration::from_secs(30));
+    let stderr = run.stderr();
+    scenario.report(&format!("unreachable database: {exit:?}"));
+    anyhow::ensure!(exit.and_then(|e| e.code()) == Some(1), "unreachable database: {exit:?}\n{stderr}");
+    anyhow::ensure!(stderr.contains("127.0.0.1:1") && stderr.contains("scripts/postgres start"), "{stderr}");
+
+    // A table of another shape: exit 2, naming the difference.
+    let table = table_name(&scenario);
+    pg.client()?.batch_execute(&format!("CREATE TABLE \"{table}\" (id bigint primary key, value text)"))?;
+    let wrong = sink_spec(&scenario, &input, &group, &pg, &table);
+    let mut run = scenario.spawn(&wrong, "wrong-shape")?;
+    let exit = run.wait_exit(Duration::from_secs(30));
+    let stderr = run.stderr();
+    scenario.report(&format!("wrong table shape: {exit:?}"));
+    anyhow::ensure!(exit.and_then(|e| e.code()) == Some(2), "wrong table shape: {exit:?}\n{stderr}");
+    anyhow::ensure!(stderr.contains("another shape") && stderr.contains("no column source_topic"), "{stderr}");
+    pg.drop_tables(&[&table, &format!("{table}_dead_letters")]);
+    Ok(())
+}
