@@ -75,6 +75,7 @@ pub struct Metrics {
     producer_replacements: Family<ReasonLabels, Counter>,
     consumer_errors: Family<ErrorLabels, Counter>,
     connection_errors: Family<ErrorLabels, Counter>,
+    relay_held_back: Gauge,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -106,6 +107,7 @@ impl Metrics {
         let producer_replacements = Family::<ReasonLabels, Counter>::default();
         let consumer_errors = Family::<ErrorLabels, Counter>::default();
         let connection_errors = Family::<ErrorLabels, Counter>::default();
+        let relay_held_back = Gauge::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -135,6 +137,11 @@ impl Metrics {
             "Connections a broker refused (TLS handshake or authentication), by kind",
             connection_errors.clone(),
         );
+        registry.register(
+            "eoshost_relay_held_back_seconds",
+            "eoshost relay: age of the oldest open database transaction, which holds back rows committed after it began",
+            relay_held_back.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -154,6 +161,7 @@ impl Metrics {
             producer_replacements,
             consumer_errors,
             connection_errors,
+            relay_held_back,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
@@ -240,6 +248,11 @@ impl Metrics {
             self.consumer_lag.get_or_create(&labels).set(lag.max(0));
             known.push(labels);
         }
+    }
+
+    /// The relay's horizon is held back by a transaction open this long.
+    pub fn set_relay_held_back(&self, seconds: f64) {
+        self.relay_held_back.set(seconds.max(0.0) as i64);
     }
 
     pub fn set_ready(&self, ready: bool) {

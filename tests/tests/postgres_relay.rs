@@ -76,7 +76,7 @@ impl Writers {
             let (stop, committed, next) = (stop.clone(), committed.clone(), next.clone());
             let mut client = pg.client()?;
             let insert = format!("INSERT INTO \"{table}\" (key, value, headers) VALUES ($1, $2, $3::text::jsonb)");
-            let mut random = 0x9E37_79B9_7F4A_7C15u64 ^ (writer as u64 + 1) * 0x1234_5678;
+            let mut random = 0x9E37_79B9_7F4A_7C15u64 ^ ((writer as u64 + 1) * 0x1234_5678);
             threads.push(std::thread::spawn(move || -> anyhow::Result<()> {
                 let mut roll = move || {
                     random ^= random << 13;

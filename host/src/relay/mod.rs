@@ -58,6 +58,7 @@ struct Relay {
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     last_held_back_check: Instant,
+    last_held_back_warning: Instant,
 }
 
 /// Runs the relay until SIGTERM/SIGINT (exit 0) or a fatal error.
@@ -150,6 +151,7 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
         metrics,
         stop,
         last_held_back_check: Instant::now(),
+        last_held_back_warning: Instant::now().checked_sub(Duration::from_secs(60)).unwrap_or_else(Instant::now),
     };
     relay.delete_published();
     relay.run()
@@ -269,10 +271,10 @@ impl Relay {
             Err(TxnFailure::Abortable(message)) => {
                 tracing::warn!("{message}; aborting and publishing the same rows again");
                 self.metrics.transaction_aborted();
-                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT) {
-                    if let TxnFailure::Fatal(message) = classify("abort_transaction", error) {
-                        return Err(StepError::Fatal(fatal(&self.table, &message)));
-                    }
+                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT)
+                    && let TxnFailure::Fatal(message) = classify("abort_transaction", error)
+                {
+                    return Err(StepError::Fatal(fatal(&self.table, &message)));
                 }
                 return Ok(0);
             }
@@ -281,6 +283,7 @@ impl Relay {
         self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
         self.cursor = next;
         self.delete_published();
+        self.warn_if_held_back();
         Ok(rows.len())
     }
 
@@ -368,13 +371,17 @@ impl Relay {
         }
     }
 
+    /// Sets `eoshost_relay_held_back_seconds` (every second at most) and
+    /// warns, every 10 s at most, while a long transaction holds rows back.
     fn warn_if_held_back(&mut self) {
-        if self.last_held_back_check.elapsed() < Duration::from_secs(10) {
+        if self.last_held_back_check.elapsed() < Duration::from_secs(1) {
             return;
         }
         self.last_held_back_check = Instant::now();
         if let Ok(age) = self.client().and_then(|c| outbox::oldest_transaction_age(c).map_err(|e| e.to_string())) {
-            if age > HELD_BACK_WARNING_SECS {
+            self.metrics.set_relay_held_back(age);
+            if age > HELD_BACK_WARNING_SECS && self.last_held_back_warning.elapsed() >= Duration::from_secs(10) {
+                self.last_held_back_warning = Instant::now();
                 tracing::warn!(
                     "a transaction has been open for {age:.0} s; rows committed after it started are held back \
                      until it ends (see pg_stat_activity)"

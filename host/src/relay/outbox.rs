@@ -86,13 +86,21 @@ pub fn prepare(client: &mut Client, table: &str) -> Result<(), OutboxError> {
     if !problems.is_empty() {
         return Err(OutboxError::WrongShape { table: quote_identifier(table), problems: problems.join("; ") });
     }
+    if found.iter().any(|(name, _)| name == XID_COLUMN) {
+        return Ok(());
+    }
     let quoted = quote_identifier(table);
     let index = quote_identifier(&format!("{table}_{XID_COLUMN}_idx"));
-    client.batch_execute(&format!(
+    let add = format!(
         "ALTER TABLE {quoted} ADD COLUMN IF NOT EXISTS {XID_COLUMN} xid8 NOT NULL DEFAULT pg_current_xact_id(); \
          CREATE INDEX IF NOT EXISTS {index} ON {quoted} ({XID_COLUMN}, id)"
-    ))?;
-    Ok(())
+    );
+    match client.batch_execute(&add) {
+        // Two relays adding the index at once: one loses the race on the
+        // catalog; the index exists either way.
+        Err(error) if error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => Ok(client.batch_execute(&add)?),
+        other => Ok(other?),
+    }
 }
 
 /// The horizon: every transaction with a smaller id has ended.

@@ -53,10 +53,10 @@ pub fn read_back(bootstrap: &str, topic: &str, table: &str, timeout: Duration) -
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Ok(message)) => {
-                if message.key() == Some(table.as_bytes()) {
-                    if let Some(found) = message.payload().and_then(decode) {
-                        cursor = found;
-                    }
+                if message.key() == Some(table.as_bytes())
+                    && let Some(found) = message.payload().and_then(decode)
+                {
+                    cursor = found;
                 }
             }
             Some(Err(KafkaError::PartitionEOF(_))) => return Ok(cursor),
