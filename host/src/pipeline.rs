@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::failure::Failure;
@@ -112,6 +112,10 @@ const BATCH: usize = 256;
 
 struct Pipeline {
     consumer: BaseConsumer<PipelineContext>,
+    /// What the consumer was built from, to build its replacement after a
+    /// fencing of its membership ([`Pipeline::rejoin`]).
+    consumer_config: ClientConfig,
+    inputs: Vec<String>,
     membership: Membership,
     sandbox: Sandbox,
     metrics: Arc<Metrics>,
@@ -161,17 +165,15 @@ impl Pipeline {
             metrics.clone(),
             &config.bootstrap_servers,
         );
-        let consumer: BaseConsumer<PipelineContext> = client::member_consumer_config(
+        let consumer_config = client::member_consumer_config(
             &config,
             Some(&membership),
             config.metrics_addr.is_some() || config.progress_interval.is_some(),
-        )
-        .create_with_context(context)
-        .map_err(|e| {
+        );
+        let consumer: BaseConsumer<PipelineContext> = consumer_config.create_with_context(context).map_err(|e| {
             Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
         })?;
-        let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
-        consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
+        subscribe(&consumer, &config.inputs)?;
         tracing::info!(
             plugin = %config.plugin.display(), group = %config.group, transactional_id = %transactional_id,
             group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
@@ -179,6 +181,8 @@ impl Pipeline {
         );
         Ok(Pipeline {
             group: config.group.clone(),
+            consumer_config,
+            inputs: config.inputs.clone(),
             membership,
             sandbox: Sandbox::new(plugin),
             consumer,
@@ -196,8 +200,9 @@ impl Pipeline {
             if let Some(failure) = self.consumer.context().take_failure() {
                 return Err(failure);
             }
-            if let Some(failure) = self.membership.fenced(&self.consumer) {
-                return Err(failure);
+            if let Some(fenced) = self.membership.fenced(&self.consumer) {
+                self.rejoin(fenced)?;
+                continue;
             }
             if self.stop.load(Ordering::Acquire) {
                 return self.shutdown();
@@ -392,6 +397,34 @@ impl Pipeline {
         }
     }
 
+    /// The consumer's membership was fenced (FENCED_INSTANCE_ID, fatal to a
+    /// librdkafka consumer). Unless the transaction says a newer instance
+    /// owns the ids ([`Transaction::prepare_rejoin`]: then `fenced` is
+    /// returned and eoshost exits with code 4), its open transaction is
+    /// aborted and a new consumer with the same `group.instance.id` and the
+    /// same transaction rejoins the group; it starts from the committed
+    /// offsets. The fenced consumer is closed first, with nothing in flight,
+    /// so its revoke callback has nothing to commit.
+    fn rejoin(&mut self, fenced: Failure) -> Result<(), Failure> {
+        tracing::warn!("{fenced}");
+        self.consumer.context().transaction().prepare_rejoin(fenced, &self.consumer)?;
+        let started = Instant::now();
+        let replacement: BaseConsumer<PipelineContext> = self
+            .consumer_config
+            .create_with_context(self.consumer.context().for_replacement())
+            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot build a consumer to rejoin the group: {e}")))?;
+        drop(std::mem::replace(&mut self.consumer, replacement));
+        subscribe(&self.consumer, &self.inputs)?;
+        self.filled = 0;
+        tracing::warn!(
+            closed_in = ?started.elapsed(),
+            group_instance_id = self.membership.instance_id().unwrap_or("none"),
+            "the membership was fenced while this instance's producer was not (its own rejoin after a coordinator \
+             failover, most often); rejoined the group with a new consumer, from the committed offsets"
+        );
+        Ok(())
+    }
+
     /// Finishes the open transaction (commit, or abort when the commit fails
     /// with the short timeouts of a stop) and leaves the group.
     fn shutdown(self) -> Result<(), Failure> {
@@ -401,6 +434,11 @@ impl Pipeline {
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+fn subscribe(consumer: &BaseConsumer<PipelineContext>, inputs: &[String]) -> Result<(), Failure> {
+    let topics: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {topics:?}: {e}")))
 }
 
 fn empty_record() -> InputRecord {

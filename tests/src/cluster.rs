@@ -287,6 +287,13 @@ impl Leaders {
     pub fn group_coordinator(&self, group: &str) -> Option<i32> {
         self.leader("__consumer_offsets", coordinator_partition(group))
     }
+
+    /// The node that coordinates both `group` and the transactions of every
+    /// id in `transactional_ids`, if one node does.
+    pub fn sole_coordinator(&self, group: &str, transactional_ids: &[String]) -> Option<i32> {
+        let node = self.group_coordinator(group)?;
+        transactional_ids.iter().all(|id| self.transaction_coordinator(id) == Some(node)).then_some(node)
+    }
 }
 
 #[cfg(test)]

@@ -213,18 +213,21 @@ impl Eoshost {
     /// them, and the test's command line (with the spec's own
     /// [`EoshostSpec::env`]) must be the whole truth.
     pub fn spawn(spec: &EoshostSpec, log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
-        Eoshost::spawn_args(&spec.command_line(), log_dir, label)
+        Eoshost::spawn_with(&spec.command_line(), &spec.env, log_dir, label)
     }
 
     /// Starts eoshost with this exact command line (e.g. `relay …`), logs
     /// and environment as [`Eoshost::spawn`].
     pub fn spawn_args(args: &[String], log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
+        Eoshost::spawn_with(args, &[], log_dir, label)
+    }
+
+    fn spawn_with(args: &[String], env: &[(String, String)], log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
         let binary = eoshost_binary();
         let stderr_path = log_dir.join(format!("{label}.stderr"));
         let stdout_path = log_dir.join(format!("{label}.stdout"));
-        let args = spec.command_line();
-        let env: String = spec.env.iter().map(|(name, value)| format!("{name}={value} ")).collect();
-        std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{env}{} {}\n", binary.display(), args.join(" ")))?;
+        let env_line: String = env.iter().map(|(name, value)| format!("{name}={value} ")).collect();
+        std::fs::write(log_dir.join(format!("{label}.cmdline")), format!("{env_line}{} {}\n", binary.display(), args.join(" ")))?;
         let mut command = Command::new(&binary);
         command
             .args(args)
@@ -237,7 +240,7 @@ impl Eoshost {
                 command.env_remove(name.as_ref());
             }
         }
-        command.envs(spec.env.iter().map(|(name, value)| (name, value)));
+        command.envs(env.iter().map(|(name, value)| (name, value)));
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         Ok(Eoshost { child, label: label.to_owned(), stderr_path, exit: None, started: Instant::now() })
     }

@@ -232,7 +232,7 @@ fn relay_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()> {
     pg.client()?.execute(
         &format!(
             "INSERT INTO \"{}\" (key, value) SELECT convert_to('k' || (n % 16), 'UTF8'), \
-             convert_to('{{\"order_id\":\"o-' || n || '\"}}', 'UTF8') FROM generate_series(0, $1 - 1) AS n",
+             convert_to('{{\"order_id\":\"o-' || n || '\"}}', 'UTF8') FROM generate_series(0::bigint, $1::bigint - 1) AS n",
             outbox.table
         ),
         &[&(count as i64)],

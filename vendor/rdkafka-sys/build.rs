@@ -153,6 +153,11 @@ fn build_librdkafka() {
         if let Ok(curl_root) = env::var("DEP_CURL_ROOT") {
             cflags.push("-DCURLSTATIC_LIB".to_string());
             cflags.push(format!("-I{}/include", curl_root));
+            // curl-sys leaves libcurl.a in <root>/build: without it on the
+            // library path, configure's link check of -lcurl fails unless the
+            // system has libcurl's development files, and curl (OIDC) is
+            // silently left out.
+            ldflags.push(format!("-L{}/build", curl_root));
         }
     } else {
         configure_flags.push("--disable-curl".into());

@@ -18,8 +18,15 @@ use crate::failure::Failure;
 use crate::metrics::Metrics;
 
 /// The consumer's context: it owns the transaction, because the rebalance
-/// callbacks must finish it before the partitions move.
+/// callbacks must finish it before the partitions move. A consumer rebuilt
+/// after its membership was fenced gets a context that shares this one's
+/// state ([`PipelineContext::for_replacement`]): the transaction, its
+/// producer and the record fates outlive the consumer.
 pub struct PipelineContext {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     transaction: Mutex<Transaction>,
     /// A failure inside a callback that eoshost cannot go on from; the loop
     /// returns it after `poll`.
@@ -36,40 +43,48 @@ pub struct PipelineContext {
 impl PipelineContext {
     pub fn new(transaction: Transaction, metrics: Arc<Metrics>, bootstrap: &str) -> Self {
         PipelineContext {
-            transaction: Mutex::new(transaction),
-            failure: Mutex::new(None),
-            rebalances: AtomicU64::new(0),
-            broker_errors: BrokerErrors::new(metrics.clone(), bootstrap),
-            metrics,
+            shared: Arc::new(Shared {
+                transaction: Mutex::new(transaction),
+                failure: Mutex::new(None),
+                rebalances: AtomicU64::new(0),
+                broker_errors: BrokerErrors::new(metrics.clone(), bootstrap),
+                metrics,
+            }),
         }
+    }
+
+    /// The context of a consumer that replaces this one's: the same
+    /// transaction, failure slot and counters.
+    pub fn for_replacement(&self) -> Self {
+        PipelineContext { shared: self.shared.clone() }
     }
 
     /// The transaction; never held across `poll`, where the callbacks take it.
     pub fn transaction(&self) -> MutexGuard<'_, Transaction> {
-        self.transaction.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.transaction.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many rebalance callbacks have run.
     pub fn rebalances(&self) -> u64 {
-        self.rebalances.load(Ordering::Acquire)
+        self.shared.rebalances.load(Ordering::Acquire)
     }
 
     /// The failure a callback met, if any.
     pub fn take_failure(&self) -> Option<Failure> {
-        self.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     fn keep(&self, outcome: Result<(), Failure>) {
         if let Err(failure) = outcome {
             tracing::error!("{failure}");
-            self.failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(failure);
+            self.shared.failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(failure);
         }
     }
 }
 
 impl ClientContext for PipelineContext {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        if !self.broker_errors.report(&error, reason) {
+        if !self.shared.broker_errors.report(&error, reason) {
             tracing::warn!("librdkafka: {error}: {reason}");
         }
     }
@@ -92,16 +107,16 @@ impl ClientContext for PipelineContext {
             })
             .collect();
         drop(transaction);
-        self.metrics.set_consumer_lag(lags);
+        self.shared.metrics.set_consumer_lag(lags);
     }
 }
 
 impl ConsumerContext for PipelineContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.rebalances.fetch_add(1, Ordering::AcqRel);
+        self.shared.rebalances.fetch_add(1, Ordering::AcqRel);
         match rebalance {
             Rebalance::Revoke(partitions) => {
-                self.metrics.set_ready(false);
+                self.shared.metrics.set_ready(false);
                 let mut transaction = self.transaction();
                 if transaction.records() == 0 {
                     return;
@@ -120,11 +135,11 @@ impl ConsumerContext for PipelineContext {
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.rebalances.fetch_add(1, Ordering::AcqRel);
+        self.shared.rebalances.fetch_add(1, Ordering::AcqRel);
         if let Rebalance::Assign(partitions) = rebalance {
             tracing::info!(partitions = partitions.count(), "partitions assigned");
             self.transaction().assigned();
-            self.metrics.set_ready(partitions.count() > 0);
+            self.shared.metrics.set_ready(partitions.count() > 0);
         }
     }
 }

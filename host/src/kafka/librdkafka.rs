@@ -179,6 +179,14 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_linked_librdkafka_has_every_feature_eoshost_needs() {
+        // A build that lost a feature (libcurl not found by its configure,
+        // say) still links: only this check notices.
+        let build = BuildInfo::current();
+        assert_eq!(build.missing_features(), Vec::<&str>::new(), "builtin.features: {}", build.features);
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }

@@ -13,10 +13,15 @@
 //! coordinator gives the newcomer a new member id and answers the old one
 //! with FENCED_INSTANCE_ID — on heartbeats, joins, and on the
 //! TxnOffsetCommit a zombie sends inside its transaction (it carries member
-//! id and instance id). That error is fatal to the consumer: the instance
-//! must stop (exit code 4, [`Failure::Fenced`]) and must not be restarted
-//! with the same id while the newer instance runs, or the two would fence
-//! each other in turn.
+//! id and instance id). That error is fatal to the consumer. It does not
+//! always mean a newer instance: a lone member can be fenced by its own
+//! rejoin when its group coordinator's node dies (librdkafka rejoins while
+//! an earlier join is pending, and the coordinator answers the older one
+//! FENCED_INSTANCE_ID). So the loop rejoins with a new consumer (same ids,
+//! same producer) unless that would start a fencing duel: when the producer
+//! is fenced too (a newer instance holds the transactional id) or the last
+//! rejoin was less than [`REJOIN_QUIET`] ago (another live instance holds
+//! the instance id), it stops with exit code 4 ([`Failure::Fenced`]).
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +30,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::config::Config;
 use crate::failure::Failure;
+
+/// How long after a rejoin a second fencing means that another live
+/// instance has this one's `group.instance.id` (it rejoined in turn, within
+/// a heartbeat and a join) rather than a coordinator failover, which fences
+/// a member once per coordinator move.
+pub const REJOIN_QUIET: Duration = Duration::from_secs(20);
 
 /// This instance's static membership: its `group.instance.id` (none under
 /// `--static-membership off`) and how to tell that it was fenced.
@@ -56,8 +67,9 @@ impl Membership {
         self.instance_id.as_deref()
     }
 
-    /// The failure to stop with when the consumer has been fenced by a newer
-    /// instance with the same `group.instance.id`, if it has. librdkafka
+    /// The failure to stop with, unless the loop can rejoin
+    /// ([`crate::kafka::transaction::Transaction::prepare_rejoin`]), when
+    /// the consumer's membership has been fenced, if it has. librdkafka
     /// records this fatal error from its own thread, so it can be checked
     /// without polling (a fenced consumer's `poll` returns `__FATAL`).
     pub fn fenced<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Option<Failure> {
@@ -94,14 +106,14 @@ impl Membership {
     }
 
     /// [`Failure::Fenced`] with a message that says what happened and what
-    /// to do: this instance stops for good.
+    /// to do: this instance stops without committing.
     pub fn fenced_failure(&self, reason: &str) -> Failure {
         let id = self.instance_id.as_deref().unwrap_or("none");
         Failure::Fenced(anyhow::anyhow!(
             "fenced by a newer instance with the same group.instance.id \"{id}\" in group \"{}\" ({reason}): it now \
              owns this instance's partitions, and this instance stops without committing. Do not restart this one with \
              the same id while the other runs (they would fence each other in turn): give each live instance its own \
-             --transactional-id or --group-instance-id. A restart (with a back-off) is safe when ids are unique: a lone static member can also be fenced by its own rejoin after its coordinator's node died",
+             --transactional-id or --group-instance-id",
             self.group
         ))
     }

@@ -17,7 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
-use super::membership::{Membership, is_fenced_instance};
+use super::membership::{Membership, REJOIN_QUIET};
 use super::producer::{CommitPhases, TransactionalProducer};
 use crate::cli::OnError;
 use crate::events::RateLimited;
@@ -111,6 +111,9 @@ pub struct Transaction {
     /// in runs from one partition, so this saves most searches.
     last_partition: usize,
     rewind_pending: bool,
+    /// When the consumer last rejoined after its membership was fenced
+    /// ([`Transaction::prepare_rejoin`]).
+    rejoined_at: Option<Instant>,
     metrics: Arc<Metrics>,
 }
 
@@ -132,6 +135,7 @@ impl Transaction {
             partitions: Vec::new(),
             last_partition: 0,
             rewind_pending: false,
+            rejoined_at: None,
             metrics,
         }
     }
@@ -428,8 +432,8 @@ impl Transaction {
         tracing::debug!(
             records,
             ?elapsed,
-            flush = ?phases.flush,
             send_offsets = ?phases.send_offsets,
+            flush = ?phases.flush,
             commit = ?phases.commit,
             "committed"
         );
@@ -442,23 +446,45 @@ impl Transaction {
         Ok(())
     }
 
-    /// Whether `error` means that a newer instance with the same
-    /// `group.instance.id` owns this one's partitions (its TxnOffsetCommit
-    /// was answered FENCED_INSTANCE_ID, or its producer was fenced and its
-    /// consumer hears FENCED_INSTANCE_ID within a heartbeat): then it must
-    /// stop, not replace its producer, which would fence the newer one.
+    /// Whether `error` means that a newer instance with the same ids owns
+    /// this one's partitions: then it must stop, not replace its producer,
+    /// which would fence the newer one's. A fenced producer says so when the
+    /// consumer hears FENCED_INSTANCE_ID within a heartbeat, or at once when
+    /// the consumer rejoined within [`REJOIN_QUIET`] (the two instances
+    /// would otherwise fence each other in turn). A TxnOffsetCommit answered
+    /// FENCED_INSTANCE_ID while the producer is not fenced does not: the
+    /// transaction is aborted, and the loop rejoins if the consumer itself
+    /// was fenced ([`Transaction::prepare_rejoin`]).
     fn replaced_by_newer_instance<C: ConsumerContext>(&self, error: &TxnError, consumer: &BaseConsumer<C>) -> Option<Failure> {
         let kafka_error = match error {
             TxnError::Abortable(e) | TxnError::Fatal(e) => e,
             TxnError::Hung { .. } => return None,
         };
-        if is_fenced_instance(kafka_error) {
-            return Some(self.settings.membership.fenced_failure(&kafka_error.to_string()));
+        if !is_fenced(kafka_error) {
+            return None;
         }
-        if is_fenced(kafka_error) {
-            return self.settings.membership.await_fencing(consumer);
+        if self.rejoined_at.is_some_and(|at| at.elapsed() < REJOIN_QUIET) {
+            return Some(self.settings.membership.fenced_failure(&format!("{kafka_error}, soon after a rejoin")));
         }
-        None
+        self.settings.membership.await_fencing(consumer)
+    }
+
+    /// The consumer's membership was fenced (FENCED_INSTANCE_ID) and the
+    /// loop is about to rejoin with a new consumer: aborts the open
+    /// transaction and leaves a rewind pending. Refuses (returns `fenced`)
+    /// when the producer turns out to be fenced too — a newer instance with
+    /// the same transactional id runs — or when the last rejoin was less
+    /// than [`REJOIN_QUIET`] ago: two live instances share the
+    /// `group.instance.id`, and rejoining again would fence the other.
+    pub fn prepare_rejoin<C: ConsumerContext>(&mut self, fenced: Failure, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+        if self.rejoined_at.is_some_and(|at| at.elapsed() < REJOIN_QUIET) {
+            self.discard();
+            return Err(fenced);
+        }
+        self.abort(consumer)?;
+        self.rewind_pending = true;
+        self.rejoined_at = Some(Instant::now());
+        Ok(())
     }
 
     /// Aborts the open transaction, if any, and leaves a rewind pending.

@@ -27,7 +27,8 @@ use super::partitions::{SinkContext, SinkState, set_paused};
 use crate::cli::OnError;
 use crate::config::{Config, PostgresSink};
 use crate::failure::Failure;
-use crate::kafka::client::{self, is_transient};
+use crate::kafka::client;
+use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
 use crate::policy::{PoisonPolicy, RecordId, Verdict};
@@ -106,13 +107,14 @@ impl PostgresSinkLoop {
             reset: reset_offset(&config),
             metrics: metrics.clone(),
         };
-        let consumer: BaseConsumer<SinkContext> = client::consumer_config(&config, false)
-            .create_with_context(SinkContext::new(state))
-            .map_err(|e| Failure::usage(format!("invalid Kafka consumer settings: {e}")))?;
         // Only the inputs must exist: nothing is written to --output topics
         // (they only restrict what outputs may name).
         let inputs_only = Config { outputs: Vec::new(), dlq_topic: None, ..config.clone() };
-        client::await_cluster(&consumer, &inputs_only)?;
+        client::await_cluster(&inputs_only)?;
+        let consumer: BaseConsumer<SinkContext> =
+            client::member_consumer_config(&config, None, false).create_with_context(SinkContext::new(state)).map_err(|e| {
+                Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
+            })?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
@@ -161,8 +163,13 @@ impl PostgresSinkLoop {
             let wait = if self.retry_at.is_some() { Duration::from_millis(100) } else { Duration::from_millis(20) };
             match self.consumer.poll(wait) {
                 None => {}
-                Some(Err(error)) if is_transient(&error) => tracing::debug!("consumer: {error}"),
-                Some(Err(error)) => tracing::warn!("consumer error: {error}"),
+                Some(Err(error)) => match consume_error(&error, &self.config.group, || stuck_at(&self.consumer, None)) {
+                    ConsumeError::Transient { kind } => {
+                        self.metrics.consumer_error(kind);
+                        tracing::debug!(kind, "consumer: {error}");
+                    }
+                    ConsumeError::Permanent { message, .. } => return Err(Failure::usage(message)),
+                },
                 Some(Ok(message)) => {
                     let record = input_record(&message);
                     drop(message);
@@ -249,7 +256,9 @@ impl PostgresSinkLoop {
         };
         match result {
             Ok(Outcome::Committed) => {
-                self.policy.committed(&committed.into_iter().collect::<std::collections::HashMap<_, _>>());
+                let next_offsets: Vec<(String, i32, i64)> =
+                    committed.into_iter().map(|((topic, partition), next)| (topic, partition, next)).collect();
+                self.policy.committed(&next_offsets);
                 self.database_back();
                 Ok(())
             }
@@ -280,7 +289,7 @@ impl PostgresSinkLoop {
         };
         self.metrics.record_consumed();
         let id = RecordId::of(&record);
-        let verdict = match self.policy.decided(&id) {
+        let verdict = match self.policy.decided(&record) {
             Some(verdict) => verdict,
             None => loop {
                 let started = Instant::now();
@@ -289,7 +298,7 @@ impl PostgresSinkLoop {
                 let verdict = match result {
                     Ok(outputs) => match self.check_topics(&outputs) {
                         Ok(()) => {
-                            self.policy.succeeded(&id);
+                            self.policy.succeeded(&record);
                             self.accept(&partition, record.offset, |batch| batch.add_outputs(&record, outputs, base));
                             return Ok(());
                         }
