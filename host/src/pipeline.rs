@@ -406,7 +406,9 @@ impl Pipeline {
     /// offsets. The fenced consumer is closed first, with nothing in flight,
     /// so its revoke callback has nothing to commit.
     fn rejoin(&mut self, fenced: Failure) -> Result<(), Failure> {
-        tracing::warn!("the consumer's group membership was fenced (FENCED_INSTANCE_ID); aborting the open transaction to rejoin");
+        tracing::warn!(
+            "the consumer's group membership was fenced (FENCED_INSTANCE_ID); aborting the open transaction to rejoin"
+        );
         self.consumer.context().transaction().prepare_rejoin(fenced, &self.consumer)?;
         let started = Instant::now();
         let replacement: BaseConsumer<PipelineContext> = self
