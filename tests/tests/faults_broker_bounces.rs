@@ -24,7 +24,7 @@
 //! `EOSHOST_FAULTS_BROKER_BOUNCES=0` skips it, and it skips itself when
 //! `EOSHOST_TEST_BOOTSTRAP` names a broker `scripts/kafka` does not run.
 //! Records flow for the whole run: quick mode (CI) 300/s (≥ 10,000) and one
-//! kill; `EOSHOST_FAULTS_FULL=1` 500/s (≥ 50,000) and three kills;
+//! kill; `EOSHOST_FAULTS_FULL=1` 500/s (≥ 50,000) and two kills;
 //! `EOSHOST_FAULTS_BROKER_KILLS` overrides the kills.
 
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
     let group = scenario.unique("group");
     let minimum = scenario.scaled(by_mode(10_000, 50_000));
     let per_second = scenario.scaled(by_mode(300, 500));
-    let kills_wanted = env_number("EOSHOST_FAULTS_BROKER_KILLS", by_mode(1.0, 3.0)) as usize;
+    let kills_wanted = env_number("EOSHOST_FAULTS_BROKER_KILLS", by_mode(1.0, 2.0)) as usize;
     let leaders = Leaders::new(&broker.config())?;
 
     let feeder = Feeder::start(broker, &input, RecordPlan::new(KEYS, PARTITIONS), minimum, per_second)?;

@@ -166,33 +166,42 @@ impl TransactionalProducer {
         }
     }
 
-    /// Sends the offsets with the consumer's group metadata, waits for the
-    /// outputs in flight, then commits; `phases` gets the time of each step.
-    /// The offsets go first, as Kafka's own clients send them: their two
-    /// round trips (AddOffsetsToTxn, TxnOffsetCommit) overlap the produce
-    /// requests still in flight instead of following them. On error the
-    /// transaction is still open: the caller aborts or replaces the
-    /// producer.
+    /// Sends the offsets with the consumer's group metadata while waiting
+    /// for the outputs in flight, then commits; `phases` gets the time of
+    /// each step. The two overlap, as in Kafka's own clients: the flush
+    /// sends lingering batches at once and waits for their acknowledgements
+    /// while `send_offsets_to_transaction` makes its two round trips
+    /// (AddOffsetsToTxn, TxnOffsetCommit). On error the transaction is still
+    /// open: the caller aborts or replaces the producer.
     pub fn commit(
         &mut self,
         offsets: Option<(TopicPartitionList, ConsumerGroupMetadata)>,
         phases: &mut CommitPhases,
     ) -> Result<(), TxnError> {
         let started = Instant::now();
+        let mut flushed = None;
+        // A flush error (an output refused) makes commit_transaction fail
+        // with the reason, so it is not acted on here.
+        let mut flush = || {
+            let _ = self.flush(self.call_timeout());
+            flushed = Some(started.elapsed());
+        };
         if let Some((offsets, group)) = offsets {
             let offsets = Arc::new(offsets);
             let group = Arc::new(group);
-            self.supervised("send_offsets_to_transaction", move |producer, timeout| {
-                producer.send_offsets_to_transaction(&offsets, &group, timeout)
-            })?;
+            self.supervised_meanwhile(
+                "send_offsets_to_transaction",
+                move |producer, timeout| producer.send_offsets_to_transaction(&offsets, &group, timeout),
+                &mut flush,
+            )?;
+        } else {
+            flush();
         }
         phases.send_offsets = started.elapsed();
-        // A flush error (an output refused) makes commit_transaction fail
-        // with the reason, so it is not acted on here.
-        let _ = self.flush(self.call_timeout());
-        phases.flush = started.elapsed() - phases.send_offsets;
+        phases.flush = flushed.unwrap_or_default();
+        let committing = Instant::now();
         self.supervised("commit_transaction", |producer, timeout| producer.commit_transaction(timeout))?;
-        phases.commit = started.elapsed() - phases.flush - phases.send_offsets;
+        phases.commit = committing.elapsed();
         Ok(())
     }
 
@@ -272,23 +281,43 @@ impl TransactionalProducer {
         what: &'static str,
         call: impl Fn(&Client, Duration) -> KafkaResult<()> + Send + Sync + 'static,
     ) -> Result<(), TxnError> {
+        self.supervised_meanwhile(what, call, &mut || {})
+    }
+
+    /// [`Self::supervised`], running `meanwhile` on this thread while the
+    /// first try's call is under way (its time counts against the call's
+    /// deadline).
+    fn supervised_meanwhile(
+        &self,
+        what: &'static str,
+        call: impl Fn(&Client, Duration) -> KafkaResult<()> + Send + Sync + 'static,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Result<(), TxnError> {
         let call = Arc::new(call);
+        let mut meanwhile = Some(meanwhile);
         self.retrying(what, |producer, timeout| {
             let (done, outcome) = mpsc::sync_channel(1);
             let handle = producer.clone();
             let on_thread = call.clone();
-            let deadline = timeout + HANG_MARGIN;
+            let deadline = Instant::now() + timeout + HANG_MARGIN;
             let spawned = std::thread::Builder::new().name(format!("eoshost-{what}")).spawn(move || {
                 let _ = done.send(on_thread(&handle, timeout));
             });
             if let Err(error) = spawned {
                 // Without a thread, the call runs here, unsupervised.
                 tracing::warn!("cannot start a thread for {what} ({error}); calling it directly");
-                return call(producer, timeout).map_err(Hang::Error);
+                let result = call(producer, timeout).map_err(Hang::Error);
+                if let Some(work) = meanwhile.take() {
+                    work();
+                }
+                return result;
             }
-            match outcome.recv_timeout(deadline) {
+            if let Some(work) = meanwhile.take() {
+                work();
+            }
+            match outcome.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(result) => result.map_err(Hang::Error),
-                Err(_) => Err(Hang::Overran(deadline)),
+                Err(_) => Err(Hang::Overran(timeout + HANG_MARGIN)),
             }
         })
     }
@@ -303,10 +332,11 @@ enum Hang {
 /// How long each step of the last commit took.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommitPhases {
-    /// AddOffsetsToTxn and TxnOffsetCommit (`send_offsets_to_transaction`).
-    pub send_offsets: Duration,
-    /// Waiting for the outputs still in flight after that.
+    /// From the commit's start until every output was acknowledged.
     pub flush: Duration,
+    /// From the commit's start until the offsets were sent (AddOffsetsToTxn
+    /// and TxnOffsetCommit, overlapping the flush) and the flush was done.
+    pub send_offsets: Duration,
     /// EndTxn (`commit_transaction`).
     pub commit: Duration,
 }
