@@ -20,3 +20,13 @@ pub const PLUGIN_MEMORY_MB: u64 = 64;
 pub const CONNECT_TIMEOUT_MS: u64 = 60_000;
 /// `--progress-interval-s`.
 pub const PROGRESS_INTERVAL_S: u64 = 10;
+/// `transaction.timeout.ms` of the transactional producers (overridable
+/// with `-X`). Longer than a coordinator failover (KRaft fences a dead
+/// broker after its 9 s session, then the coordinator loads its state), so
+/// that a transaction open when its coordinator's node dies survives the
+/// move instead of being aborted by the broker, which bumps the producer
+/// epoch and would make the failover look like a newer instance's fencing.
+/// The cost: an instance that dies with a transaction open and is not
+/// restarted holds `read_committed` readers of its outputs back for up to
+/// this long (a restart with the same slot aborts it at once).
+pub const TRANSACTION_TIMEOUT_MS: u64 = 30_000;

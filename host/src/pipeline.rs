@@ -51,7 +51,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
             tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
             tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
-        tokio::spawn(stop_on_signal(stop.clone()));
+        tokio::spawn(crate::shutdown::stop_on_signal(stop.clone()));
         tokio::spawn(exit_if_stop_hangs(stop.clone()));
         crate::progress::start(&config, &metrics);
         let pipeline_metrics = metrics.clone();
@@ -59,27 +59,6 @@ pub fn run(config: Config) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("the pipeline thread failed: {e}")))?
     })
-}
-
-/// Sets `stop` on the first SIGTERM or SIGINT; a second one exits at once.
-async fn stop_on_signal(stop: Arc<AtomicBool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot install signal handlers; stop eoshost with SIGKILL");
-        return;
-    };
-    for round in 0.. {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        if round > 0 {
-            tracing::warn!("second signal: exiting without finishing the transaction (the broker aborts it)");
-            std::process::exit(1);
-        }
-        tracing::info!("stopping: finishing the open transaction and leaving the group");
-        stop.store(true, Ordering::Release);
-    }
 }
 
 /// How long a stop may take before eoshost exits without finishing it.

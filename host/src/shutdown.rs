@@ -1,6 +1,6 @@
-//! Stopping on a signal, for the loops that run outside the Kafka pipeline
-//! (the PostgreSQL sink, the outbox relay): the first SIGTERM or SIGINT asks
-//! the loop to finish its open transaction; a second one exits at once.
+//! Stopping on a signal, for every loop (the Kafka pipeline, the PostgreSQL
+//! sink, the outbox relay): the first SIGTERM or SIGINT asks the loop to
+//! finish its open transaction; a second one exits at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +41,8 @@ pub fn stop_flag(runtime: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
     stop
 }
 
-async fn stop_on_signal(stop: Arc<AtomicBool>) {
+/// Sets `stop` on the first SIGTERM or SIGINT; a second one exits at once.
+pub async fn stop_on_signal(stop: Arc<AtomicBool>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::error!("cannot install signal handlers; stop eoshost with SIGKILL");
@@ -53,7 +54,9 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
             _ = int.recv() => {}
         }
         if round > 0 {
-            tracing::warn!("second signal: exiting without finishing the open transaction (it is rolled back)");
+            tracing::warn!(
+                "second signal: exiting without finishing the open transaction (it is aborted, its records read again)"
+            );
             std::process::exit(1);
         }
         tracing::info!("stopping: finishing the open transaction");

@@ -42,5 +42,6 @@ pub use records::{Feeder, InputRecord, RecordPlan, Seeded, record_number};
 pub use scenario::{Scenario, env_number, unique_suffix};
 pub use verify::{Isolation, OutputRecord, Tally, dead_letter_problems, mentions_number};
 
-/// `transaction.timeout.ms` eoshost uses unless told otherwise (DESIGN §2).
-pub const TRANSACTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// `transaction.timeout.ms` eoshost uses unless told otherwise
+/// (`host/src/defaults.rs`; DESIGN §2 had 10 s, see the README).
+pub const TRANSACTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

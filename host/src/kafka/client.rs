@@ -58,7 +58,7 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
         .set("transactional.id", transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("transaction.timeout.ms", "10000")
+        .set("transaction.timeout.ms", crate::defaults::TRANSACTION_TIMEOUT_MS.to_string())
         .set("linger.ms", "20")
         .set("queue.buffering.max.kbytes", "65536")
         .set("client.id", format!("eoshost-producer-{transactional_id}"));

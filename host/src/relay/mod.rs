@@ -117,7 +117,7 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
         .set("transactional.id", &transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("transaction.timeout.ms", "10000")
+        .set("transaction.timeout.ms", crate::defaults::TRANSACTION_TIMEOUT_MS.to_string())
         .set("linger.ms", "5")
         .set("client.id", format!("eoshost-relay-{}", args.outbox_table));
     for (key, value) in &librdkafka {
