@@ -80,3 +80,15 @@ pub fn is_permanent_produce_error(error: &KafkaError) -> bool {
         )
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_producer_fenced_by_a_newer_epoch_is_recognised() {
+        assert!(is_fenced(&KafkaError::MessageProduction(Code::Fenced)));
+        assert!(is_fenced(&KafkaError::MessageProduction(Code::ProducerFenced)));
+        assert!(!is_fenced(&KafkaError::MessageProduction(Code::MessageSizeTooLarge)));
+    }
+}

@@ -26,7 +26,7 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::RDKafkaErrorCode;
 
 use crate::config::Config;
 use crate::failure::Failure;
@@ -119,25 +119,6 @@ impl Membership {
     }
 }
 
-/// Whether `error` is the coordinator's FENCED_INSTANCE_ID, as
-/// `send_offsets_to_transaction` returns it (an abortable transaction error:
-/// the TxnOffsetCommit of a zombie) or a consumer call does.
-pub fn is_fenced_instance(error: &KafkaError) -> bool {
-    error.rdkafka_error_code() == Some(RDKafkaErrorCode::FencedInstanceId)
-}
-
-/// Whether `error` says the producer was fenced by a newer epoch of its
-/// transactional id: the case in which [`Membership::await_fencing`] must
-/// run before a new producer is built. (A producer whose fatal error shows
-/// only as `__FATAL`, as `send` reports it, needs its client's
-/// `fatal_error()` looked at first.)
-pub fn is_producer_fenced(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,21 +136,6 @@ mod tests {
         assert_eq!(Membership::new(&config(&[]), slot).instance_id(), Some(slot));
         assert_eq!(Membership::new(&config(&["--group-instance-id", "enrich-a"]), slot).instance_id(), Some("enrich-a"));
         assert_eq!(Membership::new(&config(&["--static-membership", "off"]), slot).instance_id(), None);
-    }
-
-    #[test]
-    fn fenced_instance_id_is_recognised_from_consumer_and_transaction_errors() {
-        assert!(is_fenced_instance(&KafkaError::MessageConsumption(RDKafkaErrorCode::FencedInstanceId)));
-        assert!(is_fenced_instance(&KafkaError::ConsumerCommit(RDKafkaErrorCode::FencedInstanceId)));
-        assert!(!is_fenced_instance(&KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownMemberId)));
-        assert!(!is_fenced_instance(&KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::Fatal)));
-    }
-
-    #[test]
-    fn a_producer_fenced_by_a_newer_epoch_is_recognised() {
-        assert!(is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::Fenced)));
-        assert!(is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::ProducerFenced)));
-        assert!(!is_producer_fenced(&KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)));
     }
 
     #[test]
