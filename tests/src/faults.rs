@@ -279,6 +279,49 @@ pub fn wait_committed_beyond(
     }
 }
 
+/// Waits until the group is in steady state: the committed offset of every
+/// partition has advanced `rounds` times in a row (each round: every
+/// partition beyond where it stood at the round's start), so every member
+/// holds its partitions and commits — no rebalance or join still under way.
+/// Input must keep flowing into every partition meanwhile. Fails when one
+/// of `runs` ends or after `timeout`.
+pub fn wait_every_partition_committing(
+    progress: &GroupProgress<'_>,
+    rounds: usize,
+    runs: &mut [&mut Eoshost],
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut errors_since = None;
+    let mut start: Option<Vec<Option<i64>>> = None;
+    let mut done = 0;
+    while done < rounds {
+        if let Some(now) = patiently(&mut errors_since, || progress.committed())? {
+            match &start {
+                Some(start) if now.iter().zip(start).all(|(now, start)| now.is_some() && now > start) => {
+                    done += 1;
+                    // The next round starts here.
+                }
+                Some(_) => {
+                    check_running(runs)?;
+                    if Instant::now() > deadline {
+                        anyhow::bail!(
+                            "not every partition committed {rounds} times in a row within {timeout:?}: {}",
+                            progress.describe()
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+                None => {}
+            }
+            start = Some(now);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
 /// The committed total, riding out errors while the cluster moves a
 /// coordinator.
 pub fn committed_total_patiently(progress: &GroupProgress<'_>) -> anyhow::Result<i64> {

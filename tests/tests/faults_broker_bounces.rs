@@ -9,7 +9,9 @@
 //! coordinators move) and restarted on its storage (`scripts/kafka
 //! start-node K`); it takes its leaderships back within seconds
 //! (`leader.imbalance.check.interval.seconds=5` in the cluster), so the next
-//! kill hits both coordinators again. No instance may exit, and the
+//! kill hits both coordinators again. Each kill comes once every partition
+//! has committed three times in a row (the group's joins are over). No
+//! instance may exit, and the
 //! committed offsets must advance while each killed node is down. Afterwards
 //! a `read_committed` reader must see every input exactly once, in per-key
 //! order, and a marker committed after the run must be visible at once.
@@ -35,7 +37,7 @@ use std::time::{Duration, Instant};
 use eoshost_tests::cluster::{Leaders, ONE_NODE, THREE_NODES, ThreeNodeCluster, wait_topic_on_every_node};
 use eoshost_tests::faults::{
     FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
-    wait_committed_beyond,
+    wait_committed_beyond, wait_every_partition_committing,
 };
 use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
@@ -117,6 +119,16 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
                 }
             }
         };
+        // A kill during the group's first joins, or during the rebalance
+        // that follows a node's return, tests a rebalance, not a failover:
+        // wait for steady commits on every partition first.
+        {
+            let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+            if let Err(error) = wait_every_partition_committing(&progress, 3, &mut runs, Duration::from_secs(120)) {
+                problems.push(format!("kill {round}: no steady state before it: {error:#}"));
+                break;
+            }
+        }
         cluster.ensure_still_ours()?;
         let before = committed_total_patiently(&progress)?;
         cluster.kill_node(node)?;

@@ -19,10 +19,16 @@
 //! an earlier join is pending, and the coordinator answers the older one
 //! FENCED_INSTANCE_ID). So the loop rejoins with a new consumer (same ids,
 //! same producer) unless that would start a fencing duel: when the producer
-//! is fenced too (a newer instance holds the transactional id) or the last
-//! rejoin was less than [`REJOIN_QUIET`] ago (another live instance holds
-//! the instance id), it stops with exit code 4 ([`Failure::Fenced`]).
+//! is fenced too (a newer instance holds the transactional id), when the
+//! producer is fenced within [`DUEL_WINDOW`] of a rejoin, or when the
+//! consumer has rejoined [`REJOIN_BUDGET`] times within [`REJOIN_WINDOW`]
+//! (another live instance holds the instance id: each rejoin fences the
+//! other in turn, within a heartbeat and a join), it stops with exit code 4
+//! ([`Failure::Fenced`]). A coordinator failover fences a member once or
+//! twice per coordinator move (the move away from the dead node and the move
+//! back when it returns), which stays within the budget.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -31,11 +37,48 @@ use rdkafka::error::RDKafkaErrorCode;
 use crate::config::Config;
 use crate::failure::Failure;
 
-/// How long after a rejoin a second fencing means that another live
-/// instance has this one's `group.instance.id` (it rejoined in turn, within
-/// a heartbeat and a join) rather than a coordinator failover, which fences
-/// a member once per coordinator move.
-pub const REJOIN_QUIET: Duration = Duration::from_secs(20);
+/// A producer fenced this soon after a rejoin belongs to one of two live
+/// instances with the same ids: the other one's producer fenced it, and
+/// the rejoin fenced the other one's consumer. A failover's own fencing of
+/// the producer (its transaction timed out on the broker) comes later: the
+/// transaction timeout is counted from the transaction's start.
+pub const DUEL_WINDOW: Duration = Duration::from_secs(5);
+
+/// At most this many rejoins within [`REJOIN_WINDOW`]: one more means
+/// that another live instance holds this one's `group.instance.id`.
+pub const REJOIN_BUDGET: usize = 4;
+
+/// The window of [`REJOIN_BUDGET`]: longer than two coordinator moves
+/// (a node's death and its return, each fencing a member once or twice).
+pub const REJOIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// When the consumer rejoined after its membership was fenced, within the
+/// last [`REJOIN_WINDOW`].
+#[derive(Debug, Default)]
+pub struct Rejoins {
+    at: VecDeque<Instant>,
+}
+
+impl Rejoins {
+    /// Whether a rejoin at `now` would exceed [`REJOIN_BUDGET`] within
+    /// [`REJOIN_WINDOW`]: then stop instead.
+    pub fn exhausted(&mut self, now: Instant) -> bool {
+        while self.at.front().is_some_and(|at| now.duration_since(*at) >= REJOIN_WINDOW) {
+            self.at.pop_front();
+        }
+        self.at.len() >= REJOIN_BUDGET
+    }
+
+    /// Records a rejoin at `now`.
+    pub fn record(&mut self, now: Instant) {
+        self.at.push_back(now);
+    }
+
+    /// Whether the last rejoin was less than `window` before `now`.
+    pub fn within(&self, window: Duration, now: Instant) -> bool {
+        self.at.back().is_some_and(|at| now.duration_since(*at) < window)
+    }
+}
 
 /// This instance's static membership: its `group.instance.id` (none under
 /// `--static-membership off`) and how to tell that it was fenced.
@@ -145,6 +188,42 @@ mod tests {
         assert_eq!(failure.exit_code(), 4);
         let text = failure.to_string();
         assert!(text.contains("\"enrich-a\"") && text.contains("Do not restart"), "{text}");
+    }
+
+    #[test]
+    fn rejoins_past_the_budget_within_the_window_are_refused() {
+        let start = Instant::now();
+        let mut rejoins = Rejoins::default();
+        for n in 0..REJOIN_BUDGET {
+            let at = start + Duration::from_secs(n as u64);
+            assert!(!rejoins.exhausted(at), "rejoin {n} is within the budget");
+            rejoins.record(at);
+        }
+        assert!(rejoins.exhausted(start + Duration::from_secs(10)), "one more within the window is refused");
+        assert!(!rejoins.exhausted(start + REJOIN_WINDOW + Duration::from_secs(1)), "the window moves on");
+    }
+
+    #[test]
+    fn two_coordinator_moves_with_two_fencings_each_stay_within_the_budget() {
+        // A node dies (its coordinators move away) and returns 30 s later
+        // (they move back): each move may fence the member twice.
+        let start = Instant::now();
+        let mut rejoins = Rejoins::default();
+        for at in [10, 12, 40, 42] {
+            let at = start + Duration::from_secs(at);
+            assert!(!rejoins.exhausted(at), "a rejoin {:?} after the first move", at - start);
+            rejoins.record(at);
+        }
+    }
+
+    #[test]
+    fn a_rejoin_is_recent_only_within_the_window_asked() {
+        let start = Instant::now();
+        let mut rejoins = Rejoins::default();
+        assert!(!rejoins.within(DUEL_WINDOW, start));
+        rejoins.record(start);
+        assert!(rejoins.within(DUEL_WINDOW, start + Duration::from_secs(1)));
+        assert!(!rejoins.within(DUEL_WINDOW, start + DUEL_WINDOW));
     }
 
     #[test]

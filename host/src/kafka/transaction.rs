@@ -17,7 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
-use super::membership::{Membership, REJOIN_QUIET};
+use super::membership::{DUEL_WINDOW, Membership, Rejoins};
 use super::producer::{CommitPhases, TransactionalProducer};
 use crate::cli::OnError;
 use crate::events::RateLimited;
@@ -111,9 +111,9 @@ pub struct Transaction {
     /// in runs from one partition, so this saves most searches.
     last_partition: usize,
     rewind_pending: bool,
-    /// When the consumer last rejoined after its membership was fenced
+    /// When the consumer rejoined after its membership was fenced
     /// ([`Transaction::prepare_rejoin`]).
-    rejoined_at: Option<Instant>,
+    rejoins: Rejoins,
     metrics: Arc<Metrics>,
 }
 
@@ -135,7 +135,7 @@ impl Transaction {
             partitions: Vec::new(),
             last_partition: 0,
             rewind_pending: false,
-            rejoined_at: None,
+            rejoins: Rejoins::default(),
             metrics,
         }
     }
@@ -450,7 +450,7 @@ impl Transaction {
     /// this one's partitions: then it must stop, not replace its producer,
     /// which would fence the newer one's. A fenced producer says so when the
     /// consumer hears FENCED_INSTANCE_ID within a heartbeat, or at once when
-    /// the consumer rejoined within [`REJOIN_QUIET`] (the two instances
+    /// the consumer rejoined within [`DUEL_WINDOW`] (the two instances
     /// would otherwise fence each other in turn). A TxnOffsetCommit answered
     /// FENCED_INSTANCE_ID while the producer is not fenced does not: the
     /// transaction is aborted, and the loop rejoins if the consumer itself
@@ -463,7 +463,7 @@ impl Transaction {
         if !is_fenced(kafka_error) {
             return None;
         }
-        if self.rejoined_at.is_some_and(|at| at.elapsed() < REJOIN_QUIET) {
+        if self.rejoins.within(DUEL_WINDOW, Instant::now()) {
             return Some(self.settings.membership.fenced_failure(&format!("{kafka_error}, soon after a rejoin")));
         }
         self.settings.membership.await_fencing(consumer)
@@ -473,17 +473,18 @@ impl Transaction {
     /// loop is about to rejoin with a new consumer: aborts the open
     /// transaction and leaves a rewind pending. Refuses (returns `fenced`)
     /// when the producer turns out to be fenced too — a newer instance with
-    /// the same transactional id runs — or when the last rejoin was less
-    /// than [`REJOIN_QUIET`] ago: two live instances share the
+    /// the same transactional id runs — or when the consumer has used up its
+    /// rejoins ([`Rejoins::exhausted`]): two live instances share the
     /// `group.instance.id`, and rejoining again would fence the other.
     pub fn prepare_rejoin<C: ConsumerContext>(&mut self, fenced: Failure, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
-        if self.rejoined_at.is_some_and(|at| at.elapsed() < REJOIN_QUIET) {
+        if self.rejoins.exhausted(Instant::now()) {
+            tracing::warn!("the membership was fenced again after several rejoins within a minute");
             self.discard();
             return Err(fenced);
         }
         self.abort(consumer)?;
         self.rewind_pending = true;
-        self.rejoined_at = Some(Instant::now());
+        self.rejoins.record(Instant::now());
         Ok(())
     }
 
