@@ -240,7 +240,7 @@ pub struct RelayArgs {
     pub progress_topic: Option<String>,
 
     /// Kafka bootstrap list.
-    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = "EOSHOST_BOOTSTRAP_SERVERS", value_name = "HOST:PORT[,..]", default_value = defaults::BOOTSTRAP_SERVERS)]
     pub bootstrap_servers: String,
 
     /// A plugin that transforms each row on the way (as in the pipeline).
@@ -252,11 +252,11 @@ pub struct RelayArgs {
     pub plugin_config: Vec<String>,
 
     /// Most rows in one Kafka transaction.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = defaults::RELAY_BATCH_ROWS)]
     pub batch_rows: usize,
 
     /// Pause between reads of the outbox when it has nothing new, in ms.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults::RELAY_POLL_INTERVAL_MS)]
     pub poll_interval_ms: u64,
 
     /// Serve Prometheus /metrics, /healthz and /readyz here [default: off].

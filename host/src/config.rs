@@ -1,6 +1,9 @@
 //! The validated pipeline configuration: command line and environment (already
 //! merged by clap) over the TOML file over the defaults, checked as a whole.
-//! Settings that would break exactly-once are refused here, by name.
+//! Settings that would break exactly-once are refused here, by name. The rest
+//! of the environment is read in [`environment`] only.
+
+pub mod environment;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -171,7 +174,7 @@ impl Config {
             plugin_config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
         }
         let mut librdkafka: Vec<(String, String)> = file.librdkafka.unwrap_or_default().into_iter().collect();
-        librdkafka.extend(secrets::from_environment());
+        librdkafka.extend(environment::librdkafka_properties());
         for raw in &args.librdkafka {
             librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
         }

@@ -20,6 +20,11 @@ pub const PLUGIN_MEMORY_MB: u64 = 64;
 pub const CONNECT_TIMEOUT_MS: u64 = 60_000;
 /// `--progress-interval-s`.
 pub const PROGRESS_INTERVAL_S: u64 = 10;
+/// `eoshost relay --batch-rows`: most outbox rows in one Kafka transaction.
+pub const RELAY_BATCH_ROWS: usize = 5000;
+/// `eoshost relay --poll-interval-ms`: pause between reads of an outbox
+/// that had nothing new.
+pub const RELAY_POLL_INTERVAL_MS: u64 = 100;
 /// `transaction.timeout.ms` of the transactional producers (overridable
 /// with `-X`). Longer than a coordinator failover (KRaft fences a dead
 /// broker after its 9 s session, then the coordinator loads its state), so

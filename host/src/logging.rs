@@ -21,7 +21,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::LogFormat;
-use crate::config::Config;
+use crate::config::{Config, environment};
 
 /// The format chosen by [`init`], for messages written after the
 /// subscriber (the final error line of `main`).
@@ -29,18 +29,15 @@ static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Installs the subscriber; later calls change nothing.
 pub fn init(format: LogFormat) {
-    let filter = std::env::var("EOSHOST_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let filter =
+        environment::log_filter().and_then(|spec| EnvFilter::try_new(spec).ok()).unwrap_or_else(|| EnvFilter::new("info"));
     if FORMAT.set(format).is_err() {
         return;
     }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => {
-            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let colour = std::io::stderr().is_terminal() && !environment::no_colour();
             builder.with_ansi(colour).try_init()
         }
         LogFormat::Json => builder.with_ansi(false).event_format(JsonLines).try_init(),

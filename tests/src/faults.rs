@@ -191,6 +191,22 @@ pub fn stop_cleanly(run: &mut Eoshost, timeout: Duration) -> Result<Duration, St
     }
 }
 
+/// SIGKILL mid-work: after a random pause of up to 1.5 s, kills `run`,
+/// failing when it had already ended on its own; reports the kill with
+/// `done_before` (the progress it had made).
+pub fn kill_mid_work(scenario: &Scenario, run: &mut Eoshost, done_before: &str) -> anyhow::Result<()> {
+    std::thread::sleep(scenario.random_ms(0, 1_500));
+    anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));
+    scenario.report(&format!("SIGKILL {} mid-work, {:?} after start; {done_before}", run.label(), run.uptime()));
+    Ok(())
+}
+
+/// The final run of a kill test: SIGTERM, and exit code 0 within 15 s, or
+/// the problem ([`stop_cleanly`]).
+pub fn stop_final_run(run: &mut Eoshost) -> anyhow::Result<Duration> {
+    stop_cleanly(run, Duration::from_secs(15)).map_err(|problem| anyhow::anyhow!("the final run did not stop cleanly: {problem}"))
+}
+
 /// The last `lines` lines of an instance's stderr without terminal colours,
 /// for problem reports.
 pub fn plain_tail(run: &Eoshost, lines: usize) -> String {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use eoshost_tests::faults::{kill_mid_work, stop_final_run};
 use eoshost_tests::{Eoshost, Isolation, Postgres, Scenario, Tally, env_number, unique_suffix};
 
 struct Outbox {
@@ -196,23 +197,15 @@ fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_rel
         }
         let before: i64 = scenario.broker().end_offsets(&outbox.output)?.iter().sum();
         wait_published(&scenario, &outbox.output, before, &mut run, Duration::from_secs(90))?;
-        std::thread::sleep(scenario.random_ms(0, 1_500));
-        anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));
+        kill_mid_work(&scenario, &mut run, &format!("{} rows committed by the writers so far", writers.committed()))?;
         kills += 1;
-        scenario.report(&format!(
-            "SIGKILL {} mid-work, {:?} after start; {} rows committed by the writers so far",
-            run.label(),
-            run.uptime(),
-            writers.committed()
-        ));
     }
 
     let committed = writers.finish()?;
     let mut last = scenario.spawn_args(&args, "relay-final")?;
     wait_outbox_empty(&pg, &outbox.table, &mut last, Duration::from_secs(180))?;
-    let shutdown = last.terminate(Duration::from_secs(15))?;
-    scenario.report(&format!("{} rows committed by the writers; final relay stopped: {shutdown:?}", committed.len()));
-    anyhow::ensure!(matches!(shutdown, Some((exit, _)) if exit.code() == Some(0)), "the final relay did not stop cleanly");
+    let took = stop_final_run(&mut last)?;
+    scenario.report(&format!("{} rows committed by the writers; final relay stopped cleanly in {took:?}", committed.len()));
 
     let records = scenario.broker().read_topic(&outbox.output, Isolation::Committed, committed.len())?;
     let tally = Tally::count(&committed, &records).with_kills(kills);

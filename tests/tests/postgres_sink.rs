@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use eoshost_tests::faults::send_signal;
+use eoshost_tests::faults::{kill_mid_work, send_signal, stop_final_run};
 use eoshost_tests::{Eoshost, EoshostSpec, Feeder, Postgres, RecordPlan, Scenario, Seeded, Tally, env_number};
 
 /// A unique table name (identifiers keep to `[a-z0-9_]` so the harness's
@@ -108,24 +108,20 @@ fn every_record_exactly_once_in_postgres_through_repeated_sigkills() -> anyhow::
         let mut run = scenario.spawn(&spec, "sink")?;
         let before = pg.committed_total(&group).unwrap_or(0);
         wait_db_progress(&pg, &group, before, &mut run, Duration::from_secs(90))?;
-        std::thread::sleep(scenario.random_ms(0, 1_500));
         anyhow::ensure!(feeder.is_flowing(), "the feeder stopped before the kill phase ended");
-        anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));
+        kill_mid_work(
+            &scenario,
+            &mut run,
+            &format!("{before} offsets in the database before it, {} records fed", feeder.produced()),
+        )?;
         kills += 1;
-        scenario.report(&format!(
-            "SIGKILL {} mid-work, {:?} after start; {before} offsets in the database before it, {} records fed",
-            run.label(),
-            run.uptime(),
-            feeder.produced()
-        ));
     }
 
     let seeded = feeder.finish()?;
     let mut last = scenario.spawn(&spec, "sink-final")?;
     wait_db_complete(&scenario, &pg, &group, &input, &mut last, Duration::from_secs(240))?;
-    let shutdown = last.terminate(Duration::from_secs(15))?;
-    scenario.report(&format!("fed {} records; final run stopped: {shutdown:?}", seeded.len()));
-    anyhow::ensure!(matches!(shutdown, Some((exit, _)) if exit.code() == Some(0)), "the final run did not stop cleanly");
+    let took = stop_final_run(&mut last)?;
+    scenario.report(&format!("fed {} records; final run stopped cleanly in {took:?}", seeded.len()));
 
     let tally = count_rows(&scenario, &pg, &table, &seeded, kills)?;
     tally.assert_exactly_once("postgres sink under repeated SIGKILL");

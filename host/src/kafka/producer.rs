@@ -303,17 +303,17 @@ impl TransactionalProducer {
             let spawned = std::thread::Builder::new().name(format!("eoshost-{what}")).spawn(move || {
                 let _ = done.send(on_thread(&handle, timeout));
             });
-            if let Err(error) = spawned {
-                // Without a thread, the call runs here, unsupervised.
+            // Without a thread, the call runs here, unsupervised, before
+            // `meanwhile`.
+            let direct = spawned.err().map(|error| {
                 tracing::warn!("cannot start a thread for {what} ({error}); calling it directly");
-                let result = call(producer, timeout).map_err(Hang::Error);
-                if let Some(work) = meanwhile.take() {
-                    work();
-                }
-                return result;
-            }
+                call(producer, timeout).map_err(Hang::Error)
+            });
             if let Some(work) = meanwhile.take() {
                 work();
+            }
+            if let Some(result) = direct {
+                return result;
             }
             match outcome.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(result) => result.map_err(Hang::Error),

@@ -79,11 +79,6 @@ pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(S
     properties
 }
 
-/// The properties set in this process's environment (see [`from_env_vars`]).
-pub fn from_environment() -> Vec<(String, String)> {
-    from_env_vars(std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))))
-}
-
 /// `SASL_PASSWORD` → `sasl.password`; `__` stands for a literal `_`.
 fn property_name(env_tail: &str) -> String {
     env_tail.to_ascii_lowercase().split("__").map(|part| part.replace('_', ".")).collect::<Vec<_>>().join("_")

@@ -7,7 +7,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 
 use anyhow::Context as _;
 
@@ -22,13 +21,6 @@ pub struct Slot {
     _lock: File,
 }
 
-fn lock_dir() -> PathBuf {
-    std::env::var_os("EOSHOST_LOCK_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_RUNTIME_DIR").map(|dir| PathBuf::from(dir).join("eoshost")))
-        .unwrap_or_else(|| std::env::temp_dir().join("eoshost-slots"))
-}
-
 /// File names may not hold every character a group id may.
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
@@ -37,7 +29,7 @@ fn sanitize(name: &str) -> String {
 /// Takes the lowest free slot for `group` on this host.
 pub fn acquire(group: &str) -> anyhow::Result<Slot> {
     let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "localhost".into());
-    let dir = lock_dir();
+    let dir = crate::config::environment::slot_lock_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating the slot lock directory {}", dir.display()))?;
     for n in 0..MAX_SLOTS {
         let path = dir.join(format!("{}-{n}.lock", sanitize(group)));

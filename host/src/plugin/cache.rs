@@ -5,12 +5,13 @@
 //! affects code). The second start of a plugin deserializes instead.
 //!
 //! The directory is `$EOSHOST_CACHE_DIR`, else `$XDG_CACHE_HOME/eoshost`,
-//! else `~/.cache/eoshost`; `EOSHOST_CACHE_DIR=off` disables the cache.
+//! else `~/.cache/eoshost`; `EOSHOST_CACHE_DIR=off` disables the cache
+//! ([`crate::config::environment::plugin_cache_dir`]).
 //! Tests and benchmarks name their own with `PluginEngine::with_cache_dir`.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
@@ -28,18 +29,6 @@ impl Hasher for Sha256Hasher {
 
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
-    }
-}
-
-/// Where precompiled components are kept, or `None` when caching is off.
-pub fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("EOSHOST_CACHE_DIR") {
-        Some(dir) if dir == "off" => None,
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-            .map(|base| base.join("eoshost")),
     }
 }
 

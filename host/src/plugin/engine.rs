@@ -57,7 +57,8 @@ pub struct PluginEngine {
 
 impl PluginEngine {
     /// Builds the engine and starts its epoch ticker. Precompiled plugins
-    /// are kept in the directory the environment names (`cache::cache_dir`).
+    /// are kept in the directory the environment names
+    /// ([`crate::config::environment::plugin_cache_dir`]).
     pub fn new(limits: SandboxLimits) -> anyhow::Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
         // A pipeline holds one live instance, plus one being built after a
@@ -84,7 +85,7 @@ impl PluginEngine {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not configure the WebAssembly engine")?;
         let ticker = EpochTicker::start(&engine);
-        Ok(PluginEngine { engine, limits, cache_dir: super::cache::cache_dir(), _ticker: Arc::new(ticker) })
+        Ok(PluginEngine { engine, limits, cache_dir: crate::config::environment::plugin_cache_dir(), _ticker: Arc::new(ticker) })
     }
 
     /// Keeps precompiled plugins in `dir` (`None`: compile every time)

@@ -12,7 +12,7 @@ mod instance;
 mod limits;
 mod sandbox;
 
-pub use cache::{CodeOrigin, cache_dir};
+pub use cache::CodeOrigin;
 pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
 pub use engine::{EPOCH_TICK, PluginEngine, SandboxLimits};
 pub use inspect::{WORLD, WorldReport};
