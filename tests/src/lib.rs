@@ -25,6 +25,7 @@
 
 mod broker;
 pub mod cluster;
+pub mod counts;
 pub mod faults;
 mod marker;
 pub mod metrics;
