@@ -184,6 +184,8 @@ fn read_changelog(
     let reader: BaseConsumer = changelog
         .client
         .clone()
+        // assign() needs a group id; the reader never joins or commits.
+        .set("group.id", format!("{}.restore", changelog.topic))
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "50")
