@@ -27,6 +27,7 @@ mod broker;
 pub mod cluster;
 pub mod counts;
 pub mod faults;
+pub mod kills;
 mod marker;
 pub mod metrics;
 mod postgres;

@@ -15,10 +15,11 @@
 //! of kills; `EOSHOST_TEST_SEED` replays the random choices.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eoshost_tests::counts::CountTally;
-use eoshost_tests::faults::{by_mode, ended_on_its_own, mode_name, stop_cleanly, wait_all_committed_or_stall};
+use eoshost_tests::faults::{by_mode, mode_name, stop_cleanly, wait_all_committed_or_stall};
+use eoshost_tests::kills::kill_at_random;
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
 const MEMBERS: usize = 2;
@@ -50,44 +51,9 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
         progress.wait_progress(0, &mut runs, Duration::from_secs(90))?;
     }
 
-    let mut problems = Vec::new();
-    let (mut kills, mut moved) = (0usize, 0usize);
-    let phase_started = Instant::now();
-    while kills < kills_wanted || feeder.produced() < minimum {
-        std::thread::sleep(scenario.random_ms(1_500, 4_000));
-        anyhow::ensure!(feeder.is_flowing(), "the feeder stopped during the kill phase");
-        for (i, member) in members.iter_mut().enumerate() {
-            if let Some(problem) = ended_on_its_own(member) {
-                problems.push(problem);
-                *member = scenario.spawn(&spec, &format!("member{i}-after-exit"))?;
-            }
-        }
-        let i = (scenario.random_ms(0, MEMBERS as u64).as_millis() as usize).min(MEMBERS - 1);
-        let label = members[i].label().to_owned();
-        let committed_before = progress.committed_total()?;
-        if members[i].kill()? {
-            kills += 1;
-            scenario.report(&format!(
-                "SIGKILL {label} after {:?}; committed {committed_before}, fed {}",
-                members[i].uptime(),
-                feeder.produced()
-            ));
-        }
-        // Every other kill or so, the survivor takes the partitions over
-        // (its session outlives 6 s) before the killed one comes back.
-        if scenario.chance(40) {
-            moved += 1;
-            std::thread::sleep(scenario.random_ms(7_000, 9_000));
-        }
-        members[i] = scenario.spawn(&spec, &format!("member{i}"))?;
-    }
+    let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
+    let (kills, moved, mut problems) = (phase.kills, phase.takeovers, phase.problems);
     let seeded = feeder.finish()?;
-    scenario.report(&format!(
-        "kill phase over after {:?}: {kills} SIGKILL ({moved} with a takeover); fed {} records; {}",
-        phase_started.elapsed(),
-        seeded.len(),
-        progress.describe()
-    ));
 
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
