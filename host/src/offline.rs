@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
 use crate::plugin::{
-    CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits, assign_config,
+    CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits,
+    assign_config,
 };
 use crate::state::SharedState;
 

@@ -39,7 +39,13 @@ impl CountTally {
                 Some(value) if inputs.contains_key(&key) => sequences.entry(key).or_default().push(value),
                 _ => {
                     tally.unexpected += 1;
-                    tally.sample(format!("unexpected {}/{}@{}: {key:?}={:?}", record.topic, record.partition, record.offset, record.value_text()));
+                    tally.sample(format!(
+                        "unexpected {}/{}@{}: {key:?}={:?}",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.value_text()
+                    ));
                 }
             }
         }
@@ -111,7 +117,14 @@ mod tests {
         let good = [out(0, 0, "a", "1"), out(1, 0, "b", "1"), out(0, 1, "a", "2"), out(1, 1, "b", "2"), out(0, 2, "a", "3")];
         assert!(CountTally::count(&inputs, &good).is_exactly_once());
 
-        let repeat = [out(0, 0, "a", "1"), out(0, 1, "a", "2"), out(0, 2, "a", "2"), out(0, 3, "a", "3"), out(1, 0, "b", "1"), out(1, 1, "b", "2")];
+        let repeat = [
+            out(0, 0, "a", "1"),
+            out(0, 1, "a", "2"),
+            out(0, 2, "a", "2"),
+            out(0, 3, "a", "3"),
+            out(1, 0, "b", "1"),
+            out(1, 1, "b", "2"),
+        ];
         let tally = CountTally::count(&inputs, &repeat);
         assert_eq!((tally.duplicates, tally.gaps, tally.order_violations), (1, 0, 1));
 

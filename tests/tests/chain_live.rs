@@ -31,10 +31,7 @@ fn enrich_then_router_is_exactly_once_live_and_byte_identical_to_eoshost_test() 
     let mut seeded = Seeded::write(broker, &input, &plan, count / 2)?;
 
     let group = scenario.unique("group");
-    let router_config = [
-        format!("router:inventory_topic={inventory}"),
-        format!("router:notifications_topic={notifications}"),
-    ];
+    let router_config = [format!("router:inventory_topic={inventory}"), format!("router:notifications_topic={notifications}")];
     let spec = scenario
         .spec("enrich", &input, &[&orders, &inventory, &notifications], &group)
         .args(["--plugin".to_owned(), plugin_path("router").display().to_string()])
@@ -94,8 +91,11 @@ fn enrich_then_router_is_exactly_once_live_and_byte_identical_to_eoshost_test() 
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    child.stdin.take().expect("piped").write_all(lines.as_bytes())?;
+    // Written from a thread: the outputs fill stdout's pipe meanwhile.
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
     let out = child.wait_with_output()?;
+    writer.join().map_err(|_| anyhow::anyhow!("the stdin writer panicked"))??;
     anyhow::ensure!(out.status.success(), "eoshost test failed: {}", out.status);
     let mut offline = Written::new();
     let mut rejected = 0;
@@ -122,12 +122,7 @@ fn enrich_then_router_is_exactly_once_live_and_byte_identical_to_eoshost_test() 
     assert_eq!(rejected, seeded.poison().len(), "offline rejections");
     let differing: Vec<&(String, u64)> =
         live.keys().chain(offline.keys()).filter(|k| live.get(*k) != offline.get(*k)).take(10).collect();
-    scenario.report(&format!(
-        "live and offline: {} and {} outputs, {} differing",
-        live.len(),
-        offline.len(),
-        differing.len()
-    ));
+    scenario.report(&format!("live and offline: {} and {} outputs, {} differing", live.len(), offline.len(), differing.len()));
     assert!(differing.is_empty(), "live and offline chains differ, e.g. at {differing:?}");
     Ok(())
 }

@@ -39,10 +39,7 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
     let kills_wanted = env_number("EOSHOST_FAULTS_BOUNCES", by_mode(6.0, 20.0)) as usize;
 
     let feeder = Feeder::start(broker, &input, RecordPlan::new(KEYS, PARTITIONS), minimum, per_second)?;
-    let spec = scenario
-        .spec("counter", &input, &[&output], &group)
-        .fast_failure_detection()
-        .args(["--static-membership", "off"]);
+    let spec = scenario.spec("counter", &input, &[&output], &group).fast_failure_detection().args(["--static-membership", "off"]);
     let mut members: Vec<Eoshost> =
         (0..MEMBERS).map(|i| scenario.spawn(&spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
     let progress = broker.progress(&group, &input)?;
@@ -103,7 +100,8 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
     );
     scenario.report(&line);
     if !right {
-        let details: Vec<String> = std::iter::once(tally.samples()).chain(problems.iter().map(|p| format!("  problem: {p}"))).collect();
+        let details: Vec<String> =
+            std::iter::once(tally.samples()).chain(problems.iter().map(|p| format!("  problem: {p}"))).collect();
         panic!("faults_counter: not exactly once\n{line}\n{}", details.join("\n"));
     }
     Ok(())

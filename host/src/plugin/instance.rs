@@ -12,7 +12,9 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, Trap as WasmTrap};
 
 use super::cache::{self, CodeOrigin};
-use super::contract::{InputRecord, OutputRecord, PluginError, StatefulTransformer as Transformer, StatefulTransformerPre as TransformerPre};
+use super::contract::{
+    InputRecord, OutputRecord, PluginError, StatefulTransformer as Transformer, StatefulTransformerPre as TransformerPre,
+};
 use super::engine::PluginEngine;
 use super::inspect::{STATE_IMPORT, WorldReport, describe};
 use super::sandbox::SandboxState;
@@ -178,8 +180,7 @@ impl Plugin {
         let stateful = describe(engine.engine(), &component).imports.iter().any(|(name, _)| name == STATE_IMPORT);
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
         // Init runs without a store: state calls there trap.
-        let plugin =
-            Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin, stateful, state: None };
+        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin, stateful, state: None };
         match plugin.instantiate() {
             Ok(_) => Ok(plugin),
             Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
@@ -223,8 +224,7 @@ impl Plugin {
     /// A fresh instance with `init` already called.
     pub fn instantiate(&self) -> Result<PluginInstance, InstantiateError> {
         let limits = self.engine.limits();
-        let state =
-            SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call, self.state.clone());
+        let state = SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call, self.state.clone());
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(limits.deadline_ticks());

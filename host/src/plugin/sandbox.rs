@@ -45,7 +45,15 @@ impl SandboxState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        SandboxState { wasi, table: ResourceTable::new(), memory: MemoryCap::new(memory_bytes), stdout, stderr, plugin_name, state }
+        SandboxState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap::new(memory_bytes),
+            stdout,
+            stderr,
+            plugin_name,
+            state,
+        }
     }
 }
 

@@ -83,8 +83,8 @@ pub fn restore<C: ConsumerContext>(
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog watermark client: {e}")))?;
     let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
     for partition in partitions.iter().map(|(_, p)| *p).collect::<BTreeSet<_>>() {
-        let (low, high) = retrying(stop, || watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT))
-            .map_err(|e| {
+        let (low, high) =
+            retrying(stop, || watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT)).map_err(|e| {
                 Failure::Fatal(anyhow::anyhow!(
                     "cannot read the end of the state topic \"{}\" partition {partition}: {e}; check the brokers",
                     changelog.topic
@@ -193,9 +193,7 @@ fn read_changelog(
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog reader: {e}")))?;
     let mut assignment = TopicPartitionList::with_capacity(ends.len());
     for partition in ends.keys() {
-        assignment
-            .add_partition_offset(&changelog.topic, *partition, Offset::Beginning)
-            .map_err(|e| Failure::Fatal(e.into()))?;
+        assignment.add_partition_offset(&changelog.topic, *partition, Offset::Beginning).map_err(|e| Failure::Fatal(e.into()))?;
     }
     reader.assign(&assignment).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the state topic: {e}")))?;
     let mut pending: BTreeMap<i32, i64> = ends.clone();
