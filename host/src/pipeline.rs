@@ -117,7 +117,12 @@ impl Pipeline {
             plugins.push(Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?);
         }
         // One store for the chain; each stateful plugin has its own tables.
-        let state = plugins.iter().any(Plugin::is_stateful).then(|| SharedState::new(config.state_max_bytes));
+        let state = plugins.iter().any(Plugin::is_stateful).then(|| {
+            let state = SharedState::new(config.state_max_bytes);
+            // Room for the record's framing and headers.
+            state.lock().limit_entries(client::max_message_bytes(&config).saturating_sub(1024));
+            state
+        });
         if let Some(state) = &state {
             for plugin in &mut plugins {
                 plugin.attach_state(state.clone());

@@ -18,9 +18,7 @@ const PARTITIONS: i32 = 6;
 /// `elapsed=…` and `keys=…` of the last "restored state" line of `log`.
 fn last_restore(log: &str) -> Option<(Duration, u64)> {
     let line = plain(log).lines().rev().find(|l| l.contains("restored state from the changelog"))?.to_owned();
-    let field = |name: &str| {
-        line.split_whitespace().find_map(|word| word.strip_prefix(&format!("{name}=")).map(str::to_owned))
-    };
+    let field = |name: &str| line.split_whitespace().find_map(|word| word.strip_prefix(&format!("{name}=")).map(str::to_owned));
     let keys = field("keys")?.parse().ok()?;
     let elapsed = field("elapsed")?;
     let split = elapsed.find(|c: char| !c.is_ascii_digit() && c != '.')?;

@@ -500,9 +500,9 @@ impl Transaction {
     fn send_changelog(&self) -> Result<(), KafkaError> {
         let Some(changelog) = &self.settings.changelog else { return Ok(()) };
         let state = changelog.state.lock();
-        for (scope, key, value) in state.changes() {
-            let key = encode_key(&scope.topic, &scope.plugin, key);
-            self.producer.send_to_partition(&changelog.topic, scope.partition, &key, value, CHANGELOG_OPAQUE)?;
+        for change in state.changes() {
+            let key = encode_key(&change.scope.topic, &change.scope.plugin, change.key);
+            self.producer.send_to_partition(&changelog.topic, change.scope.partition, &key, change.value, CHANGELOG_OPAQUE)?;
         }
         Ok(())
     }

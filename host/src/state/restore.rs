@@ -141,7 +141,14 @@ fn committed_offsets<C: ConsumerContext>(
 ) -> Result<Option<TopicPartitionList>, Failure> {
     let started = Instant::now();
     loop {
-        match consumer.committed_offsets(inputs.clone(), REQUEST_TIMEOUT) {
+        let fetched = consumer.committed_offsets(inputs.clone(), REQUEST_TIMEOUT).and_then(|committed| {
+            // A partition's own error (its coordinator moving) is retried too.
+            match committed.elements().iter().find_map(|e| e.error().err()) {
+                Some(error) => Err(error),
+                None => Ok(committed),
+            }
+        });
+        match fetched {
             Ok(committed) => return Ok(Some(committed)),
             Err(_) if stop.load(Ordering::Acquire) => return Ok(None),
             Err(error) if started.elapsed() < RESTORE_PATIENCE => {

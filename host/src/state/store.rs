@@ -40,8 +40,23 @@ pub enum StateError {
          plugin delete keys it no longer needs"
     )]
     Full { max_mb: usize, bytes: usize, plugin: String, topic: String, partition: i32 },
+    #[error(
+        "plugin {plugin} wrote a state entry of {bytes} bytes on {topic}/{partition}, more than a changelog record may \
+         hold ({max} bytes, from message.max.bytes); raise -X message.max.bytes=… (and the state topic's \
+         max.message.bytes) or make the plugin store smaller values"
+    )]
+    TooLarge { bytes: usize, max: usize, plugin: String, topic: String, partition: i32 },
     #[error("the state interface may be called only from transform, not from init")]
     OutsideTransform,
+}
+
+/// A key the open transaction changed: one changelog record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change<'a> {
+    pub scope: &'a Scope,
+    pub key: &'a [u8],
+    /// The value now; `None`: deleted (a tombstone).
+    pub value: Option<&'a [u8]>,
 }
 
 struct Undo {
@@ -58,6 +73,8 @@ pub struct StateStore {
     /// Bytes of keys and values held, over every table.
     bytes: usize,
     max_bytes: usize,
+    /// The largest key and value one changelog record may carry.
+    max_entry_bytes: usize,
     /// The table of the record in process, while a plugin call runs.
     current: Option<usize>,
     /// Writes of the record in process, oldest first.
@@ -88,6 +105,7 @@ impl StateStore {
             index: HashMap::new(),
             bytes: 0,
             max_bytes,
+            max_entry_bytes: usize::MAX,
             current: None,
             record_undo: Vec::new(),
             transaction_undo: Vec::new(),
@@ -96,6 +114,12 @@ impl StateStore {
             to_restore: BTreeSet::new(),
             restore_all: false,
         }
+    }
+
+    /// Refuses entries whose changelog record would be larger than
+    /// `bytes` (what the producer accepts, less the record's framing).
+    pub fn limit_entries(&mut self, bytes: usize) {
+        self.max_entry_bytes = bytes;
     }
 
     fn table_index(&mut self, topic: &str, partition: i32, plugin: &str) -> usize {
@@ -144,6 +168,20 @@ impl StateStore {
         let before_len = table.entries.get(&key).map(Vec::len);
         let grows = key.len() + value.len();
         let shrinks = before_len.map_or(0, |len| key.len() + len);
+        // The changelog key also carries the topic and the plugin.
+        let entry = grows + table.scope.topic.len() + table.scope.plugin.len() + 2;
+        if entry > self.max_entry_bytes {
+            let scope = &table.scope;
+            let refusal = StateError::TooLarge {
+                bytes: entry,
+                max: self.max_entry_bytes,
+                plugin: scope.plugin.clone(),
+                topic: scope.topic.clone(),
+                partition: scope.partition,
+            };
+            self.refusal.get_or_insert(refusal.clone());
+            return Err(refusal);
+        }
         if self.bytes - shrinks + grows > self.max_bytes {
             let scope = &table.scope;
             let refusal = StateError::Full {
@@ -213,12 +251,12 @@ impl StateStore {
 
     /// The keys the open transaction changed, with their values now
     /// (`None`: deleted), for the changelog: one record per key.
-    pub fn changes(&self) -> Vec<(&Scope, &[u8], Option<&[u8]>)> {
+    pub fn changes(&self) -> Vec<Change<'_>> {
         self.changed
             .iter()
             .filter_map(|(index, key)| {
                 let table = self.tables[*index].as_ref()?;
-                Some((&table.scope, key.as_slice(), table.entries.get(key).map(Vec::as_slice)))
+                Some(Change { scope: &table.scope, key, value: table.entries.get(key).map(Vec::as_slice) })
             })
             .collect()
     }
@@ -369,7 +407,7 @@ mod tests {
         assert_eq!(store.bytes(), 2);
         let changes = store.changes();
         assert_eq!(changes.len(), 1);
-        assert_eq!((changes[0].1, changes[0].2), (&b"k"[..], Some(&b"1"[..])));
+        assert_eq!((changes[0].key, changes[0].value), (&b"k"[..], Some(&b"1"[..])));
     }
 
     #[test]
@@ -384,7 +422,7 @@ mod tests {
         store.record_completed();
         assert_eq!(store.get(b"k").unwrap(), None);
         assert_eq!(store.changes().len(), 1, "one changelog record per changed key");
-        assert_eq!(store.changes()[0].2, None, "a deleted key is a tombstone");
+        assert_eq!(store.changes()[0].value, None, "a deleted key is a tombstone");
         store.transaction_aborted();
         assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"1"[..]));
         assert!(store.changes().is_empty());
@@ -415,6 +453,16 @@ mod tests {
         assert_eq!(store.take_refusal(), Some(refused));
         // Replacing a value with one of the same size fits.
         store.set(b"k".to_vec(), b"87654321".to_vec()).unwrap();
+    }
+
+    #[test]
+    fn an_entry_larger_than_a_changelog_record_may_hold_is_refused() {
+        let mut store = store();
+        store.limit_entries(64);
+        store.set(b"k".to_vec(), vec![0; 40]).unwrap();
+        let refused = store.set(b"k".to_vec(), vec![0; 60]).unwrap_err();
+        assert!(refused.to_string().contains("message.max.bytes"), "{refused}");
+        assert_eq!(store.get(b"k").unwrap().map(|v| v.len()), Some(40), "the refused write left nothing behind");
     }
 
     #[test]
