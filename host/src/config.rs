@@ -427,6 +427,50 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_names_its_group_after_every_plugin_and_gives_each_its_config() {
+        let config = resolve(&[
+            "--plugin",
+            "p/enrich.wasm",
+            "--plugin",
+            "p/router.wasm",
+            "--plugin-config",
+            "router:inventory_topic=stock",
+            "--input",
+            "orders",
+            "--output",
+            "enriched,stock",
+        ])
+        .unwrap();
+        assert_eq!(config.group, "eoshost-enrich-router");
+        assert_eq!(config.state_topic, "eoshost-enrich-router.state");
+        assert_eq!(config.chain.len(), 2);
+        assert_eq!(config.chain[1].config, [("inventory_topic".to_owned(), "stock".to_owned())]);
+        let postgres = message(resolve(&[
+            "--plugin",
+            "a.wasm",
+            "--plugin",
+            "b.wasm",
+            "--input",
+            "i",
+            "--sink",
+            "postgres",
+            "--postgres-url",
+            "u",
+            "--table",
+            "t",
+        ]));
+        assert!(postgres.contains("chain"), "{postgres}");
+    }
+
+    #[test]
+    fn the_state_topic_must_not_be_an_input_or_output_and_state_max_mb_must_be_positive() {
+        let base = ["--plugin", "counter.wasm", "--input", "in", "--output", "out"];
+        assert!(message(resolve(&[&base[..], &["--state-topic", "out"]].concat())).contains("--state-topic"));
+        assert!(message(resolve(&[&base[..], &["--state-max-mb", "0"]].concat())).contains("--state-max-mb"));
+        assert_eq!(resolve(&[&base[..], &["--state-topic", "counts.state"]].concat()).unwrap().state_topic, "counts.state");
+    }
+
+    #[test]
     fn dlq_topic_defaults_to_first_input_dot_dlq() {
         let config = resolve(&["--plugin", "x.wasm", "--input", "a,b", "--output", "c", "--on-error", "dlq"]).unwrap();
         assert_eq!(config.dlq_topic.as_deref(), Some("a.dlq"));

@@ -210,7 +210,7 @@ fn read_changelog(
         if stop.load(Ordering::Acquire) {
             return Ok(false);
         }
-        let polled = reader.poll(Duration::from_millis(100));
+        let polled = reader.poll(Duration::from_millis(20));
         let idle = polled.is_none();
         match polled {
             None => {}
