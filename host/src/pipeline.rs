@@ -385,9 +385,10 @@ impl Pipeline {
     fn restore_state(&mut self) -> Result<(), Failure> {
         let Some(changelog) = &self.changelog else { return Ok(()) };
         let Some(which) = changelog.state.lock().take_restore() else { return Ok(()) };
-        let Some((targets, _)) = state::restore::restore(&self.consumer, changelog, which, &self.stop)? else {
+        let Some((targets, restored)) = state::restore::restore(&self.consumer, changelog, which, &self.stop)? else {
             return Ok(());
         };
+        self.metrics.state_restored(restored.elapsed, restored.bytes);
         self.seek(targets.clone())?;
         self.consumer
             .resume(&targets)

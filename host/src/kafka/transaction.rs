@@ -473,7 +473,9 @@ impl Transaction {
             return self.recover(error, consumer);
         }
         if let Some(changelog) = &self.settings.changelog {
-            changelog.state.lock().transaction_committed();
+            let mut state = changelog.state.lock();
+            state.transaction_committed();
+            self.metrics.set_state_bytes(state.bytes());
         }
         let open = self.open.take().expect("checked above");
         let elapsed = started.elapsed();
