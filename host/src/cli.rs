@@ -87,8 +87,9 @@ pub enum LogFormat {
 #[derive(Debug, Default, Args)]
 pub struct RunArgs {
     /// The plugin: a WebAssembly component of the eoshost:transform world.
+    /// Repeat for a chain: every output of one plugin goes through the next.
     #[arg(long, env = "EOSHOST_PLUGIN", value_name = "PATH")]
-    pub plugin: Option<PathBuf>,
+    pub plugin: Vec<PathBuf>,
 
     /// Topics to read, comma-separated.
     #[arg(long, env = "EOSHOST_INPUT", value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
@@ -123,8 +124,9 @@ pub struct RunArgs {
     #[arg(long, env = "EOSHOST_STATIC_MEMBERSHIP", value_enum)]
     pub static_membership: Option<Switch>,
 
-    /// KEY=VALUE handed to the plugin's init; repeat for more.
-    #[arg(long = "plugin-config", env = "EOSHOST_PLUGIN_CONFIG", value_name = "KEY=VALUE")]
+    /// KEY=VALUE handed to the plugin's init; repeat for more. In a chain,
+    /// name the plugin (its file stem): NAME:KEY=VALUE.
+    #[arg(long = "plugin-config", env = "EOSHOST_PLUGIN_CONFIG", value_name = "[NAME:]KEY=VALUE")]
     pub plugin_config: Vec<String>,
 
     /// What happens to a record the plugin rejects or that keeps trapping
@@ -150,6 +152,15 @@ pub struct RunArgs {
 
     #[arg(long, env = "EOSHOST_PLUGIN_MEMORY_MB", help = format!("Linear-memory cap of one plugin instance, in MiB [default: {}]", defaults::PLUGIN_MEMORY_MB))]
     pub plugin_memory_mb: Option<u64>,
+
+    /// Compacted changelog topic of a stateful plugin's state, written in
+    /// the same transaction as the outputs; created when missing
+    /// [default: <group>.state].
+    #[arg(long, env = "EOSHOST_STATE_TOPIC", value_name = "TOPIC")]
+    pub state_topic: Option<String>,
+
+    #[arg(long, env = "EOSHOST_STATE_MAX_MB", help = format!("Most state (keys and values) of the partitions this instance owns, in MiB, over every stateful plugin [default: {}]", defaults::STATE_MAX_MB))]
+    pub state_max_mb: Option<u64>,
 
     /// Serve Prometheus /metrics, /healthz and /readyz here [default: off].
     #[arg(long, env = "EOSHOST_METRICS_ADDR", value_name = "HOST:PORT")]
@@ -193,16 +204,18 @@ pub struct RunArgs {
 /// `eoshost test`: DESIGN §1.2.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The plugin to run.
-    #[arg(long, value_name = "PATH")]
-    pub plugin: PathBuf,
+    /// The plugin to run; repeat for a chain (each output of one plugin
+    /// goes through the next).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub plugin: Vec<PathBuf>,
 
     /// JSONL records, one object a line; stdin when absent.
     #[arg(long, value_name = "FILE.jsonl")]
     pub input: Option<PathBuf>,
 
-    /// KEY=VALUE handed to the plugin's init; repeat for more.
-    #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
+    /// KEY=VALUE handed to the plugin's init; repeat for more. In a chain,
+    /// name the plugin (its file stem): NAME:KEY=VALUE.
+    #[arg(long = "plugin-config", value_name = "[NAME:]KEY=VALUE")]
     pub plugin_config: Vec<String>,
 
     /// Check output topics against this allow-list, as the pipeline does
@@ -217,6 +230,10 @@ pub struct TestArgs {
     /// Linear-memory cap of the plugin instance, in MiB.
     #[arg(long, default_value_t = defaults::PLUGIN_MEMORY_MB)]
     pub plugin_memory_mb: u64,
+
+    /// Most state a stateful plugin may hold, in MiB.
+    #[arg(long, default_value_t = defaults::STATE_MAX_MB)]
+    pub state_max_mb: u64,
 }
 
 /// `eoshost relay`: DESIGN §1.7.

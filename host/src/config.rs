@@ -15,14 +15,14 @@ use crate::cli::{LogFormat, OnError, RunArgs, SinkKind, Switch, parse_pair};
 use crate::defaults;
 use crate::failure::Failure;
 use crate::kafka::secrets;
-use crate::plugin::SandboxLimits;
+use crate::plugin::{PluginSpec, SandboxLimits, assign_config};
 
 /// The `--config` TOML file: the same options as the command line, in
 /// kebab-case, plus librdkafka properties in a `[librdkafka]` table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct FileConfig {
-    plugin: Option<PathBuf>,
+    plugin: Option<OneOrMany>,
     input: Option<Vec<String>>,
     output: Option<Vec<String>>,
     bootstrap_servers: Option<String>,
@@ -38,6 +38,8 @@ struct FileConfig {
     transaction_max_records: Option<usize>,
     plugin_timeout_ms: Option<u64>,
     plugin_memory_mb: Option<u64>,
+    state_topic: Option<String>,
+    state_max_mb: Option<u64>,
     metrics_addr: Option<String>,
     connect_timeout_ms: Option<u64>,
     log_format: Option<LogFormat>,
@@ -48,10 +50,21 @@ struct FileConfig {
     librdkafka: Option<BTreeMap<String, String>>,
 }
 
+/// `plugin = "a.wasm"` or, for a chain, `plugin = ["a.wasm", "b.wasm"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
 /// Everything the pipeline needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The first plugin of the chain (what the default group is named after).
     pub plugin: PathBuf,
+    /// Every plugin, in order, each with its own `--plugin-config` pairs.
+    pub chain: Vec<PluginSpec>,
     pub inputs: Vec<String>,
     /// The first is the default output.
     pub outputs: Vec<String>,
@@ -71,6 +84,10 @@ pub struct Config {
     pub commit_interval: Duration,
     pub transaction_max_records: usize,
     pub limits: SandboxLimits,
+    /// `--state-topic`: the changelog of stateful plugins.
+    pub state_topic: String,
+    /// `--state-max-mb`, in bytes.
+    pub state_max_bytes: usize,
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub connect_timeout: Duration,
     /// `-X` properties (file first, command line over it), in order.
@@ -149,9 +166,17 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let plugin = args.plugin.or(file.plugin).ok_or_else(|| {
-            Failure::usage("--plugin is required: the WebAssembly component to run (or `eoshost test|inspect --help`)")
-        })?;
+        let plugins = match (args.plugin, file.plugin) {
+            (given, _) if !given.is_empty() => given,
+            (_, Some(OneOrMany::One(path))) => vec![path],
+            (_, Some(OneOrMany::Many(paths))) if !paths.is_empty() => paths,
+            _ => {
+                return Err(Failure::usage(
+                    "--plugin is required: the WebAssembly component to run (or `eoshost test|inspect --help`)",
+                ));
+            }
+        };
+        let plugin = plugins[0].clone();
         let inputs = if args.input.is_empty() { file.input.unwrap_or_default() } else { args.input };
         let outputs = if args.output.is_empty() { file.output.unwrap_or_default() } else { args.output };
         let inputs: Vec<String> = inputs.into_iter().filter(|t| !t.is_empty()).collect();
@@ -172,6 +197,10 @@ impl Config {
         let mut plugin_config: Vec<(String, String)> = file.plugin_config.unwrap_or_default().into_iter().collect();
         for raw in &args.plugin_config {
             plugin_config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
+        }
+        let chain = assign_config(&plugins, plugin_config.clone()).map_err(Failure::usage)?;
+        if chain.len() > 1 && postgres.is_some() {
+            return Err(Failure::usage("a chain of plugins runs with the Kafka sink only; give --sink postgres one --plugin"));
         }
         let mut librdkafka: Vec<(String, String)> = file.librdkafka.unwrap_or_default().into_iter().collect();
         librdkafka.extend(environment::librdkafka_properties());
@@ -198,10 +227,11 @@ impl Config {
             return Err(Failure::usage(format!("the dead-letter topic \"{dlq}\" must not be an --input or --output topic")));
         }
 
-        let group = args.group.or(file.group).unwrap_or_else(|| {
-            let stem = plugin.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into_owned());
-            format!("eoshost-{stem}")
-        });
+        // A chain is named after all its plugins: eoshost-enrich-router.
+        let group = args
+            .group
+            .or(file.group)
+            .unwrap_or_else(|| format!("eoshost-{}", chain.iter().map(PluginSpec::name).collect::<Vec<_>>().join("-")));
         let positive = |name: &str, value: u64| {
             if value == 0 { Err(Failure::usage(format!("--{name} must be greater than 0"))) } else { Ok(value) }
         };
@@ -239,6 +269,14 @@ impl Config {
                  drop --group-instance-id or add --static-membership on",
             ));
         }
+        let state_topic = args.state_topic.or(file.state_topic).unwrap_or_else(|| format!("{group}.state"));
+        if inputs.contains(&state_topic) || outputs.contains(&state_topic) || dlq_topic.as_ref() == Some(&state_topic) {
+            return Err(Failure::usage(format!(
+                "the state topic \"{state_topic}\" must not be an --input, --output or dead-letter topic; name another \
+                 with --state-topic"
+            )));
+        }
+        let state_max_mb = positive("state-max-mb", args.state_max_mb.or(file.state_max_mb).unwrap_or(defaults::STATE_MAX_MB))?;
         let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
             None => None,
             Some(raw) => Some(raw.parse().map_err(|_| {
@@ -248,6 +286,7 @@ impl Config {
 
         Ok(Config {
             plugin,
+            chain,
             inputs,
             outputs,
             bootstrap_servers: args
@@ -269,6 +308,8 @@ impl Config {
                 memory_bytes: (plugin_memory_mb as usize) << 20,
                 ..SandboxLimits::default()
             },
+            state_topic,
+            state_max_bytes: (state_max_mb as usize) << 20,
             metrics_addr,
             connect_timeout: Duration::from_millis(connect_timeout_ms),
             librdkafka,
@@ -316,6 +357,8 @@ mod tests {
         assert_eq!(config.dlq_topic, None);
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.progress_interval, Some(Duration::from_secs(10)));
+        assert_eq!(config.state_topic, "eoshost-enrich.state");
+        assert_eq!(config.state_max_bytes, 256 << 20);
     }
 
     #[test]
@@ -384,6 +427,50 @@ mod tests {
             message(resolve(&["--plugin", "x.wasm", "--input", "a", "--output", "b", "--table", "t"]))
                 .contains("--sink postgres")
         );
+    }
+
+    #[test]
+    fn a_chain_names_its_group_after_every_plugin_and_gives_each_its_config() {
+        let config = resolve(&[
+            "--plugin",
+            "p/enrich.wasm",
+            "--plugin",
+            "p/router.wasm",
+            "--plugin-config",
+            "router:inventory_topic=stock",
+            "--input",
+            "orders",
+            "--output",
+            "enriched,stock",
+        ])
+        .unwrap();
+        assert_eq!(config.group, "eoshost-enrich-router");
+        assert_eq!(config.state_topic, "eoshost-enrich-router.state");
+        assert_eq!(config.chain.len(), 2);
+        assert_eq!(config.chain[1].config, [("inventory_topic".to_owned(), "stock".to_owned())]);
+        let postgres = message(resolve(&[
+            "--plugin",
+            "a.wasm",
+            "--plugin",
+            "b.wasm",
+            "--input",
+            "i",
+            "--sink",
+            "postgres",
+            "--postgres-url",
+            "u",
+            "--table",
+            "t",
+        ]));
+        assert!(postgres.contains("chain"), "{postgres}");
+    }
+
+    #[test]
+    fn the_state_topic_must_not_be_an_input_or_output_and_state_max_mb_must_be_positive() {
+        let base = ["--plugin", "counter.wasm", "--input", "in", "--output", "out"];
+        assert!(message(resolve(&[&base[..], &["--state-topic", "out"]].concat())).contains("--state-topic"));
+        assert!(message(resolve(&[&base[..], &["--state-max-mb", "0"]].concat())).contains("--state-max-mb"));
+        assert_eq!(resolve(&[&base[..], &["--state-topic", "counts.state"]].concat()).unwrap().state_topic, "counts.state");
     }
 
     #[test]

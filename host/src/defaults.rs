@@ -35,3 +35,10 @@ pub const RELAY_POLL_INTERVAL_MS: u64 = 100;
 /// restarted holds `read_committed` readers of its outputs back for up to
 /// this long (a restart with the same slot aborts it at once).
 pub const TRANSACTION_TIMEOUT_MS: u64 = 30_000;
+/// `--state-max-mb`: the most state (keys and values, MiB) of the
+/// partitions one instance owns, over every stateful plugin.
+pub const STATE_MAX_MB: u64 = 256;
+/// `segment.bytes` of a changelog topic eoshost creates: small, because the
+/// active segment is never compacted and a restore reads all of it (Kafka's
+/// smallest allowed value).
+pub const STATE_SEGMENT_BYTES: u64 = 1 << 20;

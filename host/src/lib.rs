@@ -2,7 +2,8 @@
 //!
 //! The sandbox and the plugin contract live in [`plugin`], the transactional
 //! loop in [`pipeline`], the open transaction and every record's fate in
-//! [`kafka::transaction`], what happens to a failing record in [`policy`].
+//! [`kafka::transaction`], what happens to a failing record in [`policy`],
+//! stateful plugins' exactly-once state in [`state`].
 //!
 //! "DESIGN §N" in comments and messages is a section of `docs/design.md`, the
 //! project's design (its §1 is pinned: relied on by checks outside the code).
@@ -23,6 +24,7 @@ pub mod progress;
 pub mod relay;
 pub mod shutdown;
 pub mod sink;
+pub mod state;
 
 use cli::{Cli, Command};
 use failure::Failure;

@@ -153,7 +153,7 @@ pub fn redact_urls(text: &str) -> String {
 /// The effective configuration as `name=value` pairs, secrets redacted.
 pub fn effective_configuration(config: &Config) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = vec![
-        ("plugin".into(), config.plugin.display().to_string()),
+        ("plugin".into(), config.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(",")),
         ("input".into(), config.inputs.join(",")),
         ("output".into(), config.outputs.join(",")),
         ("bootstrap-servers".into(), config.bootstrap_servers.clone()),
@@ -170,6 +170,8 @@ pub fn effective_configuration(config: &Config) -> Vec<(String, String)> {
         ("connect-timeout-ms".into(), config.connect_timeout.as_millis().to_string()),
         ("log-format".into(), format!("{:?}", config.log_format).to_ascii_lowercase()),
         ("progress-interval-s".into(), config.progress_interval.map_or(0, |every| every.as_secs()).to_string()),
+        ("state-topic".into(), config.state_topic.clone()),
+        ("state-max-mb".into(), (config.state_max_bytes >> 20).to_string()),
     ];
     for (key, value) in &config.plugin_config {
         pairs.push((format!("plugin-config.{key}"), redact_value(key, value)));

@@ -76,6 +76,8 @@ pub struct Metrics {
     consumer_errors: Family<ErrorLabels, Counter>,
     connection_errors: Family<ErrorLabels, Counter>,
     relay_held_back: Gauge,
+    state_restore_seconds: Histogram,
+    state_bytes: Gauge,
     ready: AtomicBool,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
@@ -108,6 +110,8 @@ impl Metrics {
         let consumer_errors = Family::<ErrorLabels, Counter>::default();
         let connection_errors = Family::<ErrorLabels, Counter>::default();
         let relay_held_back = Gauge::default();
+        let state_restore_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        let state_bytes = Gauge::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -142,6 +146,16 @@ impl Metrics {
             "eoshost relay: age of the oldest open database transaction, which holds back rows committed after it began",
             relay_held_back.clone(),
         );
+        registry.register(
+            "eoshost_state_restore_seconds",
+            "Time to restore the state of newly assigned partitions from the changelog",
+            state_restore_seconds.clone(),
+        );
+        registry.register(
+            "eoshost_state_bytes",
+            "Bytes of keys and values of stateful plugins' state held (as of the last restore or commit)",
+            state_bytes.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -162,6 +176,8 @@ impl Metrics {
             consumer_errors,
             connection_errors,
             relay_held_back,
+            state_restore_seconds,
+            state_bytes,
             ready: AtomicBool::new(false),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
@@ -253,6 +269,16 @@ impl Metrics {
     /// The relay's horizon is held back by a transaction open this long.
     pub fn set_relay_held_back(&self, seconds: f64) {
         self.relay_held_back.set(seconds.max(0.0) as i64);
+    }
+
+    /// A restore of state from the changelog took `elapsed`; `bytes` are held now.
+    pub fn state_restored(&self, elapsed: Duration, bytes: usize) {
+        self.state_restore_seconds.observe(elapsed.as_secs_f64());
+        self.set_state_bytes(bytes);
+    }
+
+    pub fn set_state_bytes(&self, bytes: usize) {
+        self.state_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     pub fn set_ready(&self, ready: bool) {

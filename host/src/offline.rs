@@ -1,6 +1,8 @@
 //! `eoshost test`: runs a plugin over JSONL records without Kafka (DESIGN
 //! §1.2). One JSON object a line in; one line per output record, or one
-//! `{"offset":N,"error":"…"}` line per rejected record, out.
+//! `{"offset":N,"error":"…"}` line per rejected record, out. A stateful
+//! plugin gets an in-memory store scoped, as in the pipeline, to each
+//! record's `topic` and `partition`; a rejected record's writes are undone.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -13,7 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
-use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits};
+use crate::plugin::{
+    CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits,
+    assign_config,
+};
+use crate::state::SharedState;
 
 /// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
 #[derive(Debug, Deserialize)]
@@ -108,21 +114,28 @@ fn write_line(out: &mut impl Write, line: &impl Serialize) -> Result<(), Failure
 
 /// Runs `eoshost test`.
 pub fn run(args: TestArgs) -> Result<(), Failure> {
-    let config = args
+    let pairs = args
         .plugin_config
         .iter()
         .map(|raw| parse_pair("--plugin-config", raw))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::usage)?;
+    let specs = assign_config(&args.plugin, pairs).map_err(Failure::usage)?;
     let limits = SandboxLimits {
         call_timeout: Duration::from_millis(args.plugin_timeout_ms),
         memory_bytes: (args.plugin_memory_mb as usize) << 20,
         ..SandboxLimits::default()
     };
     let engine = PluginEngine::new(limits).map_err(Failure::Fatal)?;
-    let plugin = Plugin::load(&engine, &args.plugin, config).map_err(|e| Failure::usage(e.to_string()))?;
+    let state = SharedState::new((args.state_max_mb as usize) << 20);
+    let mut links = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mut plugin = Plugin::load(&engine, &spec.path, spec.config).map_err(|e| Failure::usage(e.to_string()))?;
+        plugin.attach_state(state.clone());
+        links.push(Sandbox::new(plugin));
+    }
+    let mut chain = Chain::new(links);
     let topics = (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone()));
-    let mut sandbox = Sandbox::new(plugin);
 
     let (source_name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => (path.display().to_string(), Box::new(BufReader::new(open(path)?))),
@@ -142,7 +155,25 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
             ))
         })?;
         let offset = record.offset;
-        match sandbox.transform(&record) {
+        let result = chain.transform(&record);
+        if let Some(full) = state.lock().take_refusal() {
+            return Err(Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {full}")));
+        }
+        // As in the pipeline, a record's state writes stay only when every
+        // output may be written; each record commits on its own.
+        let completed = result
+            .as_ref()
+            .is_ok_and(|outputs| topics.as_ref().is_none_or(|topics| outputs.iter().all(|o| topics.resolve(o).is_ok())));
+        {
+            let mut state = state.lock();
+            if completed {
+                state.record_completed();
+                state.transaction_committed();
+            } else {
+                state.record_undone();
+            }
+        }
+        match result {
             Ok(outputs) => {
                 for output in outputs {
                     let topic = match &topics {
@@ -163,7 +194,7 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
                 let _ = out.flush();
                 return Err(Failure::Fatal(anyhow::anyhow!(
                     "plugin {} trapped on {source_name}:{line_no} (offset {offset}): {trap}",
-                    args.plugin.display()
+                    chain.name()
                 )));
             }
         }

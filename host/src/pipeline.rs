@@ -28,7 +28,8 @@ use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
 use crate::kafka::transaction::{Fate, Settings, Transaction};
 use crate::metrics::{self, Metrics};
-use crate::plugin::{Header, InputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
+use crate::plugin::{Chain, Header, InputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
+use crate::state::{self, Changelog, SharedState};
 
 /// Bound on one rewind (committed-offset fetch and seeks).
 const REWIND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,21 +97,38 @@ struct Pipeline {
     consumer_config: ClientConfig,
     inputs: Vec<String>,
     membership: Membership,
-    sandbox: Sandbox,
+    chain: Chain,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     group: String,
     /// Reused record buffers, so reading allocates nothing once warm.
     batch: Vec<InputRecord>,
     filled: usize,
+    /// The state store and its changelog, when the plugin is stateful.
+    changelog: Option<Changelog>,
     _slot: Option<slot::Slot>,
 }
 
 impl Pipeline {
     fn start(config: Config, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> Result<Self, Failure> {
         let engine = PluginEngine::new(config.limits)?;
-        let plugin =
-            Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+        let mut plugins = Vec::with_capacity(config.chain.len());
+        for spec in &config.chain {
+            plugins.push(Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?);
+        }
+        // One store for the chain; each stateful plugin has its own tables.
+        let state = plugins.iter().any(Plugin::is_stateful).then(|| {
+            let state = SharedState::new(config.state_max_bytes);
+            // Room for the record's framing and headers.
+            state.lock().limit_entries(client::max_message_bytes(&config).saturating_sub(1024));
+            state
+        });
+        if let Some(state) = &state {
+            for plugin in &mut plugins {
+                plugin.attach_state(state.clone());
+            }
+        }
+        let chain = Chain::new(plugins.into_iter().map(Sandbox::new).collect());
         let (transactional_id, slot) = match &config.transactional_id {
             Some(id) => (id.clone(), None),
             None => {
@@ -120,6 +138,16 @@ impl Pipeline {
         };
 
         client::await_cluster(&config)?;
+        let changelog = match &state {
+            None => None,
+            Some(state) => {
+                let mut client = client::member_consumer_config(&config, None, false);
+                client.remove("group.id");
+                client.set("client.id", format!("eoshost-state-{}", config.group));
+                state::changelog::ensure_topic(&client, &config)?;
+                Some(Changelog { topic: config.state_topic.clone(), state: state.clone(), client })
+            }
+        };
         let producer = TransactionalProducer::create(
             client::producer_config(&config, &transactional_id),
             metrics.clone(),
@@ -133,16 +161,18 @@ impl Pipeline {
             on_error: config.on_error,
             max_retries: config.max_retries,
             dlq_topic: config.dlq_topic.clone(),
-            plugin_name: plugin.name().to_owned(),
+            plugin_name: chain.name().to_owned(),
             max_message_bytes: client::max_message_bytes(&config),
             commit_interval: config.commit_interval,
             max_records: config.transaction_max_records,
             membership: membership.clone(),
+            changelog: changelog.clone(),
         };
         let context = PipelineContext::new(
             Transaction::new(producer, settings, metrics.clone()),
             metrics.clone(),
             &config.bootstrap_servers,
+            state,
         );
         let consumer_config = client::member_consumer_config(
             &config,
@@ -154,21 +184,23 @@ impl Pipeline {
         })?;
         subscribe(&consumer, &config.inputs)?;
         tracing::info!(
-            plugin = %config.plugin.display(), group = %config.group, transactional_id = %transactional_id,
+            plugins = %chain_paths(&config), group = %config.group, transactional_id = %transactional_id,
             group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
-            inputs = ?config.inputs, outputs = ?config.outputs, "eoshost started"
+            inputs = ?config.inputs, outputs = ?config.outputs,
+            state_topic = changelog.as_ref().map_or("none (stateless plugin)", |c| c.topic.as_str()), "eoshost started"
         );
         Ok(Pipeline {
             group: config.group.clone(),
             consumer_config,
             inputs: config.inputs.clone(),
             membership,
-            sandbox: Sandbox::new(plugin),
+            chain,
             consumer,
             metrics,
             stop,
             batch: Vec::new(),
             filled: 0,
+            changelog,
             _slot: slot,
         })
     }
@@ -190,8 +222,9 @@ impl Pipeline {
                 self.filled = 0;
                 self.rewind()?;
             }
+            self.restore_state()?;
             // Keep the instance ready outside any record's call.
-            if let Err(trap) = self.sandbox.ensure_instance() {
+            if let Err(trap) = self.chain.ensure_instances() {
                 self.metrics.plugin_trapped(trap.kind);
                 tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
                 std::thread::sleep(Duration::from_millis(100));
@@ -272,7 +305,7 @@ impl Pipeline {
         let mut transaction = self.consumer.context().transaction();
         let mut done = 0;
         while done < self.filled {
-            let fate = transaction.process(&self.batch[done], &mut self.sandbox, &self.consumer)?;
+            let fate = transaction.process(&self.batch[done], &mut self.chain, &self.consumer)?;
             done += 1;
             match fate {
                 Fate::Queued | Fate::DeadLettered | Fate::Skipped => {}
@@ -342,6 +375,29 @@ impl Pipeline {
                     .map_err(|e| Failure::Fatal(e.into()))?;
             }
         }
+        self.seek(targets)
+    }
+
+    /// Restores the state of the partitions waiting for it (newly assigned,
+    /// or every one after a commit whose outcome is unknown), which are
+    /// paused meanwhile, then seeks them to the committed offsets the state
+    /// belongs to and resumes them.
+    fn restore_state(&mut self) -> Result<(), Failure> {
+        let Some(changelog) = &self.changelog else { return Ok(()) };
+        let Some(which) = changelog.state.lock().take_restore() else { return Ok(()) };
+        let Some((targets, restored)) = state::restore::restore(&self.consumer, changelog, which, &self.stop)? else {
+            return Ok(());
+        };
+        self.metrics.state_restored(restored.elapsed, restored.bytes);
+        self.seek(targets.clone())?;
+        self.consumer
+            .resume(&targets)
+            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot resume partitions after restoring their state: {e}")))
+    }
+
+    /// Seeks every partition of `targets` to its offset, retrying while a
+    /// partition is not ready for it yet.
+    fn seek(&self, targets: TopicPartitionList) -> Result<(), Failure> {
         if targets.count() == 0 {
             return Ok(());
         }
@@ -415,6 +471,10 @@ impl Pipeline {
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+fn chain_paths(config: &Config) -> String {
+    config.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
 }
 
 fn subscribe(consumer: &BaseConsumer<PipelineContext>, inputs: &[String]) -> Result<(), Failure> {

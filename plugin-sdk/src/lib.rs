@@ -38,7 +38,9 @@
 //! # What the host guarantees and expects
 //! A fresh instance is made (and [`Transform::init`] called) at start and
 //! after every trap, so state kept in `self` lives only as long as one
-//! instance. Return [`Rejection`] for a record that is bad in itself: the
+//! instance. State that must survive — a count, a set of ids seen — goes
+//! through [`state`]: eoshost keeps it per input partition, exactly once,
+//! in a changelog topic written in the same transaction as the outputs. Return [`Rejection`] for a record that is bad in itself: the
 //! operator's `--on-error` policy applies to it at once. A panic is a trap:
 //! the transaction is aborted and the record retried on a fresh instance.
 
@@ -46,6 +48,7 @@
 
 mod config;
 mod records;
+pub mod state;
 
 pub use config::Config;
 pub use records::Rejection;
@@ -60,7 +63,9 @@ pub use wit::eoshost::transform::types::{Header, InputRecord, OutputRecord};
 pub mod wit {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "transformer",
+        // A superset of `transformer`: a plugin that never calls `state`
+        // does not import it, and runs as a stateless one.
+        world: "stateful-transformer",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "::eoshost_plugin_sdk::wit",

@@ -30,7 +30,7 @@ pub fn by_mode<T>(quick: T, full: T) -> T {
     if full_mode() { full } else { quick }
 }
 
-fn mode_name() -> &'static str {
+pub fn mode_name() -> &'static str {
     by_mode("quick", "full")
 }
 

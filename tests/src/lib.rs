@@ -25,7 +25,9 @@
 
 mod broker;
 pub mod cluster;
+pub mod counts;
 pub mod faults;
+pub mod kills;
 mod marker;
 pub mod metrics;
 mod postgres;
@@ -37,7 +39,7 @@ mod verify;
 
 pub use broker::{Broker, GroupProgress};
 pub use postgres::Postgres;
-pub use process::{Eoshost, EoshostSpec, Exit};
+pub use process::{Eoshost, EoshostSpec, Exit, eoshost_binary, plugin_path};
 pub use records::{Feeder, InputRecord, RecordPlan, Seeded, record_number};
 pub use scenario::{Scenario, env_number, unique_suffix};
 pub use verify::{Isolation, OutputRecord, Tally, dead_letter_problems, mentions_number};

@@ -29,11 +29,26 @@ pub struct RecordPlan {
     pub partitions: i32,
     /// Numbers whose value `enrich` rejects (`quantity` is a string).
     pub poison: BTreeSet<u64>,
+    /// Every third round of keys repeats the round before ([`RecordPlan::with_repeats`]).
+    pub repeats: bool,
 }
 
 impl RecordPlan {
     pub fn new(keys: u64, partitions: i32) -> RecordPlan {
-        RecordPlan { keys, partitions, poison: BTreeSet::new() }
+        RecordPlan { keys, partitions, poison: BTreeSet::new(), repeats: false }
+    }
+
+    /// Record `n` of every third round of keys (`(n / keys) % 3 == 2`)
+    /// carries the order of record `n - keys` again — the same key, so the
+    /// same partition: a duplicate for `dedup` to drop.
+    pub fn with_repeats(mut self) -> RecordPlan {
+        self.repeats = true;
+        self
+    }
+
+    /// Whether record `n` repeats an earlier one's order.
+    pub fn is_repeat(&self, n: u64) -> bool {
+        self.repeats && (n / self.keys) % 3 == 2
     }
 
     pub fn with_poison(mut self, poison: impl IntoIterator<Item = u64>) -> RecordPlan {
@@ -51,6 +66,8 @@ impl RecordPlan {
 
     pub fn value(&self, n: u64) -> String {
         const COUNTRIES: [&str; 5] = ["DE", "US", "JP", "BR", "FR"];
+        // A repeat is its original, byte for byte.
+        let n = if self.is_repeat(n) { n - self.keys } else { n };
         let quantity = if self.poison.contains(&n) { "\"many\"".to_owned() } else { (n % 5 + 1).to_string() };
         format!(
             r#"{{"order_id":"o-{n}","customer_id":"c-{}","country":"{}","quantity":{quantity},"unit_price_cents":{},"seq":{}}}"#,
@@ -327,6 +344,10 @@ mod tests {
         assert!(plan.value(7).contains(r#""quantity":"many""#));
         assert_eq!(plan.key(13), "k3");
         assert_eq!(plan.partition(13), 0);
+        let repeats = RecordPlan::new(10, 3).with_repeats();
+        assert_eq!(record_number(repeats.value(25).as_bytes()), Some(15));
+        assert_eq!(record_number(repeats.value(15).as_bytes()), Some(15));
+        assert_eq!(repeats.key(25), repeats.key(15));
         assert_eq!(record_number(br#"{"marker":"x"}"#), None);
     }
 }

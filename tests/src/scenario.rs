@@ -112,6 +112,12 @@ impl Scenario {
         Ok(())
     }
 
+    /// Deletes the topic `name` (created by someone else, e.g. the state
+    /// topic eoshost creates) when the scenario ends.
+    pub fn delete_at_end(&self, name: &str) {
+        self.topics.borrow_mut().push(name.to_owned());
+    }
+
     /// A spec for `plugin` against this broker.
     pub fn spec(&self, plugin: &str, input: &str, outputs: &[&str], group: &str) -> EoshostSpec {
         EoshostSpec::new(plugin, input, outputs, group, self.broker().bootstrap())

@@ -1,6 +1,8 @@
 //! The consumer's callbacks: on a revoke, the open transaction is committed
 //! before the partitions go (so the new owner starts exactly after it); on a
-//! lost assignment it is aborted; librdkafka's statistics feed the lag gauge.
+//! lost assignment it is aborted; a stateful pipeline's new partitions are
+//! paused until the loop has restored their state (`state::restore`), and
+//! revoked ones drop theirs; librdkafka's statistics feed the lag gauge.
 //! The callbacks run inside `poll` on the pipeline thread and use the same
 //! [`Transaction::commit`] and [`Transaction::abort`] as the loop, so a
 //! failure here leaves the same pending rewind.
@@ -8,14 +10,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, TopicPartitionList};
 
 use super::broker_errors::BrokerErrors;
 use super::transaction::Transaction;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
+use crate::state::SharedState;
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<(String, i32)> {
+    list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
+}
 
 /// The consumer's context: it owns the transaction, because the rebalance
 /// callbacks must finish it before the partitions move. A consumer rebuilt
@@ -38,10 +45,12 @@ struct Shared {
     /// rate-limited while librdkafka retries them.
     broker_errors: BrokerErrors,
     metrics: Arc<Metrics>,
+    /// The state store of a stateful pipeline.
+    state: Option<SharedState>,
 }
 
 impl PipelineContext {
-    pub fn new(transaction: Transaction, metrics: Arc<Metrics>, bootstrap: &str) -> Self {
+    pub fn new(transaction: Transaction, metrics: Arc<Metrics>, bootstrap: &str, state: Option<SharedState>) -> Self {
         PipelineContext {
             shared: Arc::new(Shared {
                 transaction: Mutex::new(transaction),
@@ -49,6 +58,7 @@ impl PipelineContext {
                 rebalances: AtomicU64::new(0),
                 broker_errors: BrokerErrors::new(metrics.clone(), bootstrap),
                 metrics,
+                state,
             }),
         }
     }
@@ -118,27 +128,42 @@ impl ConsumerContext for PipelineContext {
             Rebalance::Revoke(partitions) => {
                 self.shared.metrics.set_ready(false);
                 let mut transaction = self.transaction();
-                if transaction.records() == 0 {
-                    return;
+                if transaction.records() > 0 {
+                    if consumer.assignment_lost() {
+                        tracing::warn!("assignment lost (session timed out?); aborting the open transaction");
+                        self.keep(transaction.abort(consumer));
+                    } else {
+                        tracing::info!(
+                            partitions = partitions.count(),
+                            "partitions revoked; committing the open transaction first"
+                        );
+                        self.keep(transaction.commit(consumer));
+                    }
                 }
-                if consumer.assignment_lost() {
-                    tracing::warn!("assignment lost (session timed out?); aborting the open transaction");
-                    self.keep(transaction.abort(consumer));
-                    return;
+                drop(transaction);
+                if let Some(state) = &self.shared.state {
+                    state.lock().revoked(partitions_of(partitions));
                 }
-                tracing::info!(partitions = partitions.count(), "partitions revoked; committing the open transaction first");
-                self.keep(transaction.commit(consumer));
             }
             Rebalance::Assign(_) => {}
             Rebalance::Error(error) => tracing::warn!("rebalance error: {error}"),
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         self.shared.rebalances.fetch_add(1, Ordering::AcqRel);
         if let Rebalance::Assign(partitions) = rebalance {
             tracing::info!(partitions = partitions.count(), "partitions assigned");
             self.transaction().assigned();
+            if let Some(state) = &self.shared.state {
+                // No record of theirs is read before their state is back.
+                if let Err(error) = consumer.pause(partitions) {
+                    self.keep(Err(Failure::Fatal(anyhow::anyhow!(
+                        "cannot pause newly assigned partitions to restore their state: {error}; restart eoshost"
+                    ))));
+                }
+                state.lock().assigned(partitions_of(partitions));
+            }
             self.shared.metrics.set_ready(partitions.count() > 0);
         }
     }

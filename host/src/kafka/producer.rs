@@ -145,6 +145,33 @@ impl TransactionalProducer {
         }
     }
 
+    /// Queues one changelog record in the open transaction, to the explicit
+    /// `partition` (never the partitioner: changelog partition `p` holds the
+    /// state of input partition `p`); `value` `None` writes a tombstone.
+    pub fn send_to_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        key: &[u8],
+        value: Option<&[u8]>,
+        opaque: usize,
+    ) -> KafkaResult<()> {
+        let mut message = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).partition(partition).key(key);
+        if let Some(value) = value {
+            message = message.payload(value);
+        }
+        loop {
+            match self.live.send(message) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    message = returned;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
     /// Outputs Kafka refused since the last call, by opaque. Complete once a
     /// flush, commit or abort has returned.
     pub fn take_refused(&self) -> Vec<(usize, KafkaError)> {

@@ -23,8 +23,14 @@ use crate::cli::OnError;
 use crate::events::RateLimited;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, InputRecord, OutputRecord, OutputTopics, Sandbox};
+use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics};
 use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
+use crate::state::Changelog;
+use crate::state::changelog::encode_key;
+
+/// The delivery opaque of changelog records: no input record to blame (a
+/// refused one fails the commit, which restores the state).
+const CHANGELOG_OPAQUE: usize = usize::MAX;
 
 // Per-record warnings, rate-limited (a poison stream must not write a line
 // per record); what is suppressed is counted and reported.
@@ -63,6 +69,8 @@ pub struct Settings {
     pub max_records: usize,
     /// How to tell that a newer instance with the same ids took over.
     pub membership: Membership,
+    /// The state store and its changelog topic, when a plugin is stateful.
+    pub changelog: Option<Changelog>,
 }
 
 /// A partition read since the last assignment.
@@ -202,7 +210,7 @@ impl Transaction {
     pub fn process<C: ConsumerContext>(
         &mut self,
         record: &InputRecord,
-        sandbox: &mut Sandbox,
+        chain: &mut Chain,
         consumer: &BaseConsumer<C>,
     ) -> Result<Fate, Failure> {
         self.metrics.record_consumed();
@@ -232,8 +240,15 @@ impl Transaction {
             Some(verdict) => verdict,
             None => {
                 let started = Instant::now();
-                let result = sandbox.transform(record);
+                let result = chain.transform(record);
                 self.metrics.plugin_called(started.elapsed());
+                if let Some(full) = self.state_refusal() {
+                    self.abort(consumer)?;
+                    return Err(full);
+                }
+                // The record's state writes stay only if it completes.
+                let completed = result.as_ref().is_ok_and(|outputs| self.check_outputs(outputs).is_ok());
+                self.record_state(completed);
                 match result {
                     Ok(outputs) => {
                         match self.queue_outputs(record, slot, &outputs) {
@@ -373,9 +388,25 @@ impl Transaction {
         RecordId { topic: partition.topic.clone(), partition: partition.partition, offset: source.offset }
     }
 
-    /// Checks every output (topic allowed, size within message.max.bytes)
-    /// before queueing any, so a record's outputs are all queued or none.
-    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), WriteError> {
+    /// Keeps (`completed`) or takes back the state writes of the record just
+    /// processed.
+    fn record_state(&self, completed: bool) {
+        if let Some(changelog) = &self.settings.changelog {
+            let mut state = changelog.state.lock();
+            if completed { state.record_completed() } else { state.record_undone() }
+        }
+    }
+
+    /// The state write refused during the last call (past
+    /// `--state-max-mb`), as the failure eoshost stops with.
+    fn state_refusal(&self) -> Option<Failure> {
+        let changelog = self.settings.changelog.as_ref()?;
+        let refusal = changelog.state.lock().take_refusal()?;
+        Some(Failure::usage(refusal.to_string()))
+    }
+
+    /// Checks every output (topic allowed, size within message.max.bytes).
+    fn check_outputs(&self, outputs: &[OutputRecord]) -> Result<(), WriteError> {
         for output in outputs {
             self.settings.outputs.resolve(output).map_err(|e| WriteError::Refused(e.to_string()))?;
             let size = output.key.as_ref().map_or(0, Vec::len)
@@ -389,6 +420,13 @@ impl Transaction {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Checks every output before queueing any, so a record's outputs are
+    /// all queued or none.
+    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), WriteError> {
+        self.check_outputs(outputs)?;
         if outputs.is_empty() {
             return Ok(());
         }
@@ -422,9 +460,22 @@ impl Transaction {
             }
         };
         let records = open.records;
+        if let Err(error) = self.send_changelog() {
+            return self.recover(TxnError::Fatal(error), consumer);
+        }
         let mut phases = CommitPhases::default();
         if let Err(error) = self.producer.commit(offsets, &mut phases) {
+            // The commit may have gone through (a timeout, a hung call): the
+            // state is read back from the changelog, with the offsets.
+            if let Some(changelog) = &self.settings.changelog {
+                changelog.state.lock().restore_everything();
+            }
             return self.recover(error, consumer);
+        }
+        if let Some(changelog) = &self.settings.changelog {
+            let mut state = changelog.state.lock();
+            state.transaction_committed();
+            self.metrics.set_state_bytes(state.bytes());
         }
         let open = self.open.take().expect("checked above");
         let elapsed = started.elapsed();
@@ -443,6 +494,18 @@ impl Transaction {
         self.policy.committed(&next_offsets);
         // A successful commit means every output was delivered.
         let _ = self.producer.take_refused();
+        Ok(())
+    }
+
+    /// Queues one changelog record per key the open transaction changed, to
+    /// the changelog partition of its input partition.
+    fn send_changelog(&self) -> Result<(), KafkaError> {
+        let Some(changelog) = &self.settings.changelog else { return Ok(()) };
+        let state = changelog.state.lock();
+        for change in state.changes() {
+            let key = encode_key(&change.scope.topic, &change.scope.plugin, change.key);
+            self.producer.send_to_partition(&changelog.topic, change.scope.partition, &key, change.value, CHANGELOG_OPAQUE)?;
+        }
         Ok(())
     }
 
@@ -577,6 +640,9 @@ impl Transaction {
     fn discard(&mut self) -> Vec<Source> {
         for partition in &mut self.partitions {
             partition.next = None;
+        }
+        if let Some(changelog) = &self.settings.changelog {
+            changelog.state.lock().transaction_aborted();
         }
         match self.open.take() {
             Some(open) => {

@@ -1,13 +1,18 @@
 //! The plugin contract on the host side: Rust bindings generated from
 //! `wit/transform.wit` (the single source of truth for every language), the
-//! host's `log` import, and the output-topic allow-list that a plugin's
-//! records are checked against.
+//! host's `log` and `state` imports, and the output-topic allow-list that a
+//! plugin's records are checked against. The bindings are those of the
+//! `stateful-transformer` world, a superset of `transformer`: a component of
+//! either world links (one that imports no state never reaches the store).
 
 use super::sandbox::SandboxState;
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "transformer",
+    world: "stateful-transformer",
+    // A state call can fail (outside transform, or past --state-max-mb):
+    // the call then traps.
+    imports: { "eoshost:transform/state": trappable },
 });
 
 pub use self::eoshost::transform::log::Level;
@@ -25,6 +30,31 @@ impl self::eoshost::transform::log::Host for SandboxState {
             Level::Warn => tracing::warn!(target: "eoshost::plugin", plugin, "{message}"),
             Level::Error => tracing::error!(target: "eoshost::plugin", plugin, "{message}"),
         }
+    }
+}
+
+impl self::eoshost::transform::state::Host for SandboxState {
+    fn get(&mut self, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(self.state()?.lock().get(&key)?)
+    }
+
+    fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> wasmtime::Result<()> {
+        Ok(self.state()?.lock().set(key, value)?)
+    }
+
+    fn delete(&mut self, key: Vec<u8>) -> wasmtime::Result<()> {
+        Ok(self.state()?.lock().delete(&key)?)
+    }
+}
+
+impl SandboxState {
+    fn state(&self) -> wasmtime::Result<&crate::state::SharedState> {
+        self.state.as_ref().ok_or_else(|| {
+            wasmtime::Error::msg(
+                "this plugin uses the state interface, which only the Kafka pipeline and `eoshost test` provide \
+                 (not --sink postgres or the relay)",
+            )
+        })
     }
 }
 

@@ -11,9 +11,12 @@ use wasmtime::component::types::ComponentItem;
 
 /// The world plugins implement, as `inspect` prints it.
 pub const WORLD: &str = "eoshost:transform/transformer@0.1.0";
-/// The non-WASI imports the host provides: the log function, and the
-/// type-only interface a component imports to name the record types.
-const HOST_IMPORTS: [&str; 2] = ["eoshost:transform/log@0.1.0", "eoshost:transform/types@0.1.0"];
+/// The interface a stateful plugin imports (world `stateful-transformer`).
+pub const STATE_IMPORT: &str = "eoshost:transform/state@0.1.0";
+/// The non-WASI imports the host provides: the log function, the state
+/// interface, and the type-only interface a component imports to name the
+/// record types.
+const HOST_IMPORTS: [&str; 3] = ["eoshost:transform/log@0.1.0", STATE_IMPORT, "eoshost:transform/types@0.1.0"];
 /// Exports the world requires.
 const REQUIRED_EXPORTS: [&str; 2] = ["init", "transform"];
 
@@ -69,6 +72,9 @@ impl WorldReport {
         let verdict = if self.problems.is_empty() { "ok" } else { "MISMATCH" };
         let _ = writeln!(out, "plugin: {plugin}");
         let _ = writeln!(out, "world:  {WORLD} ({verdict})");
+        if self.imports.iter().any(|(name, _)| name == STATE_IMPORT) {
+            let _ = writeln!(out, "state:  imports {STATE_IMPORT} (stateful: needs a changelog topic, --state-topic)");
+        }
         let _ = writeln!(out, "exports:");
         for (name, kind) in &self.exports {
             let _ = writeln!(out, "  {name} ({kind})");

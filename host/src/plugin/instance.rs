@@ -12,10 +12,13 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, Trap as WasmTrap};
 
 use super::cache::{self, CodeOrigin};
-use super::contract::{InputRecord, OutputRecord, PluginError, Transformer, TransformerPre};
+use super::contract::{
+    InputRecord, OutputRecord, PluginError, StatefulTransformer as Transformer, StatefulTransformerPre as TransformerPre,
+};
 use super::engine::PluginEngine;
-use super::inspect::{WorldReport, describe};
+use super::inspect::{STATE_IMPORT, WorldReport, describe};
 use super::sandbox::SandboxState;
+use crate::state::SharedState;
 
 /// Longest line of plugin output copied into the host's log.
 const MAX_LOG_LINE_CHARS: usize = 500;
@@ -108,6 +111,10 @@ pub struct Plugin {
     pre: TransformerPre<SandboxState>,
     config: Vec<(String, String)>,
     code_origin: CodeOrigin,
+    /// Whether the component imports the `state` interface.
+    stateful: bool,
+    /// The store its state calls reach ([`Plugin::attach_state`]).
+    state: Option<SharedState>,
 }
 
 /// What kind of file a path holds, from its first eight bytes.
@@ -120,7 +127,7 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// The linker every instance is made with: WASI preview 2 (restricted by
-/// the sandbox's context) and the `log` import.
+/// the sandbox's context) and the `log` and `state` imports.
 fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<SandboxState>> {
     let mut linker = Linker::new(engine.engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -170,8 +177,10 @@ impl Plugin {
     pub fn load(engine: &PluginEngine, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, LoadError> {
         let (component, code_origin) = read_component(engine, path)?;
         let pre = link(engine, path, &component)?;
+        let stateful = describe(engine.engine(), &component).imports.iter().any(|(name, _)| name == STATE_IMPORT);
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
-        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin };
+        // Init runs without a store: state calls there trap.
+        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin, stateful, state: None };
         match plugin.instantiate() {
             Ok(_) => Ok(plugin),
             Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
@@ -188,6 +197,25 @@ impl Plugin {
         &self.path
     }
 
+    /// Whether the component imports the `state` interface (world
+    /// `stateful-transformer`): it then needs a store and a changelog.
+    pub fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+
+    /// Gives the plugin's state calls `state` (only a stateful plugin's
+    /// instances get it).
+    pub fn attach_state(&mut self, state: SharedState) {
+        if self.stateful {
+            self.state = Some(state);
+        }
+    }
+
+    /// The store this plugin's state calls reach, if it is stateful.
+    pub fn state(&self) -> Option<&SharedState> {
+        self.state.as_ref()
+    }
+
     /// Whether the machine code came from the precompiled cache.
     pub fn code_origin(&self) -> CodeOrigin {
         self.code_origin
@@ -196,7 +224,7 @@ impl Plugin {
     /// A fresh instance with `init` already called.
     pub fn instantiate(&self) -> Result<PluginInstance, InstantiateError> {
         let limits = self.engine.limits();
-        let state = SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call);
+        let state = SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call, self.state.clone());
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(limits.deadline_ticks());
@@ -331,11 +359,20 @@ impl Sandbox {
     }
 
     /// Calls `transform` on the live instance (making one if needed). After
-    /// a trap the instance is dropped here, and only here.
+    /// a trap the instance is dropped here, and only here. A stateful
+    /// plugin's state calls reach the table of the record's partition and
+    /// this plugin during the call; whether its writes stay is the caller's
+    /// to say ([`crate::state::StateStore::record_completed`]).
     pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
         self.ensure_instance()?;
         let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
+        if let Some(state) = &self.plugin.state {
+            state.lock().enter(&record.topic, record.partition, &self.plugin.name);
+        }
         let outcome = instance.transform(record);
+        if let Some(state) = &self.plugin.state {
+            state.lock().leave();
+        }
         if let Err(CallError::Trap(_)) = &outcome {
             self.live = None;
         }

@@ -23,10 +23,17 @@ pub struct SandboxState {
     pub(super) stdout: CapturedOutput,
     pub(super) stderr: CapturedOutput,
     pub(super) plugin_name: Arc<str>,
+    /// The store behind the `state` import (`None` for a stateless plugin).
+    pub(super) state: Option<crate::state::SharedState>,
 }
 
 impl SandboxState {
-    pub fn new(plugin_name: Arc<str>, memory_bytes: usize, output_bytes: usize) -> Self {
+    pub fn new(
+        plugin_name: Arc<str>,
+        memory_bytes: usize,
+        output_bytes: usize,
+        state: Option<crate::state::SharedState>,
+    ) -> Self {
         let stdout = CapturedOutput::new(output_bytes);
         let stderr = CapturedOutput::new(output_bytes);
         // The builder starts empty: nothing is inherited or preopened.
@@ -38,7 +45,15 @@ impl SandboxState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        SandboxState { wasi, table: ResourceTable::new(), memory: MemoryCap::new(memory_bytes), stdout, stderr, plugin_name }
+        SandboxState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap::new(memory_bytes),
+            stdout,
+            stderr,
+            plugin_name,
+            state,
+        }
     }
 }
 

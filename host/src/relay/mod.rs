@@ -94,7 +94,14 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
             for raw in &args.plugin_config {
                 config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
             }
-            Some(Sandbox::new(Plugin::load(&engine, path, config).map_err(|e| Failure::usage(e.to_string()))?))
+            let plugin = Plugin::load(&engine, path, config).map_err(|e| Failure::usage(e.to_string()))?;
+            if plugin.is_stateful() {
+                return Err(Failure::usage(format!(
+                    "{} imports the state interface, which the relay does not provide; use a stateless plugin",
+                    path.display()
+                )));
+            }
+            Some(Sandbox::new(plugin))
         }
     };
 

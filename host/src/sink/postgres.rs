@@ -99,6 +99,13 @@ impl PostgresSinkLoop {
         let engine = PluginEngine::new(config.limits)?;
         let plugin =
             Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+        if plugin.is_stateful() {
+            return Err(Failure::usage(format!(
+                "{} imports the state interface, which only the Kafka sink keeps exactly once (its changelog is a Kafka \
+                 topic); run it without --sink postgres",
+                config.plugin.display()
+            )));
+        }
         let db = open_database(&sink, &config)?;
         let state = SinkState {
             db,

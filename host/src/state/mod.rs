@@ -1,0 +1,17 @@
+//! Exactly-once state for stateful plugins (the `state` interface of
+//! `wit/transform.wit`): the in-memory store and its undo logs (`store`),
+//! the changelog topic's key format, creation and checks (`changelog`), and
+//! the restore of a partition's state on assignment (`restore`).
+//!
+//! The writes of a transaction go to the compacted changelog topic inside
+//! the same Kafka transaction as its outputs and input offsets
+//! ([`crate::kafka::transaction::Transaction::commit`]), to the changelog
+//! partition numbered like the input partition, one record per changed key.
+//! A newly assigned partition is paused until its state is read back.
+
+pub mod changelog;
+pub mod restore;
+mod store;
+
+pub use changelog::Changelog;
+pub use store::{Scope, SharedState, StateError, StateStore};

@@ -1,0 +1,257 @@
+//! Reading a partition's state back from the changelog before any of its
+//! records is processed: on assignment, and again after a commit whose
+//! outcome is unknown. The input partitions are paused; their committed
+//! offsets are fetched with `require_stable` (librdkafka asks for it under
+//! `read_committed`), so a previous owner's last transaction is complete at
+//! the group coordinator first; then the changelog's high watermark is read
+//! (`read_uncommitted`, so it counts records of transactions still open),
+//! and the changelog partition is read with `read_committed` from the start
+//! until its position reaches that mark. A `read_committed` position passes
+//! a transaction's records only once its marker is written, so the state
+//! read includes every transaction that committed the offsets fetched
+//! before — also when the coordinator wrote the offsets' marker first. The
+//! caller seeks the input partitions to those offsets and resumes them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::changelog::{Changelog, decode_key};
+use super::store::Scope;
+use crate::defaults;
+use crate::failure::Failure;
+
+/// How long a changelog partition may stay blocked by an open transaction
+/// before the restore gives up: longer than a transaction can stay open.
+const RESTORE_PATIENCE: Duration = Duration::from_millis(defaults::TRANSACTION_TIMEOUT_MS + 30_000);
+/// Bound on one committed-offset or watermark request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a restore did, for the log line.
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub partitions: usize,
+    pub records: u64,
+    pub keys: usize,
+    pub bytes: usize,
+    pub elapsed: Duration,
+}
+
+/// Restores the state of `which` input partitions (`None`: every assigned
+/// one), which stay paused: returns where each must be sought to (its
+/// committed offset, or the beginning) before it is resumed, or `None` when
+/// a stop came first.
+pub fn restore<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    changelog: &Changelog,
+    which: Option<BTreeSet<(String, i32)>>,
+    stop: &AtomicBool,
+) -> Result<Option<(TopicPartitionList, Restored)>, Failure> {
+    let started = Instant::now();
+    let partitions: BTreeSet<(String, i32)> = match which {
+        Some(which) => which,
+        None => consumer
+            .assignment()
+            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the assignment to restore state: {e}")))?
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect(),
+    };
+    let mut inputs = TopicPartitionList::with_capacity(partitions.len());
+    for (topic, partition) in &partitions {
+        inputs.add_partition(topic, *partition);
+    }
+    if partitions.is_empty() {
+        return Ok(Some((inputs, Restored::default())));
+    }
+    consumer
+        .pause(&inputs)
+        .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot pause partitions to restore their state: {e}")))?;
+    let Some(committed) = committed_offsets(consumer, &inputs, stop)? else { return Ok(None) };
+
+    // The changelog partitions to read, and the high watermark of each.
+    let watermarks = changelog
+        .client
+        .clone()
+        .set("isolation.level", "read_uncommitted")
+        .create::<BaseConsumer>()
+        .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog watermark client: {e}")))?;
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    for partition in partitions.iter().map(|(_, p)| *p).collect::<BTreeSet<_>>() {
+        let (low, high) =
+            retrying(stop, || watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT)).map_err(|e| {
+                Failure::Fatal(anyhow::anyhow!(
+                    "cannot read the end of the state topic \"{}\" partition {partition}: {e}; check the brokers",
+                    changelog.topic
+                ))
+            })?;
+        if high > low {
+            ends.insert(partition, high);
+        }
+    }
+    drop(watermarks);
+
+    {
+        let mut store = changelog.state.lock();
+        for (topic, partition) in &partitions {
+            store.forget_partition(topic, *partition);
+        }
+    }
+    let mut restored = Restored { partitions: partitions.len(), ..Restored::default() };
+    if !ends.is_empty() && !read_changelog(changelog, &partitions, &ends, &mut restored, stop)? {
+        return Ok(None);
+    }
+
+    let mut seek = TopicPartitionList::with_capacity(partitions.len());
+    for element in committed.elements() {
+        let offset = match element.offset() {
+            Offset::Offset(offset) => Offset::Offset(offset),
+            _ => Offset::Beginning,
+        };
+        seek.add_partition_offset(element.topic(), element.partition(), offset).map_err(|e| Failure::Fatal(e.into()))?;
+    }
+    let store = changelog.state.lock();
+    restored.keys = partitions.iter().map(|(topic, partition)| store.keys_of(topic, *partition)).sum();
+    restored.bytes = store.bytes();
+    drop(store);
+    restored.elapsed = started.elapsed();
+    tracing::info!(
+        partitions = restored.partitions,
+        changelog_records = restored.records,
+        keys = restored.keys,
+        state_bytes = restored.bytes,
+        elapsed = ?restored.elapsed,
+        state_topic = %changelog.topic,
+        "restored state from the changelog"
+    );
+    Ok(Some((seek, restored)))
+}
+
+/// The committed offsets of `inputs`, fetched stable; retried while the
+/// coordinator moves or a previous owner's transaction completes.
+fn committed_offsets<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    inputs: &TopicPartitionList,
+    stop: &AtomicBool,
+) -> Result<Option<TopicPartitionList>, Failure> {
+    let started = Instant::now();
+    loop {
+        let fetched = consumer.committed_offsets(inputs.clone(), REQUEST_TIMEOUT).and_then(|committed| {
+            // A partition's own error (its coordinator moving) is retried too.
+            match committed.elements().iter().find_map(|e| e.error().err()) {
+                Some(error) => Err(error),
+                None => Ok(committed),
+            }
+        });
+        match fetched {
+            Ok(committed) => return Ok(Some(committed)),
+            Err(_) if stop.load(Ordering::Acquire) => return Ok(None),
+            Err(error) if started.elapsed() < RESTORE_PATIENCE => {
+                tracing::warn!("fetching committed offsets to restore state failed, retrying: {error}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(error) => {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "cannot fetch the committed offsets of the partitions whose state is restored: {error}; restart eoshost"
+                )));
+            }
+        }
+    }
+}
+
+fn retrying<T, E: std::fmt::Display>(stop: &AtomicBool, mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let started = Instant::now();
+    loop {
+        match call() {
+            Ok(value) => return Ok(value),
+            Err(error) if started.elapsed() < RESTORE_PATIENCE && !stop.load(Ordering::Acquire) => {
+                tracing::warn!("restoring state: {error}; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Reads the changelog partitions in `ends` with `read_committed` from their
+/// start until each position reaches its end, loading the entries of the
+/// input partitions in `partitions`. `false`: a stop came first.
+fn read_changelog(
+    changelog: &Changelog,
+    partitions: &BTreeSet<(String, i32)>,
+    ends: &BTreeMap<i32, i64>,
+    restored: &mut Restored,
+    stop: &AtomicBool,
+) -> Result<bool, Failure> {
+    let reader: BaseConsumer = changelog
+        .client
+        .clone()
+        // assign() needs a group id; the reader never joins or commits.
+        .set("group.id", format!("{}.restore", changelog.topic))
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "50")
+        .create()
+        .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog reader: {e}")))?;
+    let mut assignment = TopicPartitionList::with_capacity(ends.len());
+    for partition in ends.keys() {
+        assignment.add_partition_offset(&changelog.topic, *partition, Offset::Beginning).map_err(|e| Failure::Fatal(e.into()))?;
+    }
+    reader.assign(&assignment).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the state topic: {e}")))?;
+    let mut pending: BTreeMap<i32, i64> = ends.clone();
+    let mut last_progress = Instant::now();
+    let mut since_check = 0u32;
+    while !pending.is_empty() {
+        if stop.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let polled = reader.poll(Duration::from_millis(20));
+        let idle = polled.is_none();
+        match polled {
+            None => {}
+            Some(Err(error)) => tracing::debug!("reading the state topic: {error}"),
+            Some(Ok(message)) => {
+                restored.records += 1;
+                since_check += 1;
+                last_progress = Instant::now();
+                if let Some((topic, plugin, key)) = message.key().and_then(decode_key)
+                    && partitions.contains(&(topic.to_owned(), message.partition()))
+                {
+                    let scope = Scope { topic: topic.to_owned(), partition: message.partition(), plugin: plugin.to_owned() };
+                    changelog.state.lock().load(&scope, key, message.payload()).map_err(|e| Failure::usage(e.to_string()))?;
+                }
+            }
+        }
+        if idle || since_check >= 1024 {
+            since_check = 0;
+            if let Ok(positions) = reader.position() {
+                for element in positions.elements() {
+                    if let Offset::Offset(position) = element.offset()
+                        && pending.get(&element.partition()).is_some_and(|end| position >= *end)
+                    {
+                        pending.remove(&element.partition());
+                        last_progress = Instant::now();
+                    }
+                }
+            }
+            if last_progress.elapsed() > RESTORE_PATIENCE {
+                let stuck: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "restoring state: the state topic \"{}\" did not become readable up to its end within {:?} at {}: a \
+                     transaction on it stays open (an instance that died with a transaction open and was not restarted \
+                     holds it until transaction.timeout.ms). Restart eoshost; if this repeats, check for a stuck \
+                     producer on that topic (kafka-transactions --list)",
+                    changelog.topic,
+                    RESTORE_PATIENCE,
+                    stuck.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,86 @@
+//! Fault injection, stateful: two `dedup` instances share one group over
+//! six input partitions while records flow in, a third of them repeats of
+//! an earlier order of the same key (so of the same partition); instances
+//! are killed with SIGKILL and restarted as in `faults_counter`. The ids
+//! seen live in the plugin's state, kept exactly once in the changelog.
+//! Afterwards a `read_committed` reader must see every distinct order
+//! exactly once — a repeat let through would be a state write lost, an
+//! order missing a state write applied without its record — in per-key
+//! order, and a marker committed after the run must be visible at once.
+//!
+//! Quick mode (CI): ~9,000 records, 5 kills. `EOSHOST_FAULTS_FULL=1`:
+//! 60,000 records, 15 kills.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use eoshost_tests::faults::{FaultReport, by_mode, stop_cleanly, wait_all_committed_or_stall};
+use eoshost_tests::kills::kill_at_random;
+use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+
+const MEMBERS: usize = 2;
+const PARTITIONS: i32 = 6;
+const KEYS: u64 = 60;
+
+#[test]
+fn every_distinct_id_exactly_once_while_dedup_instances_are_killed() -> anyhow::Result<()> {
+    let scenario = Scenario::new("faults_dedup");
+    let broker = scenario.broker();
+    let input = scenario.topic("in", PARTITIONS)?;
+    let output = scenario.topic("out", PARTITIONS)?;
+    let group = scenario.unique("group");
+    scenario.delete_at_end(&format!("{group}.state"));
+    let minimum = scenario.scaled(by_mode(9_000, 60_000));
+    let per_second = scenario.scaled(by_mode(400, 1_000));
+    let kills_wanted = env_number("EOSHOST_FAULTS_BOUNCES", by_mode(5.0, 15.0)) as usize;
+
+    let plan = RecordPlan::new(KEYS, PARTITIONS).with_repeats();
+    let feeder = Feeder::start(broker, &input, plan.clone(), minimum, per_second)?;
+    let spec = scenario
+        .spec("dedup", &input, &[&output], &group)
+        .plugin_config("id_field=order_id")
+        .plugin_config("window=1h")
+        .fast_failure_detection()
+        .args(["--static-membership", "off"]);
+    let mut members: Vec<Eoshost> =
+        (0..MEMBERS).map(|i| scenario.spawn(&spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
+    let progress = broker.progress(&group, &input)?;
+    {
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        progress.wait_progress(0, &mut runs, Duration::from_secs(90))?;
+    }
+    let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
+    let mut problems = phase.problems;
+    let seeded = feeder.finish()?;
+    {
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        let overall = Duration::from_secs(by_mode(120, 600));
+        if let Some(stalled) =
+            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(60), overall)?
+        {
+            scenario.report(&stalled);
+            problems.push(stalled);
+        }
+    }
+    for member in &mut members {
+        if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
+            problems.push(problem);
+        }
+    }
+
+    let distinct: BTreeSet<u64> = seeded.records.iter().filter(|r| !plan.is_repeat(r.n)).map(|r| r.n).collect();
+    let outputs = broker.read_topic(&output, Isolation::Committed, distinct.len())?;
+    let mut report = FaultReport::count("faults_dedup", &distinct, &BTreeSet::new(), &outputs, &[]).kills(phase.kills);
+    report.note("inputs", seeded.len());
+    report.note("repeats", seeded.len() - distinct.len());
+    report.note("takeovers", phase.takeovers);
+    report.note("members", MEMBERS);
+    report.note("partitions", PARTITIONS);
+    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
+        Ok(visible) => report.note("marker_ms", visible.as_millis()),
+        Err(error) => report.problem(format!("{error:#}")),
+    }
+    report.problems(problems);
+    report.finish(&scenario);
+    Ok(())
+}
