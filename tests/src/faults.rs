@@ -14,6 +14,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::TRANSACTION_TIMEOUT;
 use crate::broker::{Broker, GroupProgress};
 use crate::process::{Eoshost, Exit};
 use crate::scenario::Scenario;
@@ -119,6 +120,16 @@ impl FaultReport {
     /// Something that makes the scenario fail besides the counts.
     pub fn problem(&mut self, problem: impl Into<String>) {
         self.problems.push(problem.into());
+    }
+
+    /// A transactional marker committed to `topics` now must be visible to
+    /// `read_committed` within [`TRANSACTION_TIMEOUT`] (nothing left open):
+    /// notes `marker_ms`, or the problem.
+    pub fn check_no_hanging_transaction(&mut self, broker: &Broker, topics: &[&str]) {
+        match broker.assert_no_hanging_transaction(topics, TRANSACTION_TIMEOUT) {
+            Ok(visible) => self.note("marker_ms", visible.as_millis()),
+            Err(error) => self.problem(format!("{error:#}")),
+        }
     }
 
     /// Several problems at once.

@@ -39,7 +39,7 @@ use eoshost_tests::faults::{
     FaultReport, by_mode, committed_total_patiently, dump_stacks, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall,
     wait_committed_beyond, wait_every_partition_committing,
 };
-use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const PARTITIONS: i32 = 6;
 const KEYS: u64 = 60;
@@ -209,10 +209,7 @@ fn every_record_exactly_once_while_brokers_are_killed_and_restarted() -> anyhow:
         FaultReport::count("faults_broker_bounces", &seeded.all(), &BTreeSet::new(), &outputs, &[]).kills(victims.len());
     report.note("killed_nodes", victims.join(","));
     report.note("committed_while_down", down_progress.join(","));
-    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
-        Ok(visible) => report.note("marker_ms", visible.as_millis()),
-        Err(error) => report.problem(format!("{error:#}")),
-    }
+    report.check_no_hanging_transaction(broker, &[&output]);
     report.problems(problems);
     drop(members);
     let restored = Instant::now();

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use eoshost_tests::faults::{FaultReport, by_mode, stop_cleanly, wait_all_committed_or_stall};
 use eoshost_tests::kills::kill_at_random;
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const MEMBERS: usize = 2;
 const PARTITIONS: i32 = 6;
@@ -76,10 +76,7 @@ fn every_distinct_id_exactly_once_while_dedup_instances_are_killed() -> anyhow::
     report.note("takeovers", phase.takeovers);
     report.note("members", MEMBERS);
     report.note("partitions", PARTITIONS);
-    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
-        Ok(visible) => report.note("marker_ms", visible.as_millis()),
-        Err(error) => report.problem(format!("{error:#}")),
-    }
+    report.check_no_hanging_transaction(broker, &[&output]);
     report.problems(problems);
     report.finish(&scenario);
     Ok(())

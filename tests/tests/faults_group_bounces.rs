@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::faults::{FaultReport, by_mode, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall};
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const MEMBERS: usize = 3;
 const PARTITIONS: i32 = 9;
@@ -127,10 +127,7 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     report.note("sigterms", clean);
     report.note("members", MEMBERS);
     report.note("partitions", PARTITIONS);
-    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
-        Ok(visible) => report.note("marker_ms", visible.as_millis()),
-        Err(error) => report.problem(format!("{error:#}")),
-    }
+    report.check_no_hanging_transaction(broker, &[&output]);
     report.problems(problems);
     report.finish(&scenario);
     Ok(())

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::faults::{FaultReport, by_mode, plain_tail, stop_cleanly, wait_all_committed_or_stall};
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number, metrics};
+use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number, metrics};
 
 const PARTITIONS: i32 = 6;
 const KEYS: u64 = 60;
@@ -131,10 +131,7 @@ fn a_sigkilled_instance_restarted_at_once_commits_again_within_seconds() -> anyh
             ));
         }
     }
-    match broker.assert_no_hanging_transaction(&[&output], TRANSACTION_TIMEOUT) {
-        Ok(visible) => report.note("marker_ms", visible.as_millis()),
-        Err(error) => report.problem(format!("{error:#}")),
-    }
+    report.check_no_hanging_transaction(broker, &[&output]);
     report.problems(problems);
     report.finish(&scenario);
     Ok(())

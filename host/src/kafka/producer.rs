@@ -133,6 +133,11 @@ impl TransactionalProducer {
         if let Some(timestamp) = timestamp {
             message = message.timestamp(timestamp);
         }
+        self.queue(message)
+    }
+
+    /// Hands `message` to librdkafka, waiting while its queue is full.
+    fn queue(&self, mut message: BaseRecord<'_, [u8], [u8], usize>) -> KafkaResult<()> {
         loop {
             match self.live.send(message) {
                 Ok(()) => return Ok(()),
@@ -160,16 +165,7 @@ impl TransactionalProducer {
         if let Some(value) = value {
             message = message.payload(value);
         }
-        loop {
-            match self.live.send(message) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    message = returned;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
+        self.queue(message)
     }
 
     /// Outputs Kafka refused since the last call, by opaque. Complete once a
