@@ -125,14 +125,6 @@ pub struct Transaction {
     metrics: Arc<Metrics>,
 }
 
-/// Why a record's outputs were not queued.
-enum WriteError {
-    /// Checked before anything was sent: the record follows the policy now.
-    Refused(String),
-    /// Kafka refused an output after others may have been queued: abort.
-    Kafka(KafkaError),
-}
-
 impl Transaction {
     pub fn new(producer: TransactionalProducer, settings: Settings, metrics: Arc<Metrics>) -> Self {
         Transaction {
@@ -246,9 +238,13 @@ impl Transaction {
                     self.abort(consumer)?;
                     return Err(full);
                 }
+                // Outputs Kafka would refuse (topic not allowed, too large)
+                // reject the record before anything is queued, as the
+                // plugin's own rejection does.
+                let result =
+                    result.and_then(|outputs| self.check_outputs(&outputs).map(|()| outputs).map_err(CallError::Rejected));
                 // The record's state writes stay only if it completes.
-                let completed = result.as_ref().is_ok_and(|outputs| self.check_outputs(outputs).is_ok());
-                self.record_state(completed);
+                self.record_state(result.is_ok());
                 match result {
                     Ok(outputs) => {
                         match self.queue_outputs(record, slot, &outputs) {
@@ -258,8 +254,7 @@ impl Transaction {
                                 open.produced += outputs.len() as u64;
                                 return Ok(Fate::Queued);
                             }
-                            Err(WriteError::Refused(reason)) => self.policy.rejected(&RecordId::of(record), reason),
-                            Err(WriteError::Kafka(error)) if is_permanent_produce_error(&error) => {
+                            Err(error) if is_permanent_produce_error(&error) => {
                                 let id = RecordId::of(record);
                                 REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; aborting, the record will follow --on-error"));
                                 self.policy.condemn(id, format!("Kafka refused an output: {error}"));
@@ -268,7 +263,7 @@ impl Transaction {
                             }
                             // Not the record's fault: the producer cannot send
                             // (fenced, or failed for good).
-                            Err(WriteError::Kafka(error)) => {
+                            Err(error) => {
                                 self.recover(TxnError::Fatal(error), consumer)?;
                                 return Ok(Fate::Retry);
                             }
@@ -406,34 +401,34 @@ impl Transaction {
     }
 
     /// Checks every output (topic allowed, size within message.max.bytes).
-    fn check_outputs(&self, outputs: &[OutputRecord]) -> Result<(), WriteError> {
+    fn check_outputs(&self, outputs: &[OutputRecord]) -> Result<(), String> {
         for output in outputs {
-            self.settings.outputs.resolve(output).map_err(|e| WriteError::Refused(e.to_string()))?;
+            self.settings.outputs.resolve(output).map_err(|e| e.to_string())?;
             let size = output.key.as_ref().map_or(0, Vec::len)
                 + output.value.as_ref().map_or(0, Vec::len)
                 + output.headers.iter().map(|h| h.key.len() + h.value.len() + 16).sum::<usize>();
             if size > self.settings.max_message_bytes {
-                return Err(WriteError::Refused(format!(
+                return Err(format!(
                     "an output of {size} bytes exceeds message.max.bytes ({}); raise it with -X message.max.bytes=… \
                      (and the topic's max.message.bytes) or make the plugin write smaller records",
                     self.settings.max_message_bytes
-                )));
+                ));
             }
         }
         Ok(())
     }
 
-    /// Checks every output before queueing any, so a record's outputs are
-    /// all queued or none.
-    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), WriteError> {
-        self.check_outputs(outputs)?;
+    /// Queues a record's outputs, which [`Self::check_outputs`] passed, so
+    /// that they are all queued or none (a Kafka error after some were
+    /// queued aborts the transaction).
+    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), KafkaError> {
         if outputs.is_empty() {
             return Ok(());
         }
         let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
         for output in outputs {
             let topic = self.settings.outputs.resolve(output).expect("checked above");
-            self.producer.send(topic, output, record.timestamp, opaque).map_err(WriteError::Kafka)?;
+            self.producer.send(topic, output, record.timestamp, opaque)?;
         }
         Ok(())
     }
