@@ -35,6 +35,23 @@ pub const RELAY_POLL_INTERVAL_MS: u64 = 100;
 /// restarted holds `read_committed` readers of its outputs back for up to
 /// this long (a restart with the same slot aborts it at once).
 pub const TRANSACTION_TIMEOUT_MS: u64 = 30_000;
+/// `linger.ms` of the transactional producers (overridable with `-X`).
+/// Zero: a commit's flush waits for whatever is still unsent or
+/// unacknowledged, so every millisecond a batch lingers is a millisecond of
+/// commit. librdkafka still fills batches with what queues up while earlier
+/// requests are in flight, so a busy loop keeps large batches. Measured on
+/// the local broker (1.5 M records of 100 B, identity, 150 commits):
+/// linger 20 ms gave commit p50 8–12 ms, linger 0 (with the backoff below)
+/// 5.3–5.6 ms, at the same throughput.
+pub const PRODUCER_LINGER_MS: u64 = 0;
+/// `retry.backoff.ms` of the transactional producers (overridable with
+/// `-X`), the first backoff of librdkafka's exponential retries (capped by
+/// `retry.backoff.max.ms`, 1 s). librdkafka's 100 ms default is what a
+/// commit pays when AddOffsetsToTxn meets the coordinator still writing the
+/// transaction's partitions (CONCURRENT_TRANSACTIONS, retriable): the 100 ms
+/// tail of the commit histogram. Kafka's Java producer retries that error
+/// after 20 ms for the same reason.
+pub const PRODUCER_RETRY_BACKOFF_MS: u64 = 10;
 /// `--state-max-mb`: the most state (keys and values, MiB) of the
 /// partitions one instance owns, over every stateful plugin.
 pub const STATE_MAX_MB: u64 = 256;

@@ -59,7 +59,8 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("transaction.timeout.ms", crate::defaults::TRANSACTION_TIMEOUT_MS.to_string())
-        .set("linger.ms", "20")
+        .set("linger.ms", crate::defaults::PRODUCER_LINGER_MS.to_string())
+        .set("retry.backoff.ms", crate::defaults::PRODUCER_RETRY_BACKOFF_MS.to_string())
         .set("queue.buffering.max.kbytes", "65536")
         .set("client.id", format!("eoshost-producer-{transactional_id}"));
     apply_overrides(&mut client, config);
