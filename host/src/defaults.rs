@@ -49,8 +49,8 @@ pub const PRODUCER_LINGER_MS: u64 = 0;
 /// `retry.backoff.max.ms`, 1 s). librdkafka's 100 ms default is what a
 /// commit pays when AddOffsetsToTxn meets the coordinator still writing the
 /// transaction's partitions (CONCURRENT_TRANSACTIONS, retriable): the 100 ms
-/// tail of the commit histogram. Kafka's Java producer retries that error
-/// after 20 ms for the same reason.
+/// tail of the commit histogram (librdkafka has a 20 ms backoff for this
+/// error only on AddPartitionsToTxn).
 pub const PRODUCER_RETRY_BACKOFF_MS: u64 = 10;
 /// `--state-max-mb`: the most state (keys and values, MiB) of the
 /// partitions one instance owns, over every stateful plugin.
