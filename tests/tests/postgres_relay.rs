@@ -249,6 +249,44 @@ fn relay_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Rows are read in the order of their transaction ids as numbers. Ids
+/// that cross a power of ten (9 to 10 here, as a real database crosses
+/// 9,999 to 10,000) once came out sorted as text, "10" before "9": rows
+/// were published out of order, and a full batch that ended inside the
+/// range moved the cursor past rows it had not read, which were then lost.
+#[test]
+fn rows_are_relayed_in_transaction_id_order_across_a_power_of_ten() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_relay_xid_order");
+    let pg = Postgres::get()?;
+    let outbox = Outbox::create(&scenario, &pg, 1)?;
+    // The relay's column, filled by hand as if transactions 8, 9, 10 and 11
+    // had written one row each: all below the horizon of any real server.
+    pg.client()?.batch_execute(&format!(
+        "ALTER TABLE \"{table}\" ADD COLUMN eoshost_xid xid8 NOT NULL DEFAULT pg_current_xact_id(); \
+         INSERT INTO \"{table}\" (key, value, eoshost_xid) SELECT convert_to('k', 'UTF8'), \
+         convert_to('{{\"order_id\":\"o-' || n || '\"}}', 'UTF8'), (n + 8)::text::xid8 FROM generate_series(0, 3) AS n",
+        table = outbox.table
+    ))?;
+    let mut args = outbox.relay_args(&pg, &scenario);
+    // Two rows a batch: the first batch ends inside the range.
+    let batch_rows = args.iter().position(|a| a == "--batch-rows").expect("relay_args sets --batch-rows") + 1;
+    args[batch_rows] = "2".to_owned();
+    let mut run = scenario.spawn_args(&args, "relay")?;
+    wait_outbox_empty(&pg, &outbox.table, &mut run, Duration::from_secs(60))?;
+    run.terminate(Duration::from_secs(15))?;
+
+    let expected: BTreeSet<u64> = (0..4).collect();
+    let records = scenario.broker().read_topic(&outbox.output, Isolation::Committed, expected.len())?;
+    let published: Vec<u64> = records.iter().filter_map(|r| r.number()).collect();
+    scenario.report(&format!("published in this order: {published:?}"));
+    let tally = Tally::count(&expected, &records);
+    scenario.report(&tally.to_string());
+    tally.assert_exactly_once("outbox rows across a power of ten of their transaction ids");
+    assert_eq!(published, [0, 1, 2, 3], "rows must be published in transaction-id order");
+    pg.drop_tables(&[&outbox.table]);
+    Ok(())
+}
+
 #[test]
 fn a_missing_outbox_table_is_named_at_start() -> anyhow::Result<()> {
     let scenario = Scenario::new("postgres_relay_bad_inputs");

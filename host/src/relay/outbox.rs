@@ -133,11 +133,15 @@ pub fn read(
     horizon: u64,
     limit: usize,
 ) -> Result<Vec<OutboxRow>, postgres::Error> {
+    // The ORDER BY names the table's columns through its alias: a bare
+    // `eoshost_xid` there would mean the output column `eoshost_xid::text`
+    // (PostgreSQL resolves ORDER BY names against the output first) and
+    // sort the ids as text, "10000" before "9999".
     let rows = client.query(
         &format!(
-            "SELECT id, {XID_COLUMN}::text, topic, key, value, headers FROM {} \
-             WHERE ({XID_COLUMN}, id) >= ($1::text::xid8, $2) AND {XID_COLUMN} < $3::text::xid8 \
-             ORDER BY {XID_COLUMN}, id LIMIT $4",
+            "SELECT outbox.id, outbox.{XID_COLUMN}::text AS xid_text, topic, key, value, headers FROM {} AS outbox \
+             WHERE (outbox.{XID_COLUMN}, outbox.id) >= ($1::text::xid8, $2) AND outbox.{XID_COLUMN} < $3::text::xid8 \
+             ORDER BY outbox.{XID_COLUMN}, outbox.id LIMIT $4",
             quote_identifier(table)
         ),
         &[&from.xid.to_string(), &from.id, &horizon.to_string(), &(limit as i64)],
