@@ -149,7 +149,7 @@ impl Pipeline {
             }
         };
         let producer = TransactionalProducer::create(
-            client::producer_config(&config, &transactional_id),
+            client::producer_config(&config.bootstrap_servers, &config.librdkafka, &transactional_id),
             metrics.clone(),
             stop.clone(),
             config.connect_timeout,

@@ -46,15 +46,18 @@ pub fn member_consumer_config(config: &Config, membership: Option<&Membership>, 
     if with_statistics {
         client.set("statistics.interval.ms", "5000");
     }
-    apply_overrides(&mut client, config);
+    apply_overrides(&mut client, &config.librdkafka);
     client
 }
 
-/// The producer side: idempotent, acks=all, transactional.
-pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig {
+/// The producer side: idempotent, acks=all, transactional, with the
+/// linger and retry backoff of [`crate::defaults`]; `librdkafka` (`-X`)
+/// last. The pipeline's producer and the relay's are built from this one
+/// place, so both get the same exactly-once settings and commit timings.
+pub fn producer_config(bootstrap_servers: &str, librdkafka: &[(String, String)], transactional_id: &str) -> ClientConfig {
     let mut client = ClientConfig::new();
     client
-        .set("bootstrap.servers", &config.bootstrap_servers)
+        .set("bootstrap.servers", bootstrap_servers)
         .set("transactional.id", transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -63,18 +66,18 @@ pub fn producer_config(config: &Config, transactional_id: &str) -> ClientConfig 
         .set("retry.backoff.ms", crate::defaults::PRODUCER_RETRY_BACKOFF_MS.to_string())
         .set("queue.buffering.max.kbytes", "65536")
         .set("client.id", format!("eoshost-producer-{transactional_id}"));
-    apply_overrides(&mut client, config);
+    apply_overrides(&mut client, librdkafka);
     client
 }
 
 /// `-X` properties, given to both clients (librdkafka ignores, with a
 /// warning, what does not apply to one of them), after the CA-location
 /// defaults the compiled-in OpenSSL needs.
-fn apply_overrides(client: &mut ClientConfig, config: &Config) {
-    for (key, value) in super::librdkafka::ca_location_defaults(&config.librdkafka) {
+fn apply_overrides(client: &mut ClientConfig, librdkafka: &[(String, String)]) {
+    for (key, value) in super::librdkafka::ca_location_defaults(librdkafka) {
         client.set(key, value);
     }
-    for (key, value) in &config.librdkafka {
+    for (key, value) in librdkafka {
         client.set(key, value);
     }
 }

@@ -27,7 +27,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, P
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
 
-use super::errors::{TxnClass, TxnError, classify_txn};
+use super::errors::{TxnClass, TxnError, classify_txn, is_fenced};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::OutputRecord;
@@ -172,6 +172,13 @@ impl TransactionalProducer {
     /// flush, commit or abort has returned.
     pub fn take_refused(&self) -> Vec<(usize, KafkaError)> {
         std::mem::take(&mut *self.live.context().refused.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether the producer failed for good because a newer one with the
+    /// same transactional.id fenced it (its calls then report a plain
+    /// fatal error; librdkafka keeps the cause).
+    pub fn fenced(&self) -> bool {
+        self.live.client().fatal_error().is_some_and(|(code, _)| is_fenced(&KafkaError::MessageProduction(code)))
     }
 
     /// Waits until every queued output is acknowledged or has failed.

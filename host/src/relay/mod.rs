@@ -9,7 +9,10 @@
 //!
 //! One fixed transactional.id per outbox table (`eoshost-relay-<table>`): a
 //! second relay on the same table fences the first, which stops on
-//! PRODUCER_FENCED with exit code 1.
+//! PRODUCER_FENCED with exit code 1. The producer is the pipeline's
+//! supervised [`TransactionalProducer`], built from the same settings
+//! ([`client::producer_config`]): its commit waits for the rows' acknowledgements
+//! inside librdkafka, not in 100 ms polling slices.
 
 mod outbox;
 mod progress;
@@ -21,22 +24,20 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{BaseRecord, Producer};
 
 use crate::cli::{RelayArgs, parse_pair};
 use crate::failure::Failure;
+use crate::kafka::client;
+use crate::kafka::errors::{TxnError, is_fenced};
+use crate::kafka::producer::{CommitPhases, TransactionalProducer};
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, InputRecord, OutputRecord, Plugin, PluginEngine, Sandbox, SandboxLimits};
 use crate::shutdown;
 use crate::sink::{connect, is_unavailable, redact};
 use outbox::{Cursor, OutboxError, OutboxRow};
 
-type TransactionalProducer = rdkafka::producer::BaseProducer;
-
-/// Bound on each transactional call.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the relay waits for Kafka at start (`init_transactions`).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(crate::defaults::CONNECT_TIMEOUT_MS);
 /// A transaction open longer than this anywhere in the database is logged:
 /// it holds the relay back.
 const HELD_BACK_WARNING_SECS: f64 = 10.0;
@@ -118,25 +119,11 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
 
     check_topics(&args.bootstrap_servers, &outputs, &progress_topic)?;
     let transactional_id = format!("eoshost-relay-{}", args.outbox_table);
-    let mut producer_config = ClientConfig::new();
-    producer_config
-        .set("bootstrap.servers", &args.bootstrap_servers)
-        .set("transactional.id", &transactional_id)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("transaction.timeout.ms", crate::defaults::TRANSACTION_TIMEOUT_MS.to_string())
-        .set("linger.ms", "5")
-        .set("client.id", format!("eoshost-relay-{}", args.outbox_table));
-    for (key, value) in &librdkafka {
-        producer_config.set(key, value);
-    }
-    let producer: TransactionalProducer =
-        producer_config.create().map_err(|e| Failure::usage(format!("invalid Kafka producer settings: {e}")))?;
-    // Fences a previous relay of this table and ends its open transaction,
-    // so the progress read next is final.
-    producer.init_transactions(Duration::from_secs(30)).map_err(|e| {
-        Failure::Fatal(anyhow::anyhow!("init_transactions for {transactional_id} failed: {e}; check that Kafka is up"))
-    })?;
+    let producer_config = client::producer_config(&args.bootstrap_servers, &librdkafka, &transactional_id);
+    // Its init_transactions fences a previous relay of this table and ends
+    // its open transaction, so the progress read next is final.
+    let producer = TransactionalProducer::create(producer_config, metrics.clone(), stop.clone(), CONNECT_TIMEOUT)
+        .map_err(|e| Failure::Fatal(e.context(format!("starting the relay's producer ({transactional_id})"))))?;
     let cursor = progress::read_back(&args.bootstrap_servers, &progress_topic, &args.outbox_table, Duration::from_secs(60))
         .map_err(Failure::Fatal)?;
     tracing::info!(
@@ -196,30 +183,6 @@ fn check_topics(bootstrap: &str, outputs: &[String], progress_topic: &str) -> Re
     Ok(())
 }
 
-/// How a transactional call failed.
-enum TxnFailure {
-    /// Abort and publish the same rows again.
-    Abortable(String),
-    /// The producer is unusable (fenced by another relay, or fatal).
-    Fatal(String),
-}
-
-fn classify(call: &str, error: KafkaError) -> TxnFailure {
-    let fenced = matches!(
-        error.rdkafka_error_code(),
-        Some(RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch | RDKafkaErrorCode::Fatal)
-    );
-    let fatal = match &error {
-        KafkaError::Transaction(e) => e.is_fatal(),
-        _ => false,
-    };
-    if fenced || fatal {
-        TxnFailure::Fatal(format!("{call}: {error}"))
-    } else {
-        TxnFailure::Abortable(format!("{call}: {error}"))
-    }
-}
-
 impl Relay {
     fn run(mut self) -> Result<(), Failure> {
         let mut backoff = Duration::from_millis(100);
@@ -275,17 +238,19 @@ impl Relay {
         let started = Instant::now();
         match self.publish(&records, next) {
             Ok(()) => {}
-            Err(TxnFailure::Abortable(message)) => {
-                tracing::warn!("{message}; aborting and publishing the same rows again");
+            Err(TxnError::Abortable(error)) => {
+                tracing::warn!("{error}; aborting and publishing the same rows again");
                 self.metrics.transaction_aborted();
-                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT)
-                    && let TxnFailure::Fatal(message) = classify("abort_transaction", error)
-                {
-                    return Err(StepError::Fatal(fatal(&self.table, &message)));
+                let aborted = self.producer.abort();
+                if let Some((_, refused)) = self.producer.take_refused().first() {
+                    tracing::warn!("Kafka refused a row of that batch: {refused}");
                 }
-                return Ok(0);
+                match aborted {
+                    Ok(()) | Err(TxnError::Abortable(_)) => return Ok(0),
+                    Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error, self.producer.fenced()))),
+                }
             }
-            Err(TxnFailure::Fatal(message)) => return Err(StepError::Fatal(fatal(&self.table, &message))),
+            Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error, self.producer.fenced()))),
         }
         self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
         self.cursor = next;
@@ -324,47 +289,20 @@ impl Relay {
         Ok(records)
     }
 
-    /// One Kafka transaction: the records and the progress record.
-    fn publish(&mut self, records: &[(String, OutputRecord)], next: Cursor) -> Result<(), TxnFailure> {
-        self.producer.begin_transaction().map_err(|e| classify("begin_transaction", e))?;
+    /// One Kafka transaction: the records and the progress record. On
+    /// error the transaction is still open: the caller aborts it or stops.
+    fn publish(&mut self, records: &[(String, OutputRecord)], next: Cursor) -> Result<(), TxnError> {
+        self.producer.begin()?;
+        // Inside a transaction a refused record makes the commit fail; why
+        // it was refused is read after the abort.
         for (topic, record) in records {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for header in &record.headers {
-                headers = headers.insert(rdkafka::message::Header { key: &header.key, value: Some(&header.value) });
-            }
-            let mut message: BaseRecord<'_, Vec<u8>, Vec<u8>> = BaseRecord::to(topic).headers(headers);
-            if let Some(key) = &record.key {
-                message = message.key(key);
-            }
-            if let Some(value) = &record.value {
-                message = message.payload(value);
-            }
-            self.send(message)?;
+            self.producer.send(topic, record, None, 0).map_err(TxnError::Abortable)?;
         }
         let value = progress::encode(&self.table, next);
-        let progress: BaseRecord<'_, str, Vec<u8>> =
-            BaseRecord::to(&self.progress_topic).partition(progress::PROGRESS_PARTITION).key(self.table.as_str()).payload(&value);
-        self.send(progress)?;
-        self.producer.commit_transaction(CALL_TIMEOUT).map_err(|e| classify("commit_transaction", e))
-    }
-
-    fn send<K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(
-        &self,
-        mut message: BaseRecord<'_, K, P>,
-    ) -> Result<(), TxnFailure> {
-        loop {
-            match self.producer.send(message) {
-                Ok(()) => {
-                    self.producer.poll(Duration::ZERO);
-                    return Ok(());
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    message = returned;
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((error, _)) => return Err(classify("send", error)),
-            }
-        }
+        self.producer
+            .send_to_partition(&self.progress_topic, progress::PROGRESS_PARTITION, self.table.as_bytes(), Some(&value), 0)
+            .map_err(TxnError::Abortable)?;
+        self.producer.commit(None, &mut CommitPhases::default())
     }
 
     /// Deletes rows the cursor covers; a failure is only logged (they are
@@ -436,13 +374,13 @@ fn transform_row(sandbox: &mut Sandbox, metrics: &Metrics, table: &str, row: &Ou
     }
 }
 
-fn fatal(table: &str, message: &str) -> Failure {
-    if message.contains("enced") || message.contains("epoch") {
-        Failure::Fatal(anyhow::anyhow!(
-            "{message}: another relay for outbox table {table} took over (same transactional.id); this one stops"
-        ))
-    } else {
-        Failure::Fatal(anyhow::anyhow!("{message}; restart the relay (it resumes from its progress topic)"))
+/// The relay's end after `error`; `fenced` when its producer was fenced.
+fn fatal(table: &str, error: &TxnError, fenced: bool) -> Failure {
+    match error {
+        TxnError::Fatal(kafka) if fenced || is_fenced(kafka) => Failure::Fatal(anyhow::anyhow!(
+            "{error}: another relay for outbox table {table} took over (same transactional.id); this one stops"
+        )),
+        _ => Failure::Fatal(anyhow::anyhow!("{error}; restart the relay (it resumes from its progress topic)")),
     }
 }
 
