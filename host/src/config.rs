@@ -381,6 +381,18 @@ mod tests {
     }
 
     #[test]
+    fn the_transaction_timeout_read_back_is_the_one_the_producer_gets() {
+        use crate::kafka::client::{producer_config, transaction_timeout};
+        let base = ["--plugin", "x.wasm", "--input", "a", "--output", "b"];
+        for (extra, millis) in [(&[][..], "30000"), (&["-X", "transaction.timeout.ms=120000"][..], "120000")] {
+            let config = resolve(&[&base[..], extra].concat()).unwrap();
+            let producer = producer_config(&config.bootstrap_servers, &config.librdkafka, "t");
+            assert_eq!(producer.get("transaction.timeout.ms"), Some(millis));
+            assert_eq!(transaction_timeout(&config), Duration::from_millis(millis.parse().unwrap()));
+        }
+    }
+
+    #[test]
     fn static_membership_is_on_by_default_and_its_id_is_not_an_x_property() {
         let base = ["--plugin", "x.wasm", "--input", "a", "--output", "b"];
         let config = resolve(&base).unwrap();

@@ -145,7 +145,12 @@ impl Pipeline {
                 client.remove("group.id");
                 client.set("client.id", format!("eoshost-state-{}", config.group));
                 state::changelog::ensure_topic(&client, &config)?;
-                Some(Changelog { topic: config.state_topic.clone(), state: state.clone(), client })
+                Some(Changelog {
+                    topic: config.state_topic.clone(),
+                    state: state.clone(),
+                    client,
+                    restore_patience: client::transaction_timeout(&config) + state::RESTORE_MARGIN,
+                })
             }
         };
         let producer = TransactionalProducer::create(
@@ -342,21 +347,14 @@ impl Pipeline {
         if assignment.count() == 0 {
             return Ok(());
         }
-        let started = Instant::now();
-        let committed = loop {
-            match self.consumer.committed_offsets(assignment.clone(), Duration::from_secs(10)) {
-                Ok(committed) => break committed,
-                // Stopping: nothing more is read, so there is nothing to rewind.
-                Err(_) if self.stop.load(Ordering::Acquire) => return Ok(()),
-                Err(error) if started.elapsed() < REWIND_TIMEOUT => {
-                    tracing::warn!("fetching committed offsets to rewind failed, retrying: {error}");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(error) => {
-                    return Err(Failure::Fatal(anyhow::anyhow!(
-                        "cannot fetch committed offsets to rewind: {error}; restart eoshost (it resumes from the committed offsets)"
-                    )));
-                }
+        let committed = match client::committed_offsets(&self.consumer, &assignment, REWIND_TIMEOUT, &self.stop) {
+            Ok(Some(committed)) => committed,
+            // Stopping: nothing more is read, so there is nothing to rewind.
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "cannot fetch committed offsets to rewind: {error}; restart eoshost (it resumes from the committed offsets)"
+                )));
             }
         };
         let mut targets = TopicPartitionList::with_capacity(committed.count());

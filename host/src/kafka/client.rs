@@ -4,9 +4,11 @@
 //! exists (eoshost never creates topics).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
+use rdkafka::TopicPartitionList;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -79,6 +81,56 @@ fn apply_overrides(client: &mut ClientConfig, librdkafka: &[(String, String)]) {
     }
     for (key, value) in librdkafka {
         client.set(key, value);
+    }
+}
+
+/// How long a transaction may stay open before the broker aborts it: the
+/// last `-X transaction.timeout.ms`, else [`crate::defaults`]'s, as
+/// [`producer_config`] sets it.
+pub fn transaction_timeout(config: &Config) -> Duration {
+    let millis = config
+        .librdkafka
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "transaction.timeout.ms")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(crate::defaults::TRANSACTION_TIMEOUT_MS);
+    Duration::from_millis(millis)
+}
+
+/// Bound on one committed-offset request.
+const OFFSET_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The group's committed offsets of `partitions`. Under `read_committed`
+/// librdkafka asks with `require_stable`, so a transaction that commits
+/// offsets there has completed first. Retried, a partition's own error
+/// included, while the coordinator moves or loads, for up to `patience`;
+/// `Ok(None)` once a stop is requested. The rewind after an abort and the
+/// state restore both fetch through here.
+pub fn committed_offsets<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    partitions: &TopicPartitionList,
+    patience: Duration,
+    stop: &AtomicBool,
+) -> Result<Option<TopicPartitionList>, KafkaError> {
+    let started = Instant::now();
+    loop {
+        let fetched =
+            consumer.committed_offsets(partitions.clone(), OFFSET_FETCH_TIMEOUT).and_then(|committed| {
+                match committed.elements().iter().find_map(|e| e.error().err()) {
+                    Some(error) => Err(error),
+                    None => Ok(committed),
+                }
+            });
+        match fetched {
+            Ok(committed) => return Ok(Some(committed)),
+            Err(_) if stop.load(Ordering::Acquire) => return Ok(None),
+            Err(error) if started.elapsed() < patience => {
+                tracing::warn!("fetching committed offsets failed, retrying: {error}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(error) => return Err(error),
+        }
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Changelog {
     /// The pipeline's connection and security settings, for the restore's
     /// own consumers.
     pub client: ClientConfig,
+    /// How long a restore waits for a changelog partition blocked by an
+    /// open transaction (or for the coordinator): longer than a transaction
+    /// can stay open, `transaction.timeout.ms` plus [`super::RESTORE_MARGIN`].
+    pub restore_patience: Duration,
 }
 
 /// The changelog key of `key`, written by `plugin` for a record of `topic`.

@@ -22,13 +22,10 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::changelog::{Changelog, decode_key};
 use super::store::Scope;
-use crate::defaults;
 use crate::failure::Failure;
+use crate::kafka::client;
 
-/// How long a changelog partition may stay blocked by an open transaction
-/// before the restore gives up: longer than a transaction can stay open.
-const RESTORE_PATIENCE: Duration = Duration::from_millis(defaults::TRANSACTION_TIMEOUT_MS + 30_000);
-/// Bound on one committed-offset or watermark request.
+/// Bound on one watermark request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a restore did, for the log line.
@@ -72,7 +69,12 @@ pub fn restore<C: ConsumerContext>(
     consumer
         .pause(&inputs)
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot pause partitions to restore their state: {e}")))?;
-    let Some(committed) = committed_offsets(consumer, &inputs, stop)? else { return Ok(None) };
+    let committed = client::committed_offsets(consumer, &inputs, changelog.restore_patience, stop).map_err(|error| {
+        Failure::Fatal(anyhow::anyhow!(
+            "cannot fetch the committed offsets of the partitions whose state is restored: {error}; restart eoshost"
+        ))
+    })?;
+    let Some(committed) = committed else { return Ok(None) };
 
     // The changelog partitions to read, and the high watermark of each.
     let watermarks = changelog
@@ -83,13 +85,15 @@ pub fn restore<C: ConsumerContext>(
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog watermark client: {e}")))?;
     let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
     for partition in partitions.iter().map(|(_, p)| *p).collect::<BTreeSet<_>>() {
-        let (low, high) =
-            retrying(stop, || watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT)).map_err(|e| {
-                Failure::Fatal(anyhow::anyhow!(
-                    "cannot read the end of the state topic \"{}\" partition {partition}: {e}; check the brokers",
-                    changelog.topic
-                ))
-            })?;
+        let (low, high) = retrying(changelog.restore_patience, stop, || {
+            watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT)
+        })
+        .map_err(|e| {
+            Failure::Fatal(anyhow::anyhow!(
+                "cannot read the end of the state topic \"{}\" partition {partition}: {e}; check the brokers",
+                changelog.topic
+            ))
+        })?;
         if high > low {
             ends.insert(partition, high);
         }
@@ -132,44 +136,16 @@ pub fn restore<C: ConsumerContext>(
     Ok(Some((seek, restored)))
 }
 
-/// The committed offsets of `inputs`, fetched stable; retried while the
-/// coordinator moves or a previous owner's transaction completes.
-fn committed_offsets<C: ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    inputs: &TopicPartitionList,
+fn retrying<T, E: std::fmt::Display>(
+    patience: Duration,
     stop: &AtomicBool,
-) -> Result<Option<TopicPartitionList>, Failure> {
-    let started = Instant::now();
-    loop {
-        let fetched = consumer.committed_offsets(inputs.clone(), REQUEST_TIMEOUT).and_then(|committed| {
-            // A partition's own error (its coordinator moving) is retried too.
-            match committed.elements().iter().find_map(|e| e.error().err()) {
-                Some(error) => Err(error),
-                None => Ok(committed),
-            }
-        });
-        match fetched {
-            Ok(committed) => return Ok(Some(committed)),
-            Err(_) if stop.load(Ordering::Acquire) => return Ok(None),
-            Err(error) if started.elapsed() < RESTORE_PATIENCE => {
-                tracing::warn!("fetching committed offsets to restore state failed, retrying: {error}");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(error) => {
-                return Err(Failure::Fatal(anyhow::anyhow!(
-                    "cannot fetch the committed offsets of the partitions whose state is restored: {error}; restart eoshost"
-                )));
-            }
-        }
-    }
-}
-
-fn retrying<T, E: std::fmt::Display>(stop: &AtomicBool, mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    mut call: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let started = Instant::now();
     loop {
         match call() {
             Ok(value) => return Ok(value),
-            Err(error) if started.elapsed() < RESTORE_PATIENCE && !stop.load(Ordering::Acquire) => {
+            Err(error) if started.elapsed() < patience && !stop.load(Ordering::Acquire) => {
                 tracing::warn!("restoring state: {error}; retrying");
                 std::thread::sleep(Duration::from_millis(500));
             }
@@ -239,7 +215,7 @@ fn read_changelog(
                     }
                 }
             }
-            if last_progress.elapsed() > RESTORE_PATIENCE {
+            if last_progress.elapsed() > changelog.restore_patience {
                 let stuck: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
                 return Err(Failure::Fatal(anyhow::anyhow!(
                     "restoring state: the state topic \"{}\" did not become readable up to its end within {:?} at {}: a \
@@ -247,7 +223,7 @@ fn read_changelog(
                      holds it until transaction.timeout.ms). Restart eoshost; if this repeats, check for a stuck \
                      producer on that topic (kafka-transactions --list)",
                     changelog.topic,
-                    RESTORE_PATIENCE,
+                    changelog.restore_patience,
                     stuck.join(", ")
                 )));
             }
