@@ -27,7 +27,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, P
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
 
-use super::errors::{TxnClass, TxnError, classify_txn, is_fenced};
+use super::errors::{TxnClass, TxnError, classify_txn};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::OutputRecord;
@@ -145,8 +145,20 @@ impl TransactionalProducer {
                     message = returned;
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                Err((error, _)) => return Err(error),
+                Err((error, _)) => return Err(self.with_fatal_cause(error)),
             }
+        }
+    }
+
+    /// librdkafka refuses every message of a producer that failed for good
+    /// with a plain `_FATAL`, and keeps the cause apart: the cause is what
+    /// the caller must act on. Fenced by a newer producer with the same
+    /// transactional.id, most often, where the instance must stop instead of
+    /// building a producer that would fence the newer one in turn.
+    fn with_fatal_cause(&self, error: KafkaError) -> KafkaError {
+        match (&error, self.live.client().fatal_error()) {
+            (KafkaError::MessageProduction(RDKafkaErrorCode::Fatal), Some((cause, _))) => KafkaError::MessageProduction(cause),
+            _ => error,
         }
     }
 
@@ -172,13 +184,6 @@ impl TransactionalProducer {
     /// flush, commit or abort has returned.
     pub fn take_refused(&self) -> Vec<(usize, KafkaError)> {
         std::mem::take(&mut *self.live.context().refused.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Whether the producer failed for good because a newer one with the
-    /// same transactional.id fenced it (its calls then report a plain
-    /// fatal error; librdkafka keeps the cause).
-    pub fn fenced(&self) -> bool {
-        self.live.client().fatal_error().is_some_and(|(code, _)| is_fenced(&KafkaError::MessageProduction(code)))
     }
 
     /// Waits until every queued output is acknowledged or has failed.

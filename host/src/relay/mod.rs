@@ -247,10 +247,10 @@ impl Relay {
                 }
                 match aborted {
                     Ok(()) | Err(TxnError::Abortable(_)) => return Ok(0),
-                    Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error, self.producer.fenced()))),
+                    Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error))),
                 }
             }
-            Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error, self.producer.fenced()))),
+            Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error))),
         }
         self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
         self.cursor = next;
@@ -296,12 +296,12 @@ impl Relay {
         // Inside a transaction a refused record makes the commit fail; why
         // it was refused is read after the abort.
         for (topic, record) in records {
-            self.producer.send(topic, record, None, 0).map_err(TxnError::Abortable)?;
+            self.producer.send(topic, record, None, 0).map_err(send_failed)?;
         }
         let value = progress::encode(&self.table, next);
         self.producer
             .send_to_partition(&self.progress_topic, progress::PROGRESS_PARTITION, self.table.as_bytes(), Some(&value), 0)
-            .map_err(TxnError::Abortable)?;
+            .map_err(send_failed)?;
         self.producer.commit(None, &mut CommitPhases::default())
     }
 
@@ -374,10 +374,16 @@ fn transform_row(sandbox: &mut Sandbox, metrics: &Metrics, table: &str, row: &Ou
     }
 }
 
-/// The relay's end after `error`; `fenced` when its producer was fenced.
-fn fatal(table: &str, error: &TxnError, fenced: bool) -> Failure {
+/// A record the producer did not take: fenced, the relay stops; otherwise
+/// the batch is aborted and published again.
+fn send_failed(error: rdkafka::error::KafkaError) -> TxnError {
+    if is_fenced(&error) { TxnError::Fatal(error) } else { TxnError::Abortable(error) }
+}
+
+/// The relay's end after `error`.
+fn fatal(table: &str, error: &TxnError) -> Failure {
     match error {
-        TxnError::Fatal(kafka) if fenced || is_fenced(kafka) => Failure::Fatal(anyhow::anyhow!(
+        TxnError::Fatal(kafka) if is_fenced(kafka) => Failure::Fatal(anyhow::anyhow!(
             "{error}: another relay for outbox table {table} took over (same transactional.id); this one stops"
         )),
         _ => Failure::Fatal(anyhow::anyhow!("{error}; restart the relay (it resumes from its progress topic)")),
