@@ -160,6 +160,13 @@ pub(crate) fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure
 }
 
 impl Config {
+    /// The value of librdkafka property `key` as the clients get it (the
+    /// last `-X`, environment or file setting wins), when set and readable
+    /// as a `T`.
+    pub fn librdkafka_value<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
+        self.librdkafka.iter().rev().find(|(k, _)| k == key).and_then(|(_, value)| value.parse().ok())
+    }
+
     /// Merges the layers and validates. Errors are usage errors (exit 2).
     pub fn resolve(args: RunArgs) -> Result<Config, Failure> {
         let file = match &args.config {

@@ -88,14 +88,7 @@ fn apply_overrides(client: &mut ClientConfig, librdkafka: &[(String, String)]) {
 /// last `-X transaction.timeout.ms`, else [`crate::defaults`]'s, as
 /// [`producer_config`] sets it.
 pub fn transaction_timeout(config: &Config) -> Duration {
-    let millis = config
-        .librdkafka
-        .iter()
-        .rev()
-        .find(|(key, _)| key == "transaction.timeout.ms")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(crate::defaults::TRANSACTION_TIMEOUT_MS);
-    Duration::from_millis(millis)
+    Duration::from_millis(config.librdkafka_value("transaction.timeout.ms").unwrap_or(crate::defaults::TRANSACTION_TIMEOUT_MS))
 }
 
 /// Bound on one committed-offset request.
@@ -136,13 +129,7 @@ pub fn committed_offsets<C: ConsumerContext>(
 
 /// The largest record the producer accepts (`message.max.bytes`).
 pub fn max_message_bytes(config: &Config) -> usize {
-    config
-        .librdkafka
-        .iter()
-        .rev()
-        .find(|(key, _)| key == "message.max.bytes")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(1_000_000)
+    config.librdkafka_value("message.max.bytes").unwrap_or(1_000_000)
 }
 
 /// The start-up probe's context: keeps the first TLS or authentication

@@ -95,13 +95,7 @@ impl Membership {
     pub fn new(config: &Config, transactional_id: &str) -> Self {
         let instance_id =
             config.static_membership.then(|| config.group_instance_id.clone().unwrap_or_else(|| transactional_id.to_owned()));
-        let heartbeat_ms = config
-            .librdkafka
-            .iter()
-            .rev()
-            .find(|(key, _)| key == "heartbeat.interval.ms")
-            .and_then(|(_, value)| value.parse().ok())
-            .unwrap_or(3_000);
+        let heartbeat_ms = config.librdkafka_value("heartbeat.interval.ms").unwrap_or(3_000);
         Membership { group: config.group.clone(), instance_id, heartbeat_interval: Duration::from_millis(heartbeat_ms) }
     }
 

@@ -5,7 +5,8 @@
 //! the outbox only after that commit. A crash before the commit publishes
 //! nothing (the transaction is aborted and the rows are read again); a crash
 //! after it leaves rows that the cursor already covers, which are skipped
-//! and deleted on restart. Rows are read in commit order (see [`outbox`]).
+//! and deleted on restart. Rows are read in the order of their writing
+//! transactions' ids, as numbers (see [`outbox`]).
 //!
 //! One fixed transactional.id per outbox table (`eoshost-relay-<table>`): a
 //! second relay on the same table fences the first, which stops on

@@ -1,6 +1,8 @@
-//! The outbox table as the relay reads it, in commit order. Ids are taken at
-//! insert but rows become visible at commit, so "everything above the
-//! highest id relayed" would skip a row whose transaction committed late.
+//! The outbox table as the relay reads it, in the order of the transactions
+//! that wrote it (a transaction's rows follow those of every transaction that
+//! committed before it began). Ids are taken at insert but rows become
+//! visible at commit, so "everything above the highest id relayed" would
+//! skip a row whose transaction committed late.
 //! Instead each row carries the id of the transaction that wrote it (column
 //! `eoshost_xid xid8 default pg_current_xact_id()`, added by the relay), and
 //! the relay only reads rows whose transaction is older than the oldest one

@@ -64,8 +64,7 @@ struct PostgresSinkLoop {
 
 /// Where a partition with no offset row starts (`-X auto.offset.reset`).
 fn reset_offset(config: &Config) -> Offset {
-    let reset = config.librdkafka.iter().rev().find(|(key, _)| key == "auto.offset.reset").map(|(_, v)| v.as_str());
-    match reset {
+    match config.librdkafka_value::<String>("auto.offset.reset").as_deref() {
         Some("latest" | "largest" | "end") => Offset::End,
         _ => Offset::Beginning,
     }
