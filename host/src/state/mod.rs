@@ -16,9 +16,9 @@ mod store;
 use std::time::Duration;
 
 pub use changelog::Changelog;
+pub use store::{Scope, SharedState, StateError, StateStore};
 
 /// How much longer than `transaction.timeout.ms` a restore waits for a
 /// changelog partition that an open transaction blocks (the broker's abort
 /// of a timed-out transaction runs every 10 s) before it gives up.
 pub const RESTORE_MARGIN: Duration = Duration::from_secs(30);
-pub use store::{Scope, SharedState, StateError, StateStore};
