@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::defaults;
+pub use crate::policy::OnError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exactly-once WebAssembly transforms for Apache Kafka.
@@ -46,19 +47,6 @@ pub enum SinkKind {
     /// Rows of --table in PostgreSQL, in a database transaction with the
     /// offsets (table eoshost_offsets).
     Postgres,
-}
-
-/// What a record that the plugin rejects, or that keeps trapping, becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnError {
-    /// Stop with exit code 3; the record's offset is not committed.
-    Fail,
-    /// Count and log the record, commit its offset, write nothing.
-    Skip,
-    /// Write the original record to the dead-letter topic in the same
-    /// transaction, with headers naming the source and the error.
-    Dlq,
 }
 
 /// A feature turned on or off.
@@ -268,6 +256,15 @@ pub struct RelayArgs {
     #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
     pub plugin_config: Vec<String>,
 
+    /// What happens to a row the plugin rejects or that keeps trapping:
+    /// fail (stop, exit 3; the row is not published) or skip (publish
+    /// nothing for it; it is deleted with its batch) [default: fail].
+    #[arg(long, env = "EOSHOST_ON_ERROR", value_enum)]
+    pub on_error: Option<OnError>,
+
+    #[arg(long, env = "EOSHOST_MAX_RETRIES", help = format!("Traps on one row before --on-error applies [default: {}]", defaults::MAX_RETRIES))]
+    pub max_retries: Option<u32>,
+
     /// Most rows in one Kafka transaction.
     #[arg(long, default_value_t = defaults::RELAY_BATCH_ROWS)]
     pub batch_rows: usize,
@@ -280,8 +277,10 @@ pub struct RelayArgs {
     #[arg(long, env = "EOSHOST_METRICS_ADDR", value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,
 
-    /// Any librdkafka property for the producer; repeat for more. Settings
-    /// that break exactly-once are refused.
+    /// Any librdkafka property, for every Kafka client of the relay (TLS,
+    /// SASL…; `KEY=@FILE` reads the value from a file; also
+    /// `EOSHOST_LIBRDKAFKA_<PROPERTY>` variables); repeat for more.
+    /// Settings that break exactly-once are refused.
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub librdkafka: Vec<String>,
 }

@@ -140,7 +140,24 @@ fn read_file(path: &Path) -> Result<FileConfig, Failure> {
     toml::from_str(&text).map_err(|e| Failure::usage(format!("--config {}: {e}", path.display())))
 }
 
-pub(crate) fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
+/// The librdkafka properties every Kafka client of a run gets, in order
+/// (the last setting of a key wins): the TOML file's `[librdkafka]` table,
+/// then `EOSHOST_LIBRDKAFKA_*` variables, then `-X` (`raw`, `KEY=VALUE`);
+/// `@FILE` values read from their files; settings that would break
+/// exactly-once refused. The pipeline, the sink and the relay all resolve
+/// `-X` here.
+pub fn librdkafka_settings(file: BTreeMap<String, String>, raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    let mut librdkafka: Vec<(String, String)> = file.into_iter().collect();
+    librdkafka.extend(environment::librdkafka_properties());
+    for raw in raw {
+        librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
+    }
+    secrets::resolve_files(&mut librdkafka).map_err(Failure::usage)?;
+    check_librdkafka(&librdkafka)?;
+    Ok(librdkafka)
+}
+
+fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
     for (key, value) in pairs {
         if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key)
             && !safe.contains(&value.to_ascii_lowercase().as_str())
@@ -209,13 +226,7 @@ impl Config {
         if chain.len() > 1 && postgres.is_some() {
             return Err(Failure::usage("a chain of plugins runs with the Kafka sink only; give --sink postgres one --plugin"));
         }
-        let mut librdkafka: Vec<(String, String)> = file.librdkafka.unwrap_or_default().into_iter().collect();
-        librdkafka.extend(environment::librdkafka_properties());
-        for raw in &args.librdkafka {
-            librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
-        }
-        secrets::resolve_files(&mut librdkafka).map_err(Failure::usage)?;
-        check_librdkafka(&librdkafka)?;
+        let librdkafka = librdkafka_settings(file.librdkafka.unwrap_or_default(), &args.librdkafka)?;
 
         let on_error = args.on_error.or(file.on_error).unwrap_or(OnError::Fail);
         let dlq_topic = args.dlq_topic.or(file.dlq_topic);

@@ -18,6 +18,9 @@ pub const PLUGIN_TIMEOUT_MS: u64 = 1000;
 pub const PLUGIN_MEMORY_MB: u64 = 64;
 /// `--connect-timeout-ms`: how long to wait for Kafka at start.
 pub const CONNECT_TIMEOUT_MS: u64 = 60_000;
+/// How long a stop (SIGTERM/SIGINT) may take before eoshost exits without
+/// finishing it (code 1); a stop normally takes well under a second.
+pub const STOP_DEADLINE_S: u64 = 20;
 /// `--progress-interval-s`.
 pub const PROGRESS_INTERVAL_S: u64 = 10;
 /// `eoshost relay --batch-rows`: most outbox rows in one Kafka transaction.

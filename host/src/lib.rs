@@ -1,9 +1,12 @@
 //! eoshost: exactly-once WebAssembly transforms for Apache Kafka.
 //!
-//! The sandbox and the plugin contract live in [`plugin`], the transactional
-//! loop in [`pipeline`], the open transaction and every record's fate in
-//! [`kafka::transaction`], what happens to a failing record in [`policy`],
-//! stateful plugins' exactly-once state in [`state`].
+//! The sandbox and the plugin contract live in [`plugin`]; a record's way
+//! through the plugins, the same in every mode, in [`processor`] (what
+//! happens to a failing record: [`policy`]); the transactional loop in
+//! [`pipeline`] and the Kafka transaction in [`kafka::transaction`]; what
+//! every long-running mode stands on (signals, metrics, progress, plugin
+//! loading) in [`scaffold`]; stateful plugins' exactly-once state in
+//! [`state`].
 //!
 //! "DESIGN §N" in comments and messages is a section of `docs/design.md`, the
 //! project's design (its §1 is pinned: relied on by checks outside the code).
@@ -20,9 +23,11 @@ pub mod offline;
 pub mod pipeline;
 pub mod plugin;
 pub mod policy;
+pub mod processor;
 pub mod progress;
 pub mod relay;
-pub mod shutdown;
+pub mod retry;
+pub mod scaffold;
 pub mod sink;
 pub mod state;
 
@@ -46,18 +51,21 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Some(Command::Relay(args)) => {
+            // First: a signal from here on is a clean stop (exit 0).
+            let stop = scaffold::install_stop_handlers()?;
             logging::init(cli::LogFormat::Text);
             kafka::librdkafka::log_build();
-            relay::run(args)
+            relay::run(args, stop)
         }
         None => {
+            let stop = scaffold::install_stop_handlers()?;
             let config = config::Config::resolve(cli.run)?;
             logging::init(config.log_format);
             kafka::librdkafka::log_build();
             logging::log_effective_configuration(&config);
             match config.postgres {
-                Some(_) => sink::postgres::run(config),
-                None => pipeline::run(config),
+                Some(_) => sink::postgres::run(config, stop),
+                None => pipeline::run(config, stop),
             }
         }
     }

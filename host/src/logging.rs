@@ -159,6 +159,15 @@ pub fn effective_configuration(config: &Config) -> Vec<(String, String)> {
         ("bootstrap-servers".into(), config.bootstrap_servers.clone()),
         ("group".into(), config.group.clone()),
         ("transactional-id".into(), config.transactional_id.clone().unwrap_or_else(|| "<host slot>".into())),
+        ("static-membership".into(), if config.static_membership { "on" } else { "off" }.into()),
+        (
+            "group-instance-id".into(),
+            match (&config.group_instance_id, config.static_membership) {
+                (_, false) => "-".into(),
+                (Some(id), true) => id.clone(),
+                (None, true) => "<transactional id>".into(),
+            },
+        ),
         ("on-error".into(), format!("{:?}", config.on_error).to_ascii_lowercase()),
         ("dlq-topic".into(), config.dlq_topic.clone().unwrap_or_else(|| "-".into())),
         ("max-retries".into(), config.max_retries.to_string()),
@@ -172,7 +181,13 @@ pub fn effective_configuration(config: &Config) -> Vec<(String, String)> {
         ("progress-interval-s".into(), config.progress_interval.map_or(0, |every| every.as_secs()).to_string()),
         ("state-topic".into(), config.state_topic.clone()),
         ("state-max-mb".into(), (config.state_max_bytes >> 20).to_string()),
+        ("sink".into(), if config.postgres.is_some() { "postgres" } else { "kafka" }.into()),
     ];
+    if let Some(sink) = &config.postgres {
+        // The URL's password is redacted below, with every URL's userinfo.
+        pairs.push(("postgres-url".into(), sink.url.clone()));
+        pairs.push(("table".into(), sink.table.clone()));
+    }
     for (key, value) in &config.plugin_config {
         pairs.push((format!("plugin-config.{key}"), redact_value(key, value)));
     }
@@ -249,5 +264,38 @@ mod tests {
         assert!(line.contains("X.sasl.password=<redacted>"), "{line}");
         assert!(line.contains("plugin-config.lookup_url=https://<redacted>@lookup.internal/v1"), "{line}");
         assert!(line.contains("group=eoshost-enrich"), "{line}");
+    }
+
+    #[test]
+    fn the_configuration_line_names_the_sink_and_membership_with_the_database_password_redacted() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "eoshost",
+            "--plugin",
+            "enrich.wasm",
+            "--input",
+            "orders",
+            "--sink",
+            "postgres",
+            "--postgres-url",
+            "postgres://app:hunter5@db:5432/shop",
+            "--table",
+            "orders_rows",
+            "--group-instance-id",
+            "enrich-a",
+        ])
+        .expect("valid command line");
+        let config = Config::resolve(cli.run).expect("valid configuration");
+        let line: String = effective_configuration(&config).iter().map(|(name, value)| format!("{name}={value} ")).collect();
+        assert!(!line.contains("hunter5"), "{line}");
+        for expected in [
+            "sink=postgres ",
+            "postgres-url=postgres://<redacted>@db:5432/shop ",
+            "table=orders_rows ",
+            "static-membership=on ",
+            "group-instance-id=enrich-a ",
+        ] {
+            assert!(line.contains(expected), "{expected} missing from {line}");
+        }
     }
 }

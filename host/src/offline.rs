@@ -15,10 +15,8 @@ use serde_json::{Map, Value};
 
 use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
-use crate::plugin::{
-    CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox, SandboxLimits,
-    assign_config,
-};
+use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
+use crate::processor::OutputRules;
 use crate::state::SharedState;
 
 /// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
@@ -126,16 +124,12 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         memory_bytes: (args.plugin_memory_mb as usize) << 20,
         ..SandboxLimits::default()
     };
-    let engine = PluginEngine::new(limits).map_err(Failure::Fatal)?;
-    let state = SharedState::new((args.state_max_mb as usize) << 20);
-    let mut links = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let mut plugin = Plugin::load(&engine, &spec.path, spec.config).map_err(|e| Failure::usage(e.to_string()))?;
-        plugin.attach_state(state.clone());
-        links.push(Sandbox::new(plugin));
-    }
-    let mut chain = Chain::new(links);
-    let topics = (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone()));
+    let (mut chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20))?;
+    // The same output checks as the pipeline's (without a size bound).
+    let rules = OutputRules {
+        topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())),
+        max_message_bytes: None,
+    };
 
     let (source_name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => (path.display().to_string(), Box::new(BufReader::new(open(path)?))),
@@ -156,17 +150,16 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         })?;
         let offset = record.offset;
         let result = chain.transform(&record);
-        if let Some(full) = state.lock().take_refusal() {
+        if let Some(full) = state.as_ref().and_then(|state| state.lock().take_refusal()) {
             return Err(Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {full}")));
         }
-        // As in the pipeline, a record's state writes stay only when every
-        // output may be written; each record commits on its own.
-        let completed = result
-            .as_ref()
-            .is_ok_and(|outputs| topics.as_ref().is_none_or(|topics| outputs.iter().all(|o| topics.resolve(o).is_ok())));
-        {
+        // As in the pipeline, outputs that may not be written reject the
+        // record, and its state writes stay only when it completes; each
+        // record commits on its own.
+        let result = result.and_then(|outputs| rules.check(&outputs).map(|()| outputs).map_err(CallError::Rejected));
+        if let Some(state) = &state {
             let mut state = state.lock();
-            if completed {
+            if result.is_ok() {
                 state.record_completed();
                 state.transaction_committed();
             } else {
@@ -176,15 +169,9 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         match result {
             Ok(outputs) => {
                 for output in outputs {
-                    let topic = match &topics {
+                    let topic = match &rules.topics {
                         None => output.topic.clone(),
-                        Some(topics) => match topics.resolve(&output) {
-                            Ok(topic) => Some(topic.to_owned()),
-                            Err(forbidden) => {
-                                write_line(&mut out, &Rejected { offset, error: &forbidden.to_string() })?;
-                                continue;
-                            }
-                        },
+                        Some(topics) => Some(topics.resolve(&output).expect("checked above").to_owned()),
                     };
                     write_line(&mut out, &render_output(output, topic))?;
                 }

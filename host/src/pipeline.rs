@@ -5,10 +5,11 @@
 //! committed offsets, so nothing is lost and nothing is written twice.
 //!
 //! The loop reads: it drains the consumer's prefetched records in batches,
-//! hands each record to the open transaction's owner
-//! ([`Transaction::process`], in `kafka/transaction.rs`), which says what
-//! became of it, commits when the transaction is due, and rewinds when an
-//! abort asks for it. Nothing else about a record is decided here.
+//! asks the [`Processor`] what becomes of each record (`processor.rs`: the
+//! plugins, the output checks, the poison policy), carries that out in the
+//! open [`Transaction`] (`kafka/transaction.rs`: queue, commit, abort),
+//! commits when the transaction is due, and rewinds when an abort asks for
+//! it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::config::Config;
+use crate::events::RateLimited;
 use crate::failure::Failure;
 use crate::kafka::client;
 use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
@@ -26,64 +28,29 @@ use crate::kafka::context::PipelineContext;
 use crate::kafka::membership::Membership;
 use crate::kafka::producer::TransactionalProducer;
 use crate::kafka::slot;
-use crate::kafka::transaction::{Fate, Settings, Transaction};
-use crate::metrics::{self, Metrics};
-use crate::plugin::{Chain, Header, InputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
+use crate::kafka::transaction::{Settings, Transaction};
+use crate::metrics::Metrics;
+use crate::plugin::{Header, InputRecord, OutputTopics};
+use crate::policy::{RecordId, dead_letter};
+use crate::processor::{Fate, OutputRules, Processor};
+use crate::scaffold::{Host, ProgressSettings};
 use crate::state::{self, Changelog, SharedState};
 
 /// Bound on one rewind (committed-offset fetch and seeks).
 const REWIND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the pipeline until SIGTERM/SIGINT (exit 0) or a fatal error.
-pub fn run(config: Config) -> Result<(), Failure> {
-    let metrics = Arc::new(Metrics::new());
-    let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("eoshost-io")
-        .build()
-        .map_err(|e| Failure::Fatal(e.into()))?;
-    runtime.block_on(async {
-        if let Some(addr) = config.metrics_addr {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| Failure::usage(format!("cannot serve metrics on --metrics-addr {addr}: {e}")))?;
-            tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
-            tokio::spawn(metrics::serve(listener, metrics.clone()));
-        }
-        tokio::spawn(crate::shutdown::stop_on_signal(stop.clone()));
-        tokio::spawn(exit_if_stop_hangs(stop.clone()));
-        crate::progress::start(&config, &metrics);
-        let pipeline_metrics = metrics.clone();
-        tokio::task::spawn_blocking(move || Pipeline::start(config, pipeline_metrics, stop)?.run())
-            .await
-            .map_err(|e| Failure::Fatal(anyhow::anyhow!("the pipeline thread failed: {e}")))?
-    })
-}
-
-/// How long a stop may take before eoshost exits without finishing it.
-const STOP_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Exits (code 1), saying why, when a stop has not finished within
-/// [`STOP_DEADLINE`] (it normally takes well under a second): rather than
-/// outlive the orchestrator's grace period. Nothing is lost: the open
-/// transaction is aborted by the broker and its records are read again.
-/// (A librdkafka call that hangs is not waited for here: the producer's
-/// supervisor replaces a producer whose call overruns its deadline.)
-async fn exit_if_stop_hangs(stop: Arc<AtomicBool>) {
-    let mut stopping_since: Option<Instant> = None;
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if stop.load(Ordering::Acquire) && stopping_since.get_or_insert_with(Instant::now).elapsed() >= STOP_DEADLINE {
-            tracing::error!(
-                "stop did not finish within {STOP_DEADLINE:?}; exiting without finishing the open transaction (the broker \
-                 aborts it; its records are read again)"
-            );
-            std::process::exit(1);
-        }
+pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
+    let statistics = client::consumer_statistics(&config);
+    let progress = config.progress_interval.map(|every| ProgressSettings { every, lag_known: statistics });
+    let host = Host::start(stop, config.metrics_addr, progress)?;
+    match Pipeline::start(config, &host)? {
+        Some(pipeline) => pipeline.run(),
+        None => host.stopped_during_start_up(),
     }
 }
+
+static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
 
 /// Records read in one go from the consumer's prefetch queue before they
 /// are processed: enough to amortise taking the transaction's lock, few
@@ -97,7 +64,9 @@ struct Pipeline {
     consumer_config: ClientConfig,
     inputs: Vec<String>,
     membership: Membership,
-    chain: Chain,
+    processor: Processor,
+    /// `--dlq-topic`, set exactly when `--on-error dlq`.
+    dlq_topic: Option<String>,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     group: String,
@@ -110,25 +79,21 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn start(config: Config, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> Result<Self, Failure> {
-        let engine = PluginEngine::new(config.limits)?;
-        let mut plugins = Vec::with_capacity(config.chain.len());
-        for spec in &config.chain {
-            plugins.push(Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?);
-        }
-        // One store for the chain; each stateful plugin has its own tables.
-        let state = plugins.iter().any(Plugin::is_stateful).then(|| {
+    /// Builds the pipeline: plugins, the changelog topic of a stateful
+    /// chain, the producer (`init_transactions`), the consumer, subscribed.
+    /// `None`: a stop came during start-up.
+    fn start(config: Config, host: &Host) -> Result<Option<Self>, Failure> {
+        let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
+        let max_message_bytes = client::max_message_bytes(&config);
+        let (chain, state) = host.load_plugins(&config.chain, config.limits, || {
             let state = SharedState::new(config.state_max_bytes);
             // Room for the record's framing and headers.
-            state.lock().limit_entries(client::max_message_bytes(&config).saturating_sub(1024));
+            state.lock().limit_entries(max_message_bytes.saturating_sub(1024));
             state
-        });
-        if let Some(state) = &state {
-            for plugin in &mut plugins {
-                plugin.attach_state(state.clone());
-            }
+        })?;
+        if host.stopping() {
+            return Ok(None);
         }
-        let chain = Chain::new(plugins.into_iter().map(Sandbox::new).collect());
         let (transactional_id, slot) = match &config.transactional_id {
             Some(id) => (id.clone(), None),
             None => {
@@ -137,7 +102,9 @@ impl Pipeline {
             }
         };
 
-        client::await_cluster(&config)?;
+        if !client::await_cluster(&config, &stop)? {
+            return Ok(None);
+        }
         let changelog = match &state {
             None => None,
             Some(state) => {
@@ -153,6 +120,9 @@ impl Pipeline {
                 })
             }
         };
+        if host.stopping() {
+            return Ok(None);
+        }
         let producer = TransactionalProducer::create(
             client::producer_config(&config.bootstrap_servers, &config.librdkafka, &transactional_id),
             metrics.clone(),
@@ -160,14 +130,21 @@ impl Pipeline {
             config.connect_timeout,
         )
         .map_err(Failure::Fatal)?;
+        if host.stopping() {
+            return Ok(None);
+        }
         let membership = Membership::new(&config, &transactional_id);
+        let outputs = OutputTopics::new(config.outputs.clone());
+        let processor = Processor::new(
+            chain,
+            OutputRules { topics: Some(outputs.clone()), max_message_bytes: Some(max_message_bytes) },
+            config.on_error,
+            config.max_retries,
+            state.clone(),
+            metrics.clone(),
+        );
         let settings = Settings {
-            outputs: OutputTopics::new(config.outputs.clone()),
-            on_error: config.on_error,
-            max_retries: config.max_retries,
-            dlq_topic: config.dlq_topic.clone(),
-            plugin_name: chain.name().to_owned(),
-            max_message_bytes: client::max_message_bytes(&config),
+            outputs,
             commit_interval: config.commit_interval,
             max_records: config.transaction_max_records,
             membership: membership.clone(),
@@ -179,11 +156,7 @@ impl Pipeline {
             &config.bootstrap_servers,
             state,
         );
-        let consumer_config = client::member_consumer_config(
-            &config,
-            Some(&membership),
-            config.metrics_addr.is_some() || config.progress_interval.is_some(),
-        );
+        let consumer_config = client::member_consumer_config(&config, Some(&membership), client::consumer_statistics(&config));
         let consumer: BaseConsumer<PipelineContext> = consumer_config.create_with_context(context).map_err(|e| {
             Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
         })?;
@@ -194,12 +167,13 @@ impl Pipeline {
             inputs = ?config.inputs, outputs = ?config.outputs,
             state_topic = changelog.as_ref().map_or("none (stateless plugin)", |c| c.topic.as_str()), "eoshost started"
         );
-        Ok(Pipeline {
+        Ok(Some(Pipeline {
             group: config.group.clone(),
             consumer_config,
             inputs: config.inputs.clone(),
             membership,
-            chain,
+            processor,
+            dlq_topic: config.dlq_topic.clone(),
             consumer,
             metrics,
             stop,
@@ -207,7 +181,7 @@ impl Pipeline {
             filled: 0,
             changelog,
             _slot: slot,
-        })
+        }))
     }
 
     fn run(mut self) -> Result<(), Failure> {
@@ -229,9 +203,7 @@ impl Pipeline {
             }
             self.restore_state()?;
             // Keep the instance ready outside any record's call.
-            if let Err(trap) = self.chain.ensure_instances() {
-                self.metrics.plugin_trapped(trap.kind);
-                tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
+            if self.processor.ensure_instances().is_err() {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
@@ -304,21 +276,57 @@ impl Pipeline {
         self.filled = 0;
     }
 
-    /// Hands the batch's records to the transaction one by one, committing
-    /// when it is due; stops at the first abort (the rest is read again).
+    /// Takes the batch's records one by one through the processor and
+    /// carries out each one's fate in the open transaction, committing when
+    /// it is due; stops at the first abort (the rest is read again).
     fn process_batch(&mut self) -> Result<(), Failure> {
         let mut transaction = self.consumer.context().transaction();
         let mut done = 0;
         while done < self.filled {
-            let fate = transaction.process(&self.batch[done], &mut self.chain, &self.consumer)?;
+            let record = &self.batch[done];
+            transaction.inform(&mut self.processor);
+            transaction.read(record);
+            // A record that trapped before is retried alone.
+            if self.processor.retry_alone(record) && transaction.records() > 0 {
+                transaction.commit(&self.consumer)?;
+                if transaction.rewind_is_pending() {
+                    break;
+                }
+            }
+            if !transaction.begin(&self.consumer)? {
+                break;
+            }
+            let fate = match self.processor.process(record) {
+                Ok(fate) => fate,
+                Err(failure) => {
+                    transaction.abort(&self.consumer)?;
+                    return Err(failure);
+                }
+            };
             done += 1;
             match fate {
-                Fate::Queued | Fate::DeadLettered | Fate::Skipped => {}
-                Fate::Retry => break,
-                Fate::Failed { record, error } => {
+                Fate::Write(outputs) => {
+                    if !transaction.write(record, &outputs, &self.consumer)? {
+                        break;
+                    }
+                }
+                Fate::Retry => {
+                    transaction.abort(&self.consumer)?;
+                    break;
+                }
+                Fate::Skip(_) => transaction.skip(record),
+                Fate::DeadLetter(error) => {
+                    let dlq = self.dlq_topic.as_deref().expect("--on-error dlq has a topic");
+                    DEAD_LETTERED
+                        .warn(format_args!("dead-lettering the record at {} to \"{dlq}\": {error}", RecordId::of(record)));
+                    transaction.dead_letter(record, &dead_letter(record, dlq, &error, self.processor.plugin_name()))?;
+                }
+                Fate::Fail(error) => {
+                    transaction.abandon();
                     return Err(Failure::RecordFailed(anyhow::anyhow!(
-                        "record at {record} failed: {error}. Its offset was not committed. Fix the plugin or the record, \
-                         or run with --on-error skip or --on-error dlq"
+                        "record at {} failed: {error}. Its offset was not committed. Fix the plugin or the record, or \
+                         run with --on-error skip or --on-error dlq",
+                        RecordId::of(record)
                     )));
                 }
             }

@@ -12,8 +12,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cli::OnError;
+use clap::ValueEnum;
+
 use crate::plugin::{Header, InputRecord, OutputRecord, Trap};
+
+/// What a record that the plugin rejects, or that keeps trapping, becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop with exit code 3; the record's offset is not committed.
+    Fail,
+    /// Count and log the record, commit its offset, write nothing.
+    Skip,
+    /// Write the original record to the dead-letter topic in the same
+    /// transaction, with headers naming the source and the error.
+    Dlq,
+}
 
 /// Where a record came from: the key of every per-record decision.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -18,6 +18,7 @@ use super::membership::Membership;
 use super::secrets;
 use crate::config::Config;
 use crate::failure::Failure;
+use crate::retry::Backoff;
 
 /// The longest single metadata request while waiting for the cluster: short,
 /// so that a refusal reported meanwhile ends the wait within seconds.
@@ -46,10 +47,21 @@ pub fn member_consumer_config(config: &Config, membership: Option<&Membership>, 
         client.set("group.instance.id", instance_id);
     }
     if with_statistics {
-        client.set("statistics.interval.ms", "5000");
+        client.set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string());
     }
     apply_overrides(&mut client, &config.librdkafka);
     client
+}
+
+/// How often librdkafka's statistics (the source of the lag gauge) are
+/// emitted: often enough that a partition's lag shows within seconds of
+/// its assignment.
+const STATISTICS_INTERVAL_MS: u64 = 1000;
+
+/// Whether the consumer's statistics run: they feed `eoshost_consumer_lag`
+/// and the progress line's lag, so they run when either is on.
+pub fn consumer_statistics(config: &Config) -> bool {
+    config.metrics_addr.is_some() || config.progress_interval.is_some()
 }
 
 /// The producer side: idempotent, acks=all, transactional, with the
@@ -159,78 +171,128 @@ impl ConnectProbe {
     }
 }
 
-/// A group-less consumer with the pipeline's connection settings, used only
-/// while waiting for the cluster.
-fn probe(config: &Config) -> Result<BaseConsumer<ConnectProbe>, Failure> {
-    let mut client = member_consumer_config(config, None, false);
-    client.remove("group.id");
-    client.set("client.id", format!("eoshost-probe-{}", config.group));
-    let context = ConnectProbe { bootstrap: config.bootstrap_servers.clone(), refused: Mutex::new(None) };
+/// A group-less consumer with the run's connection settings (`client`),
+/// used only while waiting for the cluster.
+fn probe(client: ClientConfig, bootstrap: &str, librdkafka: &[(String, String)]) -> Result<BaseConsumer<ConnectProbe>, Failure> {
+    let context = ConnectProbe { bootstrap: bootstrap.to_owned(), refused: Mutex::new(None) };
     client
         .create_with_context(context)
-        .map_err(|e| Failure::usage(format!("invalid Kafka settings: {}", describe_create_error(&e, config))))
+        .map_err(|e| Failure::usage(format!("invalid Kafka settings: {}", describe_create_error_with(&e, librdkafka))))
 }
 
 /// A client creation error as it may be shown: librdkafka's configuration
 /// errors quote the offending value, which may be a secret.
 pub fn describe_create_error(error: &KafkaError, config: &Config) -> String {
+    describe_create_error_with(error, &config.librdkafka)
+}
+
+fn describe_create_error_with(error: &KafkaError, librdkafka: &[(String, String)]) -> String {
     match error {
         KafkaError::ClientConfig(_, description, key, _) => {
             format!("{description} (-X {key}=...); check the property name and value against librdkafka's CONFIGURATION.md")
         }
-        other => secrets::redact_text(&other.to_string(), &config.librdkafka),
+        other => secrets::redact_text(&other.to_string(), librdkafka),
     }
 }
 
-/// Waits until the cluster answers metadata, retrying with backoff, and
-/// checks that every topic eoshost reads or writes exists. A TLS handshake
-/// or authentication failure ends the wait at once (exit 2), naming the
-/// broker and librdkafka's cause. The probe is a client of its own: the
-/// pipeline's consumer owns the transaction, which needs the cluster first.
-pub fn await_cluster(config: &Config) -> Result<(), Failure> {
-    let started = Instant::now();
-    let probe = probe(config)?;
-    let mut backoff = Duration::from_millis(200);
-    let metadata = loop {
-        let remaining = config.connect_timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
-        let answer = probe.fetch_metadata(None, remaining.min(PROBE_REQUEST));
-        // Error events are delivered by poll; nothing else is queued on a
-        // consumer that has no assignment.
-        let _ = probe.poll(Duration::ZERO);
-        if let Some(refused) = probe.context().refused() {
-            return Err(Failure::usage(secrets::redact_text(&refused.message(), &config.librdkafka)));
-        }
-        match answer {
-            Ok(metadata) if !metadata.brokers().is_empty() => break metadata,
-            Ok(_) => tracing::warn!("Kafka answered with no brokers; retrying"),
-            Err(error) => tracing::warn!(bootstrap = %config.bootstrap_servers, "cannot reach Kafka yet: {error}; retrying"),
-        }
-        if started.elapsed() >= config.connect_timeout {
-            return Err(Failure::Fatal(anyhow::anyhow!(
-                "cannot reach Kafka at {} after {:.0?}; check --bootstrap-servers and that the brokers are up \
-                 (for a local broker: scripts/kafka start)",
-                config.bootstrap_servers,
-                started.elapsed()
-            )));
-        }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(2));
-    };
+/// Where a run's Kafka clients connect, and the topics it needs.
+pub struct Cluster<'a> {
+    pub bootstrap: &'a str,
+    pub librdkafka: &'a [(String, String)],
+    pub connect_timeout: Duration,
+    /// Names the run's clients (`client.id`).
+    pub name: &'a str,
+    /// Each topic the run reads or writes, with its role in messages
+    /// ("input", "output", "dead-letter").
+    pub topics: Vec<(&'a str, &'a str)>,
+}
 
-    let exists = |name: &str| {
-        metadata.topics().iter().any(|topic| topic.name() == name && topic.error().is_none() && !topic.partitions().is_empty())
+/// [`Cluster`] for the pipeline and the sink: their inputs, outputs and
+/// dead-letter topic.
+pub fn await_cluster(config: &Config, stop: &AtomicBool) -> Result<bool, Failure> {
+    let mut topics: Vec<(&str, &str)> = config.inputs.iter().map(|t| (t.as_str(), "input")).collect();
+    topics.extend(config.outputs.iter().map(|t| (t.as_str(), "output")));
+    topics.extend(config.dlq_topic.iter().map(|t| (t.as_str(), "dead-letter")));
+    let cluster = Cluster {
+        bootstrap: &config.bootstrap_servers,
+        librdkafka: &config.librdkafka,
+        connect_timeout: config.connect_timeout,
+        name: &config.group,
+        topics,
     };
-    let mut wanted: Vec<(&str, &str)> = config.inputs.iter().map(|t| (t.as_str(), "input")).collect();
-    wanted.extend(config.outputs.iter().map(|t| (t.as_str(), "output")));
-    wanted.extend(config.dlq_topic.iter().map(|t| (t.as_str(), "dead-letter")));
-    for (topic, role) in wanted {
-        if !exists(topic) {
-            return Err(Failure::usage(format!(
-                "{role} topic \"{topic}\" does not exist on {}; eoshost does not create topics: create it first \
+    cluster.wait(stop)
+}
+
+/// A client with the run's connection settings only: bootstrap servers,
+/// the CA-location defaults and every `-X` (TLS, SASL…), for the clients
+/// beside the transactional producer and the group consumer (start-up
+/// probe, admin, progress reader).
+pub fn connection_config(bootstrap: &str, librdkafka: &[(String, String)], client_id: &str) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", bootstrap).set("client.id", client_id);
+    apply_overrides(&mut client, librdkafka);
+    client
+}
+
+impl Cluster<'_> {
+    /// Waits until the cluster answers metadata, retrying with backoff, and
+    /// checks that every topic eoshost reads or writes exists. A TLS handshake
+    /// or authentication failure ends the wait at once (exit 2), naming the
+    /// broker and librdkafka's cause. The probe is a client of its own: the
+    /// pipeline's consumer owns the transaction, which needs the cluster first.
+    /// `Ok(false)`: a stop came while waiting.
+    /// Waits for the cluster and checks the topics (see above).
+    pub fn wait(&self, stop: &AtomicBool) -> Result<bool, Failure> {
+        let started = Instant::now();
+        tracing::info!(bootstrap = %self.bootstrap, "waiting for Kafka");
+        let client = connection_config(self.bootstrap, self.librdkafka, &format!("eoshost-probe-{}", self.name));
+        let probe = probe(client, self.bootstrap, self.librdkafka)?;
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+        let metadata = loop {
+            if stop.load(Ordering::Acquire) {
+                return Ok(false);
+            }
+            let remaining = self.connect_timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+            let answer = probe.fetch_metadata(None, remaining.min(PROBE_REQUEST));
+            // Error events are delivered by poll; nothing else is queued on a
+            // consumer that has no assignment.
+            let _ = probe.poll(Duration::ZERO);
+            if let Some(refused) = probe.context().refused() {
+                return Err(Failure::usage(secrets::redact_text(&refused.message(), self.librdkafka)));
+            }
+            match answer {
+                Ok(metadata) if !metadata.brokers().is_empty() => break metadata,
+                Ok(_) => tracing::warn!("Kafka answered with no brokers; retrying"),
+                Err(error) => tracing::warn!(bootstrap = %self.bootstrap, "cannot reach Kafka yet: {error}; retrying"),
+            }
+            if started.elapsed() >= self.connect_timeout {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "cannot reach Kafka at {} after {:.0?}; check --bootstrap-servers and that the brokers are up \
+                 (for a local broker: scripts/kafka start)",
+                    self.bootstrap,
+                    started.elapsed()
+                )));
+            }
+            if !backoff.wait(stop) {
+                return Ok(false);
+            }
+        };
+
+        let exists = |name: &str| {
+            metadata
+                .topics()
+                .iter()
+                .any(|topic| topic.name() == name && topic.error().is_none() && !topic.partitions().is_empty())
+        };
+        for &(topic, role) in &self.topics {
+            if !exists(topic) {
+                return Err(Failure::usage(format!(
+                    "{role} topic \"{topic}\" does not exist on {}; eoshost does not create topics: create it first \
                  (e.g. scripts/kafka topics create {topic} 6)",
-                config.bootstrap_servers
-            )));
+                    self.bootstrap
+                )));
+            }
         }
+        Ok(true)
     }
-    Ok(())
 }

@@ -2,7 +2,8 @@
 //! before the partitions go (so the new owner starts exactly after it); on a
 //! lost assignment it is aborted; a stateful pipeline's new partitions are
 //! paused until the loop has restored their state (`state::restore`), and
-//! revoked ones drop theirs; librdkafka's statistics feed the lag gauge.
+//! revoked ones drop theirs; librdkafka's statistics feed the lag gauge
+//! ([`super::lag`]).
 //! The callbacks run inside `poll` on the pipeline thread and use the same
 //! [`Transaction::commit`] and [`Transaction::abort`] as the loop, so a
 //! failure here leaves the same pending rewind.
@@ -99,24 +100,13 @@ impl ClientContext for PipelineContext {
         }
     }
 
-    /// Lag per assigned partition: the last stable offset minus what this
-    /// instance committed there (its transactional commits do not update
-    /// librdkafka's own `committed_offset`), or minus what it has read when
-    /// it has not committed there yet.
+    /// Lag per assigned partition ([`super::lag`]), from what this
+    /// instance committed there.
     fn stats(&self, statistics: Statistics) {
-        let transaction = self.transaction();
-        let lags = statistics
-            .topics
-            .iter()
-            .flat_map(|(topic, stats)| {
-                let transaction = &transaction;
-                stats.partitions.values().filter(|p| p.partition >= 0 && p.ls_offset >= 0).filter_map(move |p| {
-                    let from = transaction.committed_offset(topic, p.partition).or((p.app_offset >= 0).then_some(p.app_offset))?;
-                    Some((topic.clone(), p.partition, (p.ls_offset - from).max(0)))
-                })
-            })
-            .collect();
-        drop(transaction);
+        let lags = {
+            let transaction = self.transaction();
+            super::lag::partition_lags(&statistics, |topic, partition| transaction.committed_offset(topic, partition))
+        };
         self.shared.metrics.set_consumer_lag(lags);
     }
 }

@@ -31,9 +31,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 
+use super::transaction::GroupMember;
 use crate::config::Config;
 use crate::failure::Failure;
 
@@ -109,8 +109,8 @@ impl Membership {
     /// the consumer's membership has been fenced, if it has. librdkafka
     /// records this fatal error from its own thread, so it can be checked
     /// without polling (a fenced consumer's `poll` returns `__FATAL`).
-    pub fn fenced<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Option<Failure> {
-        match consumer.client().fatal_error() {
+    pub fn fenced(&self, member: &impl GroupMember) -> Option<Failure> {
+        match member.fatal_error() {
             Some((RDKafkaErrorCode::FencedInstanceId, reason)) => Some(self.fenced_failure(&reason)),
             _ => None,
         }
@@ -127,12 +127,12 @@ impl Membership {
     /// producer was fenced for another reason (its transaction timed out on
     /// the broker) and may be rebuilt. Without static membership there is
     /// nothing to wait for.
-    pub fn await_fencing<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Option<Failure> {
+    pub fn await_fencing(&self, member: &impl GroupMember) -> Option<Failure> {
         self.instance_id.as_ref()?;
         let started = Instant::now();
         let within = self.heartbeat_interval + Duration::from_secs(1);
         loop {
-            if let Some(failure) = self.fenced(consumer) {
+            if let Some(failure) = self.fenced(member) {
                 return Some(failure);
             }
             if started.elapsed() >= within {

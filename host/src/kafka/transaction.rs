@@ -1,8 +1,7 @@
-//! The open transaction and every record's fate in it, owned by one type.
-//! [`Transaction::process`] takes one input record and answers what became of
-//! it — queued, dead-lettered, skipped, to be retried (the transaction was
-//! aborted and the consumer must rewind), or failed — after calling the
-//! plugin, checking and queueing its outputs, and asking the poison policy.
+//! The Kafka transaction's lifecycle and the offsets it commits, owned by one
+//! type: [`Transaction::begin`], then each processed record's outputs, dead
+//! letter or skip queued with its offset ([`Transaction::write`],
+//! [`Transaction::dead_letter`], [`Transaction::skip`]);
 //! [`Transaction::commit`] sends the next offset of every partition read with
 //! the consumer's group metadata (EOS v2, KIP-447) and commits; a failed
 //! transactional call goes through [`Transaction::recover`] (abort, or
@@ -12,19 +11,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
 use super::membership::{DUEL_WINDOW, Membership, Rejoins};
 use super::producer::{CommitPhases, TransactionalProducer};
-use crate::cli::OnError;
-use crate::events::RateLimited;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics};
-use crate::policy::{PoisonPolicy, RecordId, Verdict, dead_letter};
+use crate::plugin::{InputRecord, OutputRecord, OutputTopics};
+use crate::policy::RecordId;
+use crate::processor::Processor;
 use crate::state::Changelog;
 use crate::state::changelog::encode_key;
 
@@ -32,39 +30,30 @@ use crate::state::changelog::encode_key;
 /// refused one fails the commit, which restores the state).
 const CHANGELOG_OPAQUE: usize = usize::MAX;
 
-// Per-record warnings, rate-limited (a poison stream must not write a line
-// per record); what is suppressed is counted and reported.
-static TRAPPED: RateLimited = RateLimited::new("plugin trapped", 10, Duration::from_secs(10));
-static SKIPPED: RateLimited = RateLimited::new("record skipped", 10, Duration::from_secs(10));
-static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
-static REFUSED: RateLimited = RateLimited::new("output refused by Kafka", 10, Duration::from_secs(10));
+/// What the transaction needs of the consumer whose offsets it commits:
+/// the group metadata they are sent with (EOS v2, KIP-447), and whether the
+/// broker fenced the membership. The consumer is one; a unit test may play
+/// it.
+pub trait GroupMember {
+    fn group_metadata(&self) -> Option<ConsumerGroupMetadata>;
+    /// The consumer's fatal error, if any (FENCED_INSTANCE_ID: a newer
+    /// instance with the same `group.instance.id` took its place).
+    fn fatal_error(&self) -> Option<(RDKafkaErrorCode, String)>;
+}
 
-/// What became of one input record.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Fate {
-    /// Its outputs are queued in the open transaction.
-    Queued,
-    /// Its dead letter is queued in the open transaction.
-    DeadLettered,
-    /// Skipped under `--on-error skip`: only its offset is committed.
-    Skipped,
-    /// The transaction was aborted (the plugin trapped, or Kafka refused an
-    /// output): rewind; this record and every later one is read again.
-    Retry,
-    /// `--on-error fail`: the transaction was aborted and the run must stop;
-    /// the record's offset is not committed.
-    Failed { record: RecordId, error: String },
+impl<C: ConsumerContext> GroupMember for BaseConsumer<C> {
+    fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        Consumer::group_metadata(self)
+    }
+
+    fn fatal_error(&self) -> Option<(RDKafkaErrorCode, String)> {
+        self.client().fatal_error()
+    }
 }
 
 /// What the transaction needs to know of the run.
 pub struct Settings {
     pub outputs: OutputTopics,
-    pub on_error: OnError,
-    pub max_retries: u32,
-    /// Set exactly when `on_error` is `Dlq`.
-    pub dlq_topic: Option<String>,
-    pub plugin_name: String,
-    pub max_message_bytes: usize,
     pub commit_interval: Duration,
     pub max_records: usize,
     /// How to tell that a newer instance with the same ids took over.
@@ -108,11 +97,10 @@ struct Source {
     dead_letter: bool,
 }
 
-/// The producer, the open transaction and the record fates.
+/// The producer, the open transaction and the offsets read.
 pub struct Transaction {
     producer: TransactionalProducer,
     settings: Settings,
-    policy: PoisonPolicy,
     open: Option<Open>,
     partitions: Vec<Partition>,
     /// Index into `partitions` of the last record's partition: records come
@@ -122,13 +110,25 @@ pub struct Transaction {
     /// When the consumer rejoined after its membership was fenced
     /// ([`Transaction::prepare_rejoin`]).
     rejoins: Rejoins,
+    /// What the poison policy must learn, kept until the loop passes it on
+    /// ([`Transaction::inform`]): commits and refusals also happen in the
+    /// rebalance callbacks, where the processor is out of reach.
+    news: PolicyNews,
     metrics: Arc<Metrics>,
+}
+
+/// Commits and Kafka's refusals since the processor last heard of them.
+#[derive(Default)]
+struct PolicyNews {
+    /// The next offset of every partition, per commit, in order.
+    committed: Vec<Vec<(String, i32, i64)>>,
+    /// Records one of whose outputs Kafka refused for good.
+    refused: Vec<(RecordId, String)>,
 }
 
 impl Transaction {
     pub fn new(producer: TransactionalProducer, settings: Settings, metrics: Arc<Metrics>) -> Self {
         Transaction {
-            policy: PoisonPolicy::new(settings.on_error, settings.max_retries),
             producer,
             settings,
             open: None,
@@ -136,6 +136,7 @@ impl Transaction {
             last_partition: 0,
             rewind_pending: false,
             rejoins: Rejoins::default(),
+            news: PolicyNews::default(),
             metrics,
         }
     }
@@ -198,132 +199,98 @@ impl Transaction {
         self.partitions.iter().find(|p| p.topic == topic && p.partition == partition).map(|p| p.first_read)
     }
 
-    /// One record: plugin call, outputs or policy, offset accounted.
-    pub fn process<C: ConsumerContext>(
-        &mut self,
-        record: &InputRecord,
-        chain: &mut Chain,
-        consumer: &BaseConsumer<C>,
-    ) -> Result<Fate, Failure> {
-        self.metrics.record_consumed();
-        let slot = self.slot(record);
-        if self.policy.take_retry_alone(record) && self.records() > 0 {
-            self.commit(consumer)?;
-            if self.rewind_pending {
-                return Ok(Fate::Retry);
-            }
+    /// Passes on to the processor's poison policy what it must learn from
+    /// this transaction: the offsets committed, and the records whose
+    /// outputs Kafka refused. The loop calls it before each record.
+    pub fn inform(&mut self, processor: &mut Processor) {
+        for next_offsets in self.news.committed.drain(..) {
+            processor.committed(&next_offsets);
         }
-        if self.open.is_none() {
-            if let Err(error) = self.producer.begin() {
-                self.recover(error, consumer)?;
-                return Ok(Fate::Retry);
-            }
-            self.open = Some(Open {
-                started: Instant::now(),
-                records: 0,
-                produced: 0,
-                dead_lettered: 0,
-                skipped: 0,
-                sources: Vec::new(),
-            });
+        for (id, error) in self.news.refused.drain(..) {
+            processor.refused(id, &error);
         }
-
-        let verdict = match self.policy.decided(record) {
-            Some(verdict) => verdict,
-            None => {
-                let started = Instant::now();
-                let result = chain.transform(record);
-                self.metrics.plugin_called(started.elapsed());
-                if let Some(full) = self.state_refusal() {
-                    self.abort(consumer)?;
-                    return Err(full);
-                }
-                // Outputs Kafka would refuse (topic not allowed, too large)
-                // reject the record before anything is queued, as the
-                // plugin's own rejection does.
-                let result =
-                    result.and_then(|outputs| self.check_outputs(&outputs).map(|()| outputs).map_err(CallError::Rejected));
-                // The record's state writes stay only if it completes.
-                self.record_state(result.is_ok());
-                match result {
-                    Ok(outputs) => {
-                        match self.queue_outputs(record, slot, &outputs) {
-                            Ok(()) => {
-                                self.policy.succeeded(record);
-                                let open = self.account(record, slot);
-                                open.produced += outputs.len() as u64;
-                                return Ok(Fate::Queued);
-                            }
-                            Err(error) if is_permanent_produce_error(&error) => {
-                                let id = RecordId::of(record);
-                                REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; aborting, the record will follow --on-error"));
-                                self.policy.condemn(id, format!("Kafka refused an output: {error}"));
-                                self.abort(consumer)?;
-                                return Ok(Fate::Retry);
-                            }
-                            // Not the record's fault: the producer cannot send
-                            // (fenced, or failed for good).
-                            Err(error) => {
-                                self.recover(TxnError::Fatal(error), consumer)?;
-                                return Ok(Fate::Retry);
-                            }
-                        }
-                    }
-                    Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
-                    Err(CallError::Trap(trap)) => {
-                        let id = RecordId::of(record);
-                        self.metrics.plugin_trapped(trap.kind);
-                        TRAPPED.warn(format_args!("record at {id}: plugin trapped ({} trap): {}", trap.kind, trap.message));
-                        self.policy.trapped(&id, &trap)
-                    }
-                }
-            }
-        };
-        self.apply(verdict, record, slot, consumer)
     }
 
-    /// Carries out the policy's verdict on a record that did not succeed.
-    fn apply<C: ConsumerContext>(
-        &mut self,
-        verdict: Verdict,
-        record: &InputRecord,
-        slot: usize,
-        consumer: &BaseConsumer<C>,
-    ) -> Result<Fate, Failure> {
-        let id = RecordId::of(record);
-        match verdict {
-            Verdict::Retry => {
-                self.abort(consumer)?;
-                Ok(Fate::Retry)
-            }
-            Verdict::Fail(error) => {
-                if let Err(abort_error) = self.producer.abort() {
-                    tracing::warn!("{abort_error}; the broker aborts the transaction when it times out");
-                }
-                self.discard();
-                Ok(Fate::Failed { record: id, error })
-            }
-            Verdict::Skip(error) => {
-                SKIPPED.warn(format_args!("skipping the record at {id} (--on-error skip): {error}"));
-                self.account(record, slot).skipped += 1;
-                Ok(Fate::Skipped)
-            }
-            Verdict::DeadLetter(error) => {
-                let dlq = self.settings.dlq_topic.clone().expect("--on-error dlq has a topic");
-                DEAD_LETTERED.warn(format_args!("dead-lettering the record at {id} to \"{dlq}\": {error}"));
-                let letter = dead_letter(record, &dlq, &error, &self.settings.plugin_name);
-                let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: true });
-                match self.producer.send(&dlq, &letter, record.timestamp, opaque) {
-                    Ok(()) => {
-                        self.account(record, slot).dead_lettered += 1;
-                        Ok(Fate::DeadLettered)
+    /// A record is about to be processed: its partition is one this
+    /// transaction reads (a rewind goes back at least to it).
+    pub fn read(&mut self, record: &InputRecord) {
+        self.slot(record);
+    }
+
+    /// Opens a transaction unless one is open. `false`: beginning failed,
+    /// the failure was recovered from and a rewind is pending.
+    pub fn begin(&mut self, member: &impl GroupMember) -> Result<bool, Failure> {
+        if self.open.is_some() {
+            return Ok(true);
+        }
+        if let Err(error) = self.producer.begin() {
+            self.recover(error, member)?;
+            return Ok(false);
+        }
+        self.open =
+            Some(Open { started: Instant::now(), records: 0, produced: 0, dead_lettered: 0, skipped: 0, sources: Vec::new() });
+        Ok(true)
+    }
+
+    /// Queues a record's outputs (each checked by the processor) so that
+    /// they are all queued or none, and accounts its offset. `false`: Kafka
+    /// refused an output (the record is reported to the policy and the
+    /// transaction aborted) or the producer cannot send (recovered); either
+    /// way a rewind is pending.
+    pub fn write(&mut self, record: &InputRecord, outputs: &[OutputRecord], member: &impl GroupMember) -> Result<bool, Failure> {
+        let slot = self.slot(record);
+        if !outputs.is_empty() {
+            let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
+            for output in outputs {
+                let topic = self.settings.outputs.resolve(output).expect("the processor checked every output's topic");
+                match self.producer.send(topic, output, record.timestamp, opaque) {
+                    Ok(()) => {}
+                    Err(error) if is_permanent_produce_error(&error) => {
+                        self.news.refused.push((RecordId::of(record), error.to_string()));
+                        self.abort(member)?;
+                        return Ok(false);
                     }
-                    Err(error) => Err(Failure::Fatal(anyhow::anyhow!(
-                        "cannot write the dead letter of {id} to \"{dlq}\": {error}; check the dead-letter topic"
-                    ))),
+                    // Not the record's fault: the producer cannot send
+                    // (fenced, or failed for good).
+                    Err(error) => {
+                        self.recover(TxnError::Fatal(error), member)?;
+                        return Ok(false);
+                    }
                 }
             }
         }
+        self.account(record, slot).produced += outputs.len() as u64;
+        Ok(true)
+    }
+
+    /// Queues a record's dead letter and accounts its offset.
+    pub fn dead_letter(&mut self, record: &InputRecord, letter: &OutputRecord) -> Result<(), Failure> {
+        let slot = self.slot(record);
+        let dlq = letter.topic.as_deref().expect("a dead letter names its topic");
+        let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: true });
+        self.producer.send(dlq, letter, record.timestamp, opaque).map_err(|error| {
+            Failure::Fatal(anyhow::anyhow!(
+                "cannot write the dead letter of {} to \"{dlq}\": {error}; check the dead-letter topic",
+                RecordId::of(record)
+            ))
+        })?;
+        self.account(record, slot).dead_lettered += 1;
+        Ok(())
+    }
+
+    /// Accounts a skipped record's offset: committed with nothing written.
+    pub fn skip(&mut self, record: &InputRecord) {
+        let slot = self.slot(record);
+        self.account(record, slot).skipped += 1;
+    }
+
+    /// `--on-error fail`: aborts the open transaction for good; the run
+    /// stops, so nothing is rewound.
+    pub fn abandon(&mut self) {
+        if let Err(abort_error) = self.producer.abort() {
+            tracing::warn!("{abort_error}; the broker aborts the transaction when it times out");
+        }
+        self.discard();
     }
 
     /// A record read but thrown away unprocessed (the rest of a batch after
@@ -383,61 +350,11 @@ impl Transaction {
         RecordId { topic: partition.topic.clone(), partition: partition.partition, offset: source.offset }
     }
 
-    /// Keeps (`completed`) or takes back the state writes of the record just
-    /// processed.
-    fn record_state(&self, completed: bool) {
-        if let Some(changelog) = &self.settings.changelog {
-            let mut state = changelog.state.lock();
-            if completed { state.record_completed() } else { state.record_undone() }
-        }
-    }
-
-    /// The state write refused during the last call (past
-    /// `--state-max-mb`), as the failure eoshost stops with.
-    fn state_refusal(&self) -> Option<Failure> {
-        let changelog = self.settings.changelog.as_ref()?;
-        let refusal = changelog.state.lock().take_refusal()?;
-        Some(Failure::usage(refusal.to_string()))
-    }
-
-    /// Checks every output (topic allowed, size within message.max.bytes).
-    fn check_outputs(&self, outputs: &[OutputRecord]) -> Result<(), String> {
-        for output in outputs {
-            self.settings.outputs.resolve(output).map_err(|e| e.to_string())?;
-            let size = output.key.as_ref().map_or(0, Vec::len)
-                + output.value.as_ref().map_or(0, Vec::len)
-                + output.headers.iter().map(|h| h.key.len() + h.value.len() + 16).sum::<usize>();
-            if size > self.settings.max_message_bytes {
-                return Err(format!(
-                    "an output of {size} bytes exceeds message.max.bytes ({}); raise it with -X message.max.bytes=… \
-                     (and the topic's max.message.bytes) or make the plugin write smaller records",
-                    self.settings.max_message_bytes
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Queues a record's outputs, which [`Self::check_outputs`] passed, so
-    /// that they are all queued or none (a Kafka error after some were
-    /// queued aborts the transaction).
-    fn queue_outputs(&mut self, record: &InputRecord, slot: usize, outputs: &[OutputRecord]) -> Result<(), KafkaError> {
-        if outputs.is_empty() {
-            return Ok(());
-        }
-        let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
-        for output in outputs {
-            let topic = self.settings.outputs.resolve(output).expect("checked above");
-            self.producer.send(topic, output, record.timestamp, opaque)?;
-        }
-        Ok(())
-    }
-
     /// Commits the open transaction (outputs and the next offset of every
     /// partition read). A failure is recovered from here — the transaction
     /// aborted or the producer replaced, and a rewind left pending — so
     /// `Err` means only that eoshost cannot go on.
-    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+    pub fn commit(&mut self, member: &impl GroupMember) -> Result<(), Failure> {
         let Some(open) = &self.open else { return Ok(()) };
         let started = Instant::now();
         let next_offsets: Vec<(String, i32, i64)> =
@@ -449,14 +366,14 @@ impl Transaction {
             for (topic, partition, next) in &next_offsets {
                 list.add_partition_offset(topic, *partition, Offset::Offset(*next)).map_err(|e| Failure::Fatal(e.into()))?;
             }
-            match consumer.group_metadata() {
+            match member.group_metadata() {
                 Some(group) => Some((list, group)),
-                None => return self.recover(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)), consumer),
+                None => return self.recover(TxnError::Abortable(KafkaError::MetadataFetch(RDKafkaErrorCode::State)), member),
             }
         };
         let records = open.records;
         if let Err(error) = self.send_changelog() {
-            return self.recover(TxnError::Fatal(error), consumer);
+            return self.recover(TxnError::Fatal(error), member);
         }
         let mut phases = CommitPhases::default();
         if let Err(error) = self.producer.commit(offsets, &mut phases) {
@@ -465,7 +382,7 @@ impl Transaction {
             if let Some(changelog) = &self.settings.changelog {
                 changelog.state.lock().restore_everything();
             }
-            return self.recover(error, consumer);
+            return self.recover(error, member);
         }
         if let Some(changelog) = &self.settings.changelog {
             let mut state = changelog.state.lock();
@@ -486,7 +403,7 @@ impl Transaction {
         for partition in &mut self.partitions {
             partition.committed = partition.next.take().or(partition.committed);
         }
-        self.policy.committed(&next_offsets);
+        self.news.committed.push(next_offsets);
         // A successful commit means every output was delivered.
         let _ = self.producer.take_refused();
         Ok(())
@@ -513,7 +430,7 @@ impl Transaction {
     /// FENCED_INSTANCE_ID while the producer is not fenced does not: the
     /// transaction is aborted, and the loop rejoins if the consumer itself
     /// was fenced ([`Transaction::prepare_rejoin`]).
-    fn replaced_by_newer_instance<C: ConsumerContext>(&self, error: &TxnError, consumer: &BaseConsumer<C>) -> Option<Failure> {
+    fn replaced_by_newer_instance(&self, error: &TxnError, member: &impl GroupMember) -> Option<Failure> {
         let kafka_error = match error {
             TxnError::Abortable(e) | TxnError::Fatal(e) => e,
             TxnError::Hung { .. } => return None,
@@ -524,7 +441,7 @@ impl Transaction {
         if self.rejoins.within(DUEL_WINDOW, Instant::now()) {
             return Some(self.settings.membership.fenced_failure(&format!("{kafka_error}, soon after a rejoin")));
         }
-        self.settings.membership.await_fencing(consumer)
+        self.settings.membership.await_fencing(member)
     }
 
     /// The consumer's membership was fenced (FENCED_INSTANCE_ID) and the
@@ -534,20 +451,20 @@ impl Transaction {
     /// the same transactional id runs — or when the consumer has used up its
     /// rejoins ([`Rejoins::exhausted`]): two live instances share the
     /// `group.instance.id`, and rejoining again would fence the other.
-    pub fn prepare_rejoin<C: ConsumerContext>(&mut self, fenced: Failure, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+    pub fn prepare_rejoin(&mut self, fenced: Failure, member: &impl GroupMember) -> Result<(), Failure> {
         if self.rejoins.exhausted(Instant::now()) {
             tracing::warn!("the membership was fenced again after several rejoins within a minute");
             self.discard();
             return Err(fenced);
         }
-        self.abort(consumer)?;
+        self.abort(member)?;
         self.rewind_pending = true;
         self.rejoins.record(Instant::now());
         Ok(())
     }
 
     /// Aborts the open transaction, if any, and leaves a rewind pending.
-    pub fn abort<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+    pub fn abort(&mut self, member: &impl GroupMember) -> Result<(), Failure> {
         if self.open.is_none() {
             return Ok(());
         }
@@ -558,7 +475,7 @@ impl Transaction {
             }
             Err(error) => {
                 tracing::warn!("{error}; replacing the producer");
-                self.replace_producer(&error, error.replacement_reason().unwrap_or("abort_failed"), consumer)
+                self.replace_producer(&error, error.replacement_reason().unwrap_or("abort_failed"), member)
             }
         }
     }
@@ -566,9 +483,9 @@ impl Transaction {
     /// After a failed transactional call: abort, or replace the producer
     /// when the error (or a hung call) made it unusable; condemn the records
     /// whose outputs Kafka refused; leave a rewind pending.
-    pub fn recover<C: ConsumerContext>(&mut self, error: TxnError, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
+    pub fn recover(&mut self, error: TxnError, member: &impl GroupMember) -> Result<(), Failure> {
         tracing::warn!("{error}; aborting the transaction and rewinding");
-        if let Some(failure) = self.replaced_by_newer_instance(&error, consumer) {
+        if let Some(failure) = self.replaced_by_newer_instance(&error, member) {
             if let Err(abort_error) = self.producer.abort() {
                 tracing::debug!("{abort_error} (aborting the fenced instance's transaction)");
             }
@@ -576,7 +493,7 @@ impl Transaction {
             return Err(failure);
         }
         match error.replacement_reason() {
-            Some(reason) => self.replace_producer(&error, reason, consumer),
+            Some(reason) => self.replace_producer(&error, reason, member),
             None => match self.producer.abort() {
                 Ok(()) => {
                     let refused = self.producer.take_refused();
@@ -584,7 +501,7 @@ impl Transaction {
                 }
                 Err(abort_error) => {
                     tracing::warn!("{abort_error}; replacing the producer");
-                    self.replace_producer(&abort_error, abort_error.replacement_reason().unwrap_or("abort_failed"), consumer)
+                    self.replace_producer(&abort_error, abort_error.replacement_reason().unwrap_or("abort_failed"), member)
                 }
             },
         }
@@ -593,13 +510,8 @@ impl Transaction {
     /// Replaces the producer after `error`, unless the error says a newer
     /// instance with the same ids took over (then this one must stop: a new
     /// producer would fence the newer instance's).
-    fn replace_producer<C: ConsumerContext>(
-        &mut self,
-        error: &TxnError,
-        reason: &'static str,
-        consumer: &BaseConsumer<C>,
-    ) -> Result<(), Failure> {
-        if let Some(failure) = self.replaced_by_newer_instance(error, consumer) {
+    fn replace_producer(&mut self, error: &TxnError, reason: &'static str, member: &impl GroupMember) -> Result<(), Failure> {
+        if let Some(failure) = self.replaced_by_newer_instance(error, member) {
             self.discard();
             return Err(failure);
         }
@@ -623,8 +535,7 @@ impl Transaction {
                 )));
             }
             if is_permanent_produce_error(&error) {
-                REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; the record will follow --on-error"));
-                self.policy.condemn(id, format!("Kafka refused an output: {error}"));
+                self.news.refused.push((id, error.to_string()));
             }
         }
         Ok(())
@@ -650,8 +561,8 @@ impl Transaction {
 
     /// Stopping: commits the open transaction with the short timeouts of a
     /// stop, or aborts it; nothing is rewound, since nothing more is read.
-    pub fn finish<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), Failure> {
-        self.commit(consumer)?;
+    pub fn finish(&mut self, member: &impl GroupMember) -> Result<(), Failure> {
+        self.commit(member)?;
         if self.take_rewind() {
             tracing::warn!("the final commit did not succeed; its records are read again by the next owner");
         }

@@ -11,7 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use super::contract::{InputRecord, OutputRecord};
-use super::instance::{CallError, Sandbox, Trap};
+use super::engine::{PluginEngine, SandboxLimits};
+use super::instance::{CallError, Plugin, Sandbox, Trap};
+use crate::failure::Failure;
+use crate::state::SharedState;
 
 /// One plugin of a chain as configured: its file and its `init` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,30 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// Loads every plugin of `specs` (one engine with `limits`), the one way
+    /// every mode loads plugins. When any plugin is stateful, `state` makes
+    /// the one store the chain's stateful plugins share (each with its own
+    /// tables), returned beside the chain. A plugin that cannot be loaded or
+    /// refuses its configuration is a usage error (exit 2).
+    pub fn load(
+        specs: &[PluginSpec],
+        limits: SandboxLimits,
+        state: impl FnOnce() -> SharedState,
+    ) -> Result<(Chain, Option<SharedState>), Failure> {
+        let engine = PluginEngine::new(limits).map_err(Failure::Fatal)?;
+        let mut plugins = Vec::with_capacity(specs.len());
+        for spec in specs {
+            plugins.push(Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?);
+        }
+        let state = plugins.iter().any(Plugin::is_stateful).then(state);
+        if let Some(state) = &state {
+            for plugin in &mut plugins {
+                plugin.attach_state(state.clone());
+            }
+        }
+        Ok((Chain::new(plugins.into_iter().map(Sandbox::new).collect()), state))
+    }
+
     /// `links` must not be empty.
     pub fn new(links: Vec<Sandbox>) -> Self {
         assert!(!links.is_empty(), "a chain has at least one plugin");

@@ -18,33 +18,35 @@
 mod outbox;
 mod progress;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use postgres::Client;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::cli::{RelayArgs, parse_pair};
+use crate::config::librdkafka_settings;
+use crate::defaults;
 use crate::failure::Failure;
-use crate::kafka::client;
+use crate::kafka::client::{self, Cluster};
 use crate::kafka::errors::{TxnError, is_fenced};
 use crate::kafka::producer::{CommitPhases, TransactionalProducer};
+use crate::kafka::topics::{Admin, OwnTopic};
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, InputRecord, OutputRecord, Plugin, PluginEngine, Sandbox, SandboxLimits};
-use crate::shutdown;
+use crate::plugin::{InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
+use crate::policy::OnError;
+use crate::processor::{Fate, OutputRules, Processor};
+use crate::scaffold::{Host, ProgressSettings};
 use crate::sink::{connect, is_unavailable, redact};
+use crate::state::SharedState;
 use outbox::{Cursor, OutboxError, OutboxRow};
 
 /// How long the relay waits for Kafka at start (`init_transactions`).
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(crate::defaults::CONNECT_TIMEOUT_MS);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(defaults::CONNECT_TIMEOUT_MS);
 /// A transaction open longer than this anywhere in the database is logged:
 /// it holds the relay back.
 const HELD_BACK_WARNING_SECS: f64 = 10.0;
-
-/// Traps on one row before the relay gives up on it.
-const MAX_TRAPS: u32 = 3;
 
 struct Relay {
     table: String,
@@ -55,7 +57,8 @@ struct Relay {
     poll_interval: Duration,
     client: Option<Client>,
     producer: TransactionalProducer,
-    sandbox: Option<Sandbox>,
+    /// `--plugin`, when given: each row goes through it.
+    processor: Option<Processor>,
     cursor: Cursor,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
@@ -64,7 +67,7 @@ struct Relay {
 }
 
 /// Runs the relay until SIGTERM/SIGINT (exit 0) or a fatal error.
-pub fn run(args: RelayArgs) -> Result<(), Failure> {
+pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     let outputs: Vec<String> = args.output.iter().filter(|t| !t.is_empty()).cloned().collect();
     if outputs.is_empty() {
         return Err(Failure::usage("--output is required: the topic(s) rows may go to, comma-separated"));
@@ -72,40 +75,59 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
     if args.batch_rows == 0 || args.poll_interval_ms == 0 {
         return Err(Failure::usage("--batch-rows and --poll-interval-ms must be greater than 0"));
     }
-    let progress_topic = args.progress_topic.clone().unwrap_or_else(|| format!("eoshost.relay.{}", args.outbox_table));
-    let mut librdkafka = Vec::new();
-    for raw in &args.librdkafka {
-        librdkafka.push(parse_pair("-X", raw).map_err(Failure::usage)?);
+    let on_error = args.on_error.unwrap_or(OnError::Fail);
+    if on_error == OnError::Dlq {
+        return Err(Failure::usage(
+            "the relay takes --on-error fail or skip: a row that fails stays in PostgreSQL, where it can be inspected \
+             (there is no dead-letter topic for the relay)",
+        ));
     }
-    crate::config::check_librdkafka(&librdkafka)?;
+    if args.plugin.is_none() && (args.on_error.is_some() || args.max_retries.is_some()) {
+        return Err(Failure::usage(
+            "--on-error and --max-retries apply to rows going through --plugin; add --plugin or drop them",
+        ));
+    }
+    let progress_topic = args.progress_topic.clone().unwrap_or_else(|| format!("eoshost.relay.{}", args.outbox_table));
+    let librdkafka = librdkafka_settings(BTreeMap::new(), &args.librdkafka)?;
     let metrics_addr = match &args.metrics_addr {
         None => None,
         Some(raw) => Some(raw.parse().map_err(|_| Failure::usage(format!("--metrics-addr \"{raw}\" is not HOST:PORT")))?),
     };
 
-    let runtime = shutdown::background_runtime()?;
-    let metrics = Arc::new(Metrics::new());
-    shutdown::serve_metrics(&runtime, metrics_addr, &metrics)?;
-    let stop = shutdown::stop_flag(&runtime);
+    let progress = ProgressSettings { every: Duration::from_secs(defaults::PROGRESS_INTERVAL_S), lag_known: false };
+    let host = Host::start(stop, metrics_addr, Some(progress))?;
+    let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
 
-    let sandbox = match &args.plugin {
+    let processor = match &args.plugin {
         None => None,
         Some(path) => {
-            let engine = PluginEngine::new(SandboxLimits::default())?;
             let mut config = Vec::new();
             for raw in &args.plugin_config {
                 config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
             }
-            let plugin = Plugin::load(&engine, path, config).map_err(|e| Failure::usage(e.to_string()))?;
-            if plugin.is_stateful() {
+            let specs = assign_config(std::slice::from_ref(path), config).map_err(Failure::usage)?;
+            let (chain, state) = host.load_plugins(&specs, SandboxLimits::default(), || SharedState::new(0))?;
+            if state.is_some() {
                 return Err(Failure::usage(format!(
                     "{} imports the state interface, which the relay does not provide; use a stateless plugin",
                     path.display()
                 )));
             }
-            Some(Sandbox::new(plugin))
+            let rules = OutputRules {
+                topics: Some(OutputTopics::new(outputs.clone())),
+                max_message_bytes: librdkafka
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "message.max.bytes")
+                    .and_then(|(_, v)| v.parse().ok()),
+            };
+            let max_retries = args.max_retries.unwrap_or(defaults::MAX_RETRIES);
+            Some(Processor::new(chain, rules, on_error, max_retries, None, metrics.clone()))
         }
     };
+    if host.stopping() {
+        return host.stopped_during_start_up();
+    }
 
     let (_, mut client) = connect(&args.postgres_url).map_err(|e| match e {
         crate::sink::DbError::Fatal(message) => Failure::usage(message),
@@ -118,15 +140,44 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
         other => Failure::usage(other),
     })?;
 
-    check_topics(&args.bootstrap_servers, &outputs, &progress_topic)?;
+    let cluster = Cluster {
+        bootstrap: &args.bootstrap_servers,
+        librdkafka: &librdkafka,
+        connect_timeout: CONNECT_TIMEOUT,
+        name: &format!("relay-{}", args.outbox_table),
+        topics: outputs.iter().map(|t| (t.as_str(), "output")).collect(),
+    };
+    if !cluster.wait(&stop)? {
+        return host.stopped_during_start_up();
+    }
+    let admin_client =
+        client::connection_config(&args.bootstrap_servers, &librdkafka, &format!("eoshost-relay-admin-{}", args.outbox_table));
+    Admin::new(&admin_client)?.ensure_compacted(&OwnTopic {
+        name: &progress_topic,
+        role: "progress topic",
+        option: "--progress-topic",
+        partitions: 1,
+        settings: &[],
+    })?;
+    if host.stopping() {
+        return host.stopped_during_start_up();
+    }
     let transactional_id = format!("eoshost-relay-{}", args.outbox_table);
     let producer_config = client::producer_config(&args.bootstrap_servers, &librdkafka, &transactional_id);
     // Its init_transactions fences a previous relay of this table and ends
     // its open transaction, so the progress read next is final.
     let producer = TransactionalProducer::create(producer_config, metrics.clone(), stop.clone(), CONNECT_TIMEOUT)
         .map_err(|e| Failure::Fatal(e.context(format!("starting the relay's producer ({transactional_id})"))))?;
-    let cursor = progress::read_back(&args.bootstrap_servers, &progress_topic, &args.outbox_table, Duration::from_secs(60))
-        .map_err(Failure::Fatal)?;
+    if host.stopping() {
+        return host.stopped_during_start_up();
+    }
+    let reader =
+        client::connection_config(&args.bootstrap_servers, &librdkafka, &format!("eoshost-relay-progress-{}", args.outbox_table));
+    let Some(cursor) = progress::read_back(reader, &progress_topic, &args.outbox_table, Duration::from_secs(60), &stop)
+        .map_err(Failure::Fatal)?
+    else {
+        return host.stopped_during_start_up();
+    };
     tracing::info!(
         table = %args.outbox_table, outputs = ?outputs, progress_topic = %progress_topic, %transactional_id,
         cursor = ?cursor, url = %redact(&args.postgres_url), "relay started"
@@ -141,7 +192,7 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         client: Some(client),
         producer,
-        sandbox,
+        processor,
         cursor,
         metrics,
         stop,
@@ -150,38 +201,6 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
     };
     relay.delete_published();
     relay.run()
-}
-
-/// Every output topic and the progress topic must exist (eoshost creates
-/// no topics).
-fn check_topics(bootstrap: &str, outputs: &[String], progress_topic: &str) -> Result<(), Failure> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .map_err(|e| Failure::usage(format!("invalid Kafka settings: {e}")))?;
-    let metadata = consumer.fetch_metadata(None, Duration::from_secs(30)).map_err(|e| {
-        Failure::Fatal(anyhow::anyhow!(
-            "cannot reach Kafka at {bootstrap}: {e}; check --bootstrap-servers (for a local broker: scripts/kafka start)"
-        ))
-    })?;
-    let exists =
-        |name: &str| metadata.topics().iter().any(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty());
-    for topic in outputs {
-        if !exists(topic) {
-            return Err(Failure::usage(format!(
-                "output topic \"{topic}\" does not exist on {bootstrap}; eoshost does not create topics: create it first \
-                 (e.g. scripts/kafka topics create {topic} 6)"
-            )));
-        }
-    }
-    if !exists(progress_topic) {
-        return Err(Failure::usage(format!(
-            "progress topic \"{progress_topic}\" does not exist on {bootstrap}; create it with one partition and \
-             cleanup.policy=compact (e.g. kafka-topics --create --topic {progress_topic} --partitions 1 --config \
-             cleanup.policy=compact), or name another with --progress-topic"
-        )));
-    }
-    Ok(())
 }
 
 impl Relay {
@@ -254,6 +273,10 @@ impl Relay {
             Err(error) => return Err(StepError::Fatal(fatal(&self.table, &error))),
         }
         self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
+        if let Some(processor) = &mut self.processor {
+            // Published rows never come back: no decision about them is kept.
+            processor.committed(&[(self.table.clone(), 0, i64::MAX)]);
+        }
         self.cursor = next;
         self.delete_published();
         self.warn_if_held_back();
@@ -265,14 +288,14 @@ impl Relay {
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
             let row_topic = row.topic.clone().unwrap_or_else(|| self.outputs[0].clone());
-            let outputs = match &mut self.sandbox {
+            let outputs = match &mut self.processor {
                 None => vec![OutputRecord {
                     topic: None,
                     key: row.key.clone(),
                     value: row.value.clone(),
                     headers: row.headers.clone(),
                 }],
-                Some(sandbox) => transform_row(sandbox, &self.metrics, &self.table, row)?,
+                Some(processor) => transform_row(processor, &self.table, row)?,
             };
             for output in outputs {
                 let topic = output.topic.clone().unwrap_or_else(|| row_topic.clone());
@@ -337,8 +360,10 @@ impl Relay {
     }
 }
 
-/// One row through the plugin; a trap is retried on a fresh instance.
-fn transform_row(sandbox: &mut Sandbox, metrics: &Metrics, table: &str, row: &OutboxRow) -> Result<Vec<OutputRecord>, StepError> {
+/// One row through the processor; a trap is retried at once on a fresh
+/// instance (nothing of the batch is sent yet), up to `--max-retries`, then
+/// `--on-error` applies: a skipped row publishes nothing.
+fn transform_row(processor: &mut Processor, table: &str, row: &OutboxRow) -> Result<Vec<OutputRecord>, StepError> {
     let record = InputRecord {
         topic: table.to_owned(),
         partition: 0,
@@ -348,26 +373,18 @@ fn transform_row(sandbox: &mut Sandbox, metrics: &Metrics, table: &str, row: &Ou
         value: row.value.clone(),
         headers: row.headers.clone(),
     };
-    let mut traps = 0;
     loop {
-        if let Err(trap) = sandbox.ensure_instance() {
-            metrics.plugin_trapped(trap.kind);
-            return Err(StepError::Fatal(Failure::Fatal(anyhow::anyhow!("the plugin trapped while starting: {trap}"))));
+        while processor.ensure_instances().is_err() {
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let started = Instant::now();
-        let result = sandbox.transform(&record);
-        metrics.plugin_called(started.elapsed());
-        match result {
-            Ok(outputs) => return Ok(outputs),
-            Err(CallError::Trap(trap)) if traps < MAX_TRAPS => {
-                metrics.plugin_trapped(trap.kind);
-                traps += 1;
-                tracing::warn!(row = row.id, "plugin trapped: {trap}; retrying on a fresh instance");
-            }
-            Err(error) => {
+        match processor.process(&record).map_err(StepError::Fatal)? {
+            Fate::Write(outputs) => return Ok(outputs),
+            Fate::Retry => {}
+            Fate::Skip(_) => return Ok(Vec::new()),
+            Fate::Fail(error) | Fate::DeadLetter(error) => {
                 return Err(StepError::Fatal(Failure::RecordFailed(anyhow::anyhow!(
-                    "outbox row {} of {table} failed in the plugin: {error}; it was not published. Fix the plugin or \
-                     the row",
+                    "outbox row {} of {table} failed in the plugin: {error}; it was not published (nor any row after \
+                     it). Fix the plugin or the row, or run the relay with --on-error skip",
                     row.id
                 ))));
             }

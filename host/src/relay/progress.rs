@@ -6,6 +6,7 @@
 //! fenced any previous relay and ended its open transaction, the last
 //! committed record is read back with read_committed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -31,10 +32,16 @@ pub fn decode(value: &[u8]) -> Option<Cursor> {
 }
 
 /// The last committed cursor of `table` on the progress topic (the start of
-/// the outbox when there is none).
-pub fn read_back(bootstrap: &str, topic: &str, table: &str, timeout: Duration) -> anyhow::Result<Cursor> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+/// the outbox when there is none), read with `client` (the relay's
+/// connection settings). `None`: a stop came first.
+pub fn read_back(
+    mut client: ClientConfig,
+    topic: &str,
+    table: &str,
+    timeout: Duration,
+    stop: &AtomicBool,
+) -> anyhow::Result<Option<Cursor>> {
+    let consumer: BaseConsumer = client
         .set("group.id", format!("eoshost-relay-progress-{table}"))
         .set("isolation.level", "read_committed")
         .set("enable.auto.commit", "false")
@@ -46,6 +53,9 @@ pub fn read_back(bootstrap: &str, topic: &str, table: &str, timeout: Duration) -
     let started = Instant::now();
     let mut cursor = Cursor::default();
     loop {
+        if stop.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         anyhow::ensure!(
             started.elapsed() < timeout,
             "reading the relay's progress from topic \"{topic}\" did not reach its end within {timeout:?}"
@@ -59,7 +69,7 @@ pub fn read_back(bootstrap: &str, topic: &str, table: &str, timeout: Duration) -
                     cursor = found;
                 }
             }
-            Some(Err(KafkaError::PartitionEOF(_))) => return Ok(cursor),
+            Some(Err(KafkaError::PartitionEOF(_))) => return Ok(Some(cursor)),
             Some(Err(error)) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) => {
                 anyhow::bail!("progress topic \"{topic}\" does not exist: {error}")
             }

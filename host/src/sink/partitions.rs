@@ -153,7 +153,19 @@ fn list_of(partitions: &[Partition]) -> TopicPartitionList {
     list
 }
 
-impl ClientContext for SinkContext {}
+impl ClientContext for SinkContext {
+    /// Lag per assigned partition ([`crate::kafka::lag`]), from the offsets
+    /// this instance committed to the database.
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        let lags = {
+            let state = self.state();
+            crate::kafka::lag::partition_lags(&statistics, |topic, partition| {
+                state.partitions.get(&(topic.to_owned(), partition)).and_then(|p| p.committed)
+            })
+        };
+        self.state().metrics.set_consumer_lag(lags);
+    }
+}
 
 impl ConsumerContext for SinkContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {

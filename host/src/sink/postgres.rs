@@ -24,36 +24,40 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::batch::{Batch, Partition};
 use super::database::{Database, DbError, OpenError, Outcome};
 use super::partitions::{SinkContext, SinkState, set_paused};
-use crate::cli::OnError;
 use crate::config::{Config, PostgresSink};
+use crate::events::RateLimited;
 use crate::failure::Failure;
 use crate::kafka::client;
 use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, Header, InputRecord, OutputRecord, OutputTopics, Plugin, PluginEngine, Sandbox};
-use crate::policy::{PoisonPolicy, RecordId, Verdict};
-use crate::shutdown;
+use crate::plugin::{Header, InputRecord, OutputTopics};
+use crate::policy::RecordId;
+use crate::processor::{Fate, OutputRules, Processor};
+use crate::retry::Backoff;
+use crate::scaffold::{Host, ProgressSettings};
+use crate::state::SharedState;
 
 /// Longest wait between retries while the database is unavailable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
+
 /// Runs the sink until SIGTERM/SIGINT (exit 0) or a fatal error.
-pub fn run(config: Config) -> Result<(), Failure> {
+pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     let sink = config.postgres.clone().ok_or_else(|| Failure::usage("--sink postgres needs --postgres-url and --table"))?;
-    let runtime = shutdown::background_runtime()?;
-    let metrics = Arc::new(Metrics::new());
-    shutdown::serve_metrics(&runtime, config.metrics_addr, &metrics)?;
-    let stop = shutdown::stop_flag(&runtime);
-    PostgresSinkLoop::start(config, sink, metrics, stop)?.run()
+    let statistics = client::consumer_statistics(&config);
+    let progress = config.progress_interval.map(|every| ProgressSettings { every, lag_known: statistics });
+    let host = Host::start(stop, config.metrics_addr, progress)?;
+    match PostgresSinkLoop::start(config, sink, &host)? {
+        Some(sink) => sink.run(),
+        None => host.stopped_during_start_up(),
+    }
 }
 
 struct PostgresSinkLoop {
     config: Config,
     consumer: BaseConsumer<SinkContext>,
-    sandbox: Sandbox,
-    /// `--output`, when given: the topics outputs may name.
-    topics: Option<OutputTopics>,
-    policy: PoisonPolicy,
+    processor: Processor,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     /// Set while the database is unavailable: every partition is paused and
@@ -71,12 +75,13 @@ fn reset_offset(config: &Config) -> Offset {
 }
 
 /// Opens the database, waiting up to `--connect-timeout-ms` for it.
-fn open_database(sink: &PostgresSink, config: &Config) -> Result<Database, Failure> {
+/// `None`: a stop came while waiting.
+fn open_database(sink: &PostgresSink, config: &Config, stop: &AtomicBool) -> Result<Option<Database>, Failure> {
     let started = Instant::now();
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
     loop {
         match Database::open(&sink.url, &config.group, &sink.table) {
-            Ok(database) => return Ok(database),
+            Ok(database) => return Ok(Some(database)),
             Err(OpenError::Schema(error)) => return Err(Failure::usage(error)),
             Err(OpenError::Connect(DbError::Fatal(message))) => return Err(Failure::usage(message)),
             Err(OpenError::Connect(DbError::Unavailable(message))) if started.elapsed() >= config.connect_timeout => {
@@ -88,24 +93,25 @@ fn open_database(sink: &PostgresSink, config: &Config) -> Result<Database, Failu
             }
             Err(OpenError::Connect(error)) => tracing::warn!("{error}; retrying"),
         }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        if !backoff.wait(stop) {
+            return Ok(None);
+        }
     }
 }
 
 impl PostgresSinkLoop {
-    fn start(config: Config, sink: PostgresSink, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> Result<Self, Failure> {
-        let engine = PluginEngine::new(config.limits)?;
-        let plugin =
-            Plugin::load(&engine, &config.plugin, config.plugin_config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
-        if plugin.is_stateful() {
+    /// `None`: a stop came during start-up.
+    fn start(config: Config, sink: PostgresSink, host: &Host) -> Result<Option<Self>, Failure> {
+        let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
+        let (chain, state) = host.load_plugins(&config.chain, config.limits, || SharedState::new(config.state_max_bytes))?;
+        if state.is_some() {
             return Err(Failure::usage(format!(
                 "{} imports the state interface, which only the Kafka sink keeps exactly once (its changelog is a Kafka \
                  topic); run it without --sink postgres",
                 config.plugin.display()
             )));
         }
-        let db = open_database(&sink, &config)?;
+        let Some(db) = open_database(&sink, &config, &stop)? else { return Ok(None) };
         let state = SinkState {
             db,
             partitions: Default::default(),
@@ -116,11 +122,15 @@ impl PostgresSinkLoop {
         // Only the inputs must exist: nothing is written to --output topics
         // (they only restrict what outputs may name).
         let inputs_only = Config { outputs: Vec::new(), dlq_topic: None, ..config.clone() };
-        client::await_cluster(&inputs_only)?;
+        if !client::await_cluster(&inputs_only, &stop)? {
+            return Ok(None);
+        }
         let consumer: BaseConsumer<SinkContext> =
-            client::member_consumer_config(&config, None, false).create_with_context(SinkContext::new(state)).map_err(|e| {
-                Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
-            })?;
+            client::member_consumer_config(&config, None, client::consumer_statistics(&config))
+                .create_with_context(SinkContext::new(state))
+                .map_err(|e| {
+                    Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
+                })?;
         let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
         consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
         tracing::info!(
@@ -128,17 +138,19 @@ impl PostgresSinkLoop {
             "eoshost started (sink: postgres)"
         );
         metrics.set_ready(true);
-        Ok(PostgresSinkLoop {
+        let rules = OutputRules {
             topics: (!config.outputs.is_empty()).then(|| OutputTopics::new(config.outputs.clone())),
-            policy: PoisonPolicy::new(config.on_error, config.max_retries),
-            sandbox: Sandbox::new(plugin),
+            max_message_bytes: None,
+        };
+        Ok(Some(PostgresSinkLoop {
+            processor: Processor::new(chain, rules, config.on_error, config.max_retries, None, metrics.clone()),
             consumer,
             metrics,
             stop,
             retry_at: None,
             backoff: Duration::from_millis(100),
             config,
-        })
+        }))
     }
 
     fn run(mut self) -> Result<(), Failure> {
@@ -147,9 +159,7 @@ impl PostgresSinkLoop {
             if self.stop.load(Ordering::Acquire) {
                 return self.shutdown();
             }
-            if let Err(trap) = self.sandbox.ensure_instance() {
-                self.metrics.plugin_trapped(trap.kind);
-                tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
+            if self.processor.ensure_instances().is_err() {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
@@ -264,7 +274,7 @@ impl PostgresSinkLoop {
             Ok(Outcome::Committed) => {
                 let next_offsets: Vec<(String, i32, i64)> =
                     committed.into_iter().map(|((topic, partition), next)| (topic, partition, next)).collect();
-                self.policy.committed(&next_offsets);
+                self.processor.committed(&next_offsets);
                 self.database_back();
                 Ok(())
             }
@@ -280,8 +290,9 @@ impl PostgresSinkLoop {
         }
     }
 
-    /// One record: plugin call (traps retried at once on a fresh instance),
-    /// then its rows, dead letter or skip go into the batch.
+    /// One record through the processor (a trap is retried at once on a
+    /// fresh instance: nothing of the record is in the batch yet), then its
+    /// rows, dead letter or skip go into the batch.
     fn process(&mut self, record: InputRecord) -> Result<(), Failure> {
         let partition = (record.topic.clone(), record.partition);
         let base = {
@@ -293,58 +304,40 @@ impl PostgresSinkLoop {
                 _ => return Ok(()),
             }
         };
-        self.metrics.record_consumed();
-        let id = RecordId::of(&record);
-        let verdict = match self.policy.decided(&record) {
-            Some(verdict) => verdict,
-            None => loop {
-                let started = Instant::now();
-                let result = self.sandbox.transform(&record);
-                self.metrics.plugin_called(started.elapsed());
-                let verdict = match result {
-                    Ok(outputs) => match self.check_topics(&outputs) {
-                        Ok(()) => {
-                            self.policy.succeeded(&record);
-                            self.accept(&partition, record.offset, |batch| batch.add_outputs(&record, outputs, base));
-                            return Ok(());
-                        }
-                        Err(reason) => self.policy.rejected(&id, reason),
-                    },
-                    Err(CallError::Rejected(reason)) => self.policy.rejected(&id, reason),
-                    Err(CallError::Trap(trap)) => {
-                        self.metrics.plugin_trapped(trap.kind);
-                        tracing::warn!(record = %id, kind = %trap.kind, "plugin trapped: {}", trap.message);
-                        self.policy.trapped(&id, &trap)
+        let fate = loop {
+            match self.processor.process(&record)? {
+                Fate::Retry => {
+                    while self.processor.ensure_instances().is_err() {
+                        std::thread::sleep(Duration::from_millis(100));
                     }
-                };
-                if verdict != Verdict::Retry {
-                    break verdict;
                 }
-                if let Err(trap) = self.sandbox.ensure_instance() {
-                    self.metrics.plugin_trapped(trap.kind);
-                    tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            },
+                fate => break fate,
+            }
         };
-        match verdict {
-            Verdict::Retry => unreachable!("retried above"),
-            Verdict::Fail(error) => {
+        match fate {
+            Fate::Retry => unreachable!("retried above"),
+            Fate::Write(outputs) => {
+                self.accept(&partition, record.offset, |batch| batch.add_outputs(&record, outputs, base));
+                Ok(())
+            }
+            Fate::Fail(error) => {
                 self.consumer.context().state().batch.clear();
                 Err(Failure::RecordFailed(anyhow::anyhow!(
-                    "record at {id} failed: {error}. Its offset was not committed (nor the open batch). Fix the \
-                     plugin or the record, or run with --on-error skip or --on-error dlq"
+                    "record at {} failed: {error}. Its offset was not committed (nor the open batch). Fix the \
+                     plugin or the record, or run with --on-error skip or --on-error dlq",
+                    RecordId::of(&record)
                 )))
             }
-            Verdict::Skip(error) => {
-                tracing::warn!(record = %id, "skipping record (--on-error skip): {error}");
+            Fate::Skip(_) => {
                 self.accept(&partition, record.offset, |batch| batch.add_skipped(&record, base));
                 Ok(())
             }
-            Verdict::DeadLetter(error) => {
-                debug_assert_eq!(self.config.on_error, OnError::Dlq);
-                tracing::warn!(record = %id, "dead-lettering record to the dead-letter table: {error}");
-                let plugin = self.sandbox.plugin().name().to_owned();
+            Fate::DeadLetter(error) => {
+                DEAD_LETTERED.warn(format_args!(
+                    "dead-lettering the record at {} to the dead-letter table: {error}",
+                    RecordId::of(&record)
+                ));
+                let plugin = self.processor.plugin_name().to_owned();
                 self.accept(&partition, record.offset, |batch| batch.add_dead_letter(&record, error, &plugin, base));
                 Ok(())
             }
@@ -357,12 +350,6 @@ impl PostgresSinkLoop {
         if let Some(p) = state.partitions.get_mut(partition) {
             p.position = Some(offset + 1);
         }
-    }
-
-    /// With `--output`, every topic an output names must be in it.
-    fn check_topics(&self, outputs: &[OutputRecord]) -> Result<(), String> {
-        let Some(topics) = &self.topics else { return Ok(()) };
-        outputs.iter().try_for_each(|output| topics.resolve(output).map(|_| ()).map_err(|e| e.to_string()))
     }
 
     /// Commits the open batch (a few attempts if the database is briefly

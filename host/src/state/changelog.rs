@@ -13,17 +13,12 @@
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::error::RDKafkaErrorCode;
 
 use super::store::SharedState;
 use crate::config::Config;
 use crate::defaults;
 use crate::failure::Failure;
-
-/// Bound on each admin request while checking the changelog topic.
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::kafka::topics::{Admin, OwnTopic};
 
 /// What the open transaction and the restore need to know of the changelog.
 #[derive(Clone)]
@@ -60,115 +55,24 @@ pub fn decode_key(encoded: &[u8]) -> Option<(&str, &str, &[u8])> {
     Some((topic, plugin, &encoded[second + 1..]))
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    match tokio::runtime::Handle::try_current() {
-        // The pipeline thread is a blocking thread of the runtime.
-        Ok(handle) => handle.block_on(future),
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a current-thread runtime for admin requests")
-            .block_on(future),
-    }
-}
-
 /// Creates the changelog topic `--state-topic` with as many partitions as
 /// the input (the most of any input topic) when it is missing, and checks it
-/// when present: at least as many partitions
-/// (changelog partition `p` holds the state of input partition `p`) and
-/// `cleanup.policy` with `compact`. Every refusal names the topic and says
-/// what to do (exit code 2).
+/// when present ([`Admin::ensure_compacted`]: changelog partition `p` holds
+/// the state of input partition `p`), with a small `segment.bytes`.
 pub fn ensure_topic(client: &ClientConfig, config: &Config) -> Result<(), Failure> {
-    let topic = config.state_topic.as_str();
-    let admin: AdminClient<DefaultClientContext> =
-        client.create().map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create a Kafka admin client: {e}")))?;
-    let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT)).operation_timeout(Some(ADMIN_TIMEOUT));
+    let admin = Admin::new(client)?;
     let mut partitions = 0;
     for input in &config.inputs {
-        partitions = partitions.max(existing_partitions(&admin, input)?.unwrap_or(0));
+        partitions = partitions.max(admin.partitions(input)?.unwrap_or(0));
     }
-    let existing = existing_partitions(&admin, topic)?;
-    if existing.is_none() {
-        let segment_bytes = defaults::STATE_SEGMENT_BYTES.to_string();
-        // Replication factor -1: the cluster's default.replication.factor;
-        // min.insync.replicas unset: the cluster's.
-        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
-            .set("cleanup.policy", "compact")
-            .set("segment.bytes", &segment_bytes);
-        let results = block_on(admin.create_topics([&new], &options))
-            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the state topic \"{topic}\": {e}")))?;
-        for result in results {
-            match result {
-                Ok(_) => tracing::info!(topic, partitions, "created the state changelog topic (compacted)"),
-                // Another instance created it meanwhile: checked below.
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((_, code)) => {
-                    return Err(Failure::usage(format!(
-                        "cannot create the state topic \"{topic}\" on {}: {code}; create it yourself \
-                         (cleanup.policy=compact, {partitions} partitions) or name another with --state-topic",
-                        config.bootstrap_servers
-                    )));
-                }
-            }
-        }
-    }
-    let found = match existing {
-        Some(found) => found,
-        None => wait_for_partitions(&admin, topic)?,
-    };
-    if found < partitions {
-        return Err(Failure::usage(format!(
-            "the state topic \"{topic}\" has {found} partitions, but the input has {partitions}: changelog partition p \
-             holds the state of input partition p. Add partitions to it (kafka-topics --alter --partitions {partitions}) \
-             or name another with --state-topic"
-        )));
-    }
-    let described = block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &options))
-        .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the configuration of the state topic \"{topic}\": {e}")))?;
-    for resource in described {
-        let resource = resource.map_err(|code| {
-            Failure::Fatal(anyhow::anyhow!("cannot read the configuration of the state topic \"{topic}\": {code}"))
-        })?;
-        let policy = resource.get("cleanup.policy").and_then(|entry| entry.value.clone()).unwrap_or_default();
-        if !policy.split(',').any(|p| p.trim() == "compact") {
-            return Err(Failure::usage(format!(
-                "the state topic \"{topic}\" has cleanup.policy={policy}, but a changelog must be compacted (or its \
-                 state would be deleted with old segments): set cleanup.policy=compact on it (kafka-configs --alter \
-                 --add-config cleanup.policy=compact) or name another with --state-topic"
-            )));
-        }
-    }
+    admin.ensure_compacted(&OwnTopic {
+        name: &config.state_topic,
+        role: "state topic",
+        option: "--state-topic",
+        partitions,
+        settings: &[("segment.bytes", defaults::STATE_SEGMENT_BYTES.to_string())],
+    })?;
     Ok(())
-}
-
-/// The partition count of `topic`, `None` when it does not exist.
-fn existing_partitions(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<Option<i32>, Failure> {
-    let metadata = admin
-        .inner()
-        .fetch_metadata(Some(topic), ADMIN_TIMEOUT)
-        .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the metadata of the state topic \"{topic}\": {e}")))?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-        .map(|t| t.partitions().len() as i32))
-}
-
-/// Waits until a just-created topic shows in the metadata.
-fn wait_for_partitions(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<i32, Failure> {
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(found) = existing_partitions(admin, topic)? {
-            return Ok(found);
-        }
-        if started.elapsed() > ADMIN_TIMEOUT {
-            return Err(Failure::Fatal(anyhow::anyhow!(
-                "the state topic \"{topic}\" was created but does not show in the metadata after {ADMIN_TIMEOUT:?}; \
-                 check the brokers' health and restart eoshost"
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[cfg(test)]

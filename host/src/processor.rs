@@ -1,0 +1,192 @@
+//! One input record's way through the plugins, the same in every mode — the
+//! Kafka pipeline, the PostgreSQL sink, the outbox relay and `eoshost test`:
+//! the chain is called, each output is checked once (its topic allowed, its
+//! size within `message.max.bytes`), the record's state writes are kept when
+//! it succeeds and undone when it does not, and a record that does not
+//! succeed goes to the poison policy. The answer is the record's [`Fate`];
+//! carrying it out (queueing outputs in a Kafka transaction, rows in a
+//! database batch, lines on stdout) is the caller's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::events::RateLimited;
+use crate::failure::Failure;
+use crate::metrics::Metrics;
+use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap};
+use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
+use crate::state::SharedState;
+
+// Per-record warnings, rate-limited (a poison stream must not write a line
+// per record); what is suppressed is counted and reported.
+static TRAPPED: RateLimited = RateLimited::new("plugin trapped", 10, Duration::from_secs(10));
+static SKIPPED: RateLimited = RateLimited::new("record skipped", 10, Duration::from_secs(10));
+static REFUSED: RateLimited = RateLimited::new("output refused by Kafka", 10, Duration::from_secs(10));
+
+/// What becomes of one input record.
+#[derive(Debug)]
+pub enum Fate {
+    /// It succeeded: write these outputs (every one checked).
+    Write(Vec<OutputRecord>),
+    /// The plugin trapped, below `--max-retries`: retry the record on a
+    /// fresh instance (the pipeline aborts and rewinds to do so).
+    Retry,
+    /// `--on-error fail`: stop with exit code 3; its offset is not committed.
+    Fail(String),
+    /// `--on-error skip`: commit its offset, write nothing.
+    Skip(String),
+    /// `--on-error dlq`: write the original record as a dead letter.
+    DeadLetter(String),
+}
+
+impl From<Verdict> for Fate {
+    fn from(verdict: Verdict) -> Fate {
+        match verdict {
+            Verdict::Retry => Fate::Retry,
+            Verdict::Fail(error) => Fate::Fail(error),
+            Verdict::Skip(error) => Fate::Skip(error),
+            Verdict::DeadLetter(error) => Fate::DeadLetter(error),
+        }
+    }
+}
+
+/// Where outputs may go and how large they may be.
+#[derive(Debug, Clone)]
+pub struct OutputRules {
+    /// `--output`: the topics an output may name (`None`: any, as for the
+    /// PostgreSQL sink without `--output`).
+    pub topics: Option<OutputTopics>,
+    /// `message.max.bytes` (`None`: no bound, as for the PostgreSQL sink).
+    pub max_message_bytes: Option<usize>,
+}
+
+impl OutputRules {
+    /// Checks every output: its topic allowed, its size within bounds.
+    pub fn check(&self, outputs: &[OutputRecord]) -> Result<(), String> {
+        for output in outputs {
+            if let Some(topics) = &self.topics {
+                topics.resolve(output).map_err(|e| e.to_string())?;
+            }
+            if let Some(max) = self.max_message_bytes {
+                let size = output.key.as_ref().map_or(0, Vec::len)
+                    + output.value.as_ref().map_or(0, Vec::len)
+                    + output.headers.iter().map(|h| h.key.len() + h.value.len() + 16).sum::<usize>();
+                if size > max {
+                    return Err(format!(
+                        "an output of {size} bytes exceeds message.max.bytes ({max}); raise it with -X \
+                         message.max.bytes=… (and the topic's max.message.bytes) or make the plugin write smaller records"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The chain, the output rules, the poison policy and the state store of
+/// one run.
+pub struct Processor {
+    chain: Chain,
+    rules: OutputRules,
+    policy: PoisonPolicy,
+    state: Option<SharedState>,
+    metrics: Arc<Metrics>,
+}
+
+impl Processor {
+    pub fn new(
+        chain: Chain,
+        rules: OutputRules,
+        on_error: OnError,
+        max_retries: u32,
+        state: Option<SharedState>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Processor { chain, rules, policy: PoisonPolicy::new(on_error, max_retries), state, metrics }
+    }
+
+    /// The plugins' names, comma-separated (what dead letters name).
+    pub fn plugin_name(&self) -> &str {
+        self.chain.name()
+    }
+
+    pub fn rules(&self) -> &OutputRules {
+        &self.rules
+    }
+
+    /// Makes every plugin's instance ready outside a record's call; a trap
+    /// while starting one is counted and returned (the caller waits and
+    /// tries again).
+    pub fn ensure_instances(&mut self) -> Result<(), Trap> {
+        self.chain.ensure_instances().inspect_err(|trap| {
+            self.metrics.plugin_trapped(trap.kind);
+            tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
+        })
+    }
+
+    /// One record through the chain: its fate. `Err` only when eoshost
+    /// cannot go on (a state write past `--state-max-mb`); the caller then
+    /// drops whatever the record's transaction holds.
+    pub fn process(&mut self, record: &InputRecord) -> Result<Fate, Failure> {
+        self.metrics.record_consumed();
+        if let Some(verdict) = self.policy.decided(record) {
+            return Ok(self.decided(record, verdict));
+        }
+        let started = Instant::now();
+        let result = self.chain.transform(record);
+        self.metrics.plugin_called(started.elapsed());
+        let refusal = self.state.as_ref().and_then(|state| state.lock().take_refusal());
+        if let Some(refusal) = refusal {
+            return Err(Failure::usage(refusal.to_string()));
+        }
+        // Outputs that may not be written reject the record before anything
+        // is queued, as the plugin's own rejection does.
+        let result = result.and_then(|outputs| self.rules.check(&outputs).map(|()| outputs).map_err(CallError::Rejected));
+        // The record's state writes stay only if it completes.
+        if let Some(state) = &self.state {
+            let mut state = state.lock();
+            if result.is_ok() { state.record_completed() } else { state.record_undone() }
+        }
+        let verdict = match result {
+            Ok(outputs) => {
+                self.policy.succeeded(record);
+                return Ok(Fate::Write(outputs));
+            }
+            Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
+            Err(CallError::Trap(trap)) => {
+                let id = RecordId::of(record);
+                self.metrics.plugin_trapped(trap.kind);
+                TRAPPED.warn(format_args!("record at {id}: plugin trapped ({} trap): {}", trap.kind, trap.message));
+                self.policy.trapped(&id, &trap)
+            }
+        };
+        Ok(self.decided(record, verdict))
+    }
+
+    fn decided(&self, record: &InputRecord, verdict: Verdict) -> Fate {
+        if let Verdict::Skip(error) = &verdict {
+            SKIPPED.warn(format_args!("skipping the record at {} (--on-error skip): {error}", RecordId::of(record)));
+        }
+        verdict.into()
+    }
+
+    /// Whether `record` trapped before and is to be retried alone: the
+    /// pipeline commits what came before it first. Asked once each time the
+    /// record comes back.
+    pub fn retry_alone(&mut self, record: &InputRecord) -> bool {
+        self.policy.take_retry_alone(record)
+    }
+
+    /// Kafka refused one of the record's outputs for good (too large for
+    /// the topic, say): it must not reach the plugin again; `--on-error`
+    /// applies when it comes back.
+    pub fn refused(&mut self, id: RecordId, error: &str) {
+        REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; the record will follow --on-error"));
+        self.policy.condemn(id, format!("Kafka refused an output: {error}"));
+    }
+
+    /// Offsets below these (next offset per partition) are committed.
+    pub fn committed(&mut self, next_offsets: &[(String, i32, i64)]) {
+        self.policy.committed(next_offsets);
+    }
+}

@@ -1,0 +1,139 @@
+//! What every long-running mode stands on — the Kafka pipeline, the
+//! PostgreSQL sink and the outbox relay: the stop request, the background
+//! runtime that serves `/metrics` and logs the progress line, the stop
+//! deadline, and loading the plugins.
+//!
+//! The SIGTERM/SIGINT handlers are flags installed before the mode reads its
+//! options ([`install_stop_handlers`]), so a signal at any moment of
+//! start-up is a clean stop: each start-up step that waits checks
+//! [`Host::stopping`] and the mode returns `Ok` (exit 0) having committed
+//! nothing. A second signal exits at once with code 1. A mode builds its
+//! loop on the calling thread — the blocking PostgreSQL client starts its own
+//! runtime, which may not be nested in this one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::defaults;
+use crate::failure::Failure;
+use crate::metrics::Metrics;
+use crate::plugin::{Chain, PluginSpec, SandboxLimits};
+use crate::state::SharedState;
+
+/// Installs the SIGTERM and SIGINT handlers: the first signal sets the
+/// returned flag, a second one exits with code 1 without finishing anything
+/// (the open transaction is aborted by the broker; its records are read
+/// again).
+pub fn install_stop_handlers() -> Result<Arc<AtomicBool>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // Registered first, so it sees the flag as it was before this
+        // signal set it: only a second signal exits.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())
+            .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
+            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot install the SIGTERM/SIGINT handlers: {e}")))?;
+    }
+    Ok(stop)
+}
+
+/// How a mode wants its progress line: every `every`, with the lag column
+/// when the consumer's statistics run (`lag_known`).
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressSettings {
+    pub every: Duration,
+    pub lag_known: bool,
+}
+
+/// The scaffold of one run: metrics, the stop flag and the runtime behind
+/// them.
+pub struct Host {
+    pub metrics: Arc<Metrics>,
+    pub stop: Arc<AtomicBool>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Host {
+    /// Starts the background runtime: `/metrics` on `metrics_addr` (when
+    /// set), the progress line (when set), and the watch on the stop flag
+    /// that logs the stop and enforces the stop deadline.
+    pub fn start(
+        stop: Arc<AtomicBool>,
+        metrics_addr: Option<SocketAddr>,
+        progress: Option<ProgressSettings>,
+    ) -> Result<Host, Failure> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("eoshost-io")
+            .build()
+            .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot start the I/O runtime: {e}")))?;
+        let metrics = Arc::new(Metrics::new());
+        if let Some(addr) = metrics_addr {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(addr))
+                .map_err(|e| Failure::usage(format!("cannot serve metrics on --metrics-addr {addr}: {e}")))?;
+            tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+            runtime.spawn(crate::metrics::serve(listener, metrics.clone()));
+        }
+        if let Some(progress) = progress {
+            runtime.spawn(crate::progress::report(metrics.clone(), progress.every, progress.lag_known));
+        }
+        runtime.spawn(watch_stop(stop.clone(), Duration::from_secs(defaults::STOP_DEADLINE_S)));
+        Ok(Host { metrics, stop, _runtime: runtime })
+    }
+
+    /// Whether a stop was asked for: start-up steps give up, loops finish
+    /// their open transaction.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Loads the plugins of a chain ([`Chain::load`]), logging the step,
+    /// the one a stop during start-up most often lands in.
+    pub fn load_plugins(
+        &self,
+        specs: &[PluginSpec],
+        limits: SandboxLimits,
+        state: impl FnOnce() -> SharedState,
+    ) -> Result<(Chain, Option<SharedState>), Failure> {
+        let started = Instant::now();
+        tracing::info!(plugins = %paths(specs), "loading plugins");
+        let loaded = Chain::load(specs, limits, state)?;
+        tracing::info!(elapsed = ?started.elapsed(), "plugins loaded");
+        Ok(loaded)
+    }
+
+    /// Ends a start-up that a stop interrupted: exit 0, nothing committed.
+    pub fn stopped_during_start_up(&self) -> Result<(), Failure> {
+        tracing::info!("stopped before start-up finished; nothing was committed");
+        Ok(())
+    }
+}
+
+fn paths(specs: &[PluginSpec]) -> String {
+    specs.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
+}
+
+/// Logs the stop once it is asked for and exits (code 1), saying why, when
+/// it has not finished within `deadline` (it normally takes well under a
+/// second): rather than outlive the orchestrator's grace period. Nothing is
+/// lost: the open transaction is aborted by the broker (or the database)
+/// and its records are read again.
+async fn watch_stop(stop: Arc<AtomicBool>, deadline: Duration) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        ticker.tick().await;
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    tracing::info!("stopping: finishing the open transaction");
+    tokio::time::sleep(deadline).await;
+    tracing::error!(
+        "stop did not finish within {deadline:?}; exiting without finishing the open transaction (it is aborted; its \
+         records are read again)"
+    );
+    std::process::exit(1);
+}
