@@ -79,6 +79,8 @@ pub struct Metrics {
     state_restore_seconds: Histogram,
     state_bytes: Gauge,
     ready: AtomicBool,
+    /// The rate limiters of the run's events ([`crate::events`]).
+    pub(crate) limiters: crate::events::Limiters,
     last_loop_secs: AtomicU64,
     lag_partitions: Mutex<Vec<PartitionLabels>>,
 }
@@ -179,6 +181,7 @@ impl Metrics {
             state_restore_seconds,
             state_bytes,
             ready: AtomicBool::new(false),
+            limiters: crate::events::Limiters::default(),
             last_loop_secs: AtomicU64::new(now_secs()),
             lag_partitions: Mutex::new(Vec::new()),
         }

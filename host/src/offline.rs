@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,7 +17,9 @@ use serde_json::{Map, Value};
 use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
 use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
-use crate::processor::OutputRules;
+use crate::metrics::Metrics;
+use crate::policy::OnError;
+use crate::processor::{OutputRules, Processor};
 use crate::state::SharedState;
 
 /// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
@@ -124,12 +127,13 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         memory_bytes: (args.plugin_memory_mb as usize) << 20,
         ..SandboxLimits::default()
     };
-    let (mut chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20))?;
-    // The same output checks as the pipeline's (without a size bound).
-    let rules = OutputRules {
-        topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())),
-        max_message_bytes: None,
-    };
+    let (chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20))?;
+    let plugin_name = chain.name().to_owned();
+    // The same output checks as the pipeline's (without a size bound); no
+    // poison policy: a rejection is shown, a trap ends the test.
+    let rules = OutputRules { topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())), max_message_bytes: None };
+    let topics = rules.topics.clone();
+    let mut processor = Processor::new(chain, rules, OnError::Fail, 0, state.clone(), Arc::new(Metrics::new()));
 
     let (source_name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => (path.display().to_string(), Box::new(BufReader::new(open(path)?))),
@@ -149,27 +153,20 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
             ))
         })?;
         let offset = record.offset;
-        let result = chain.transform(&record);
-        if let Some(full) = state.as_ref().and_then(|state| state.lock().take_refusal()) {
-            return Err(Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {full}")));
-        }
-        // As in the pipeline, outputs that may not be written reject the
-        // record, and its state writes stay only when it completes; each
-        // record commits on its own.
-        let result = result.and_then(|outputs| rules.check(&outputs).map(|()| outputs).map_err(CallError::Rejected));
-        if let Some(state) = &state {
-            let mut state = state.lock();
-            if result.is_ok() {
-                state.record_completed();
-                state.transaction_committed();
-            } else {
-                state.record_undone();
-            }
+        let result = processor.call(&record).map_err(|full| match full {
+            Failure::Usage(error) => Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {error:#}")),
+            other => other,
+        })?;
+        // Each record commits on its own.
+        if let Some(state) = &state
+            && result.is_ok()
+        {
+            state.lock().transaction_committed();
         }
         match result {
             Ok(outputs) => {
                 for output in outputs {
-                    let topic = match &rules.topics {
+                    let topic = match &topics {
                         None => output.topic.clone(),
                         Some(topics) => Some(topics.resolve(&output).expect("checked above").to_owned()),
                     };
@@ -180,8 +177,7 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
             Err(CallError::Trap(trap)) => {
                 let _ = out.flush();
                 return Err(Failure::Fatal(anyhow::anyhow!(
-                    "plugin {} trapped on {source_name}:{line_no} (offset {offset}): {trap}",
-                    chain.name()
+                    "plugin {plugin_name} trapped on {source_name}:{line_no} (offset {offset}): {trap}"
                 )));
             }
         }

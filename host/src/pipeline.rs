@@ -16,21 +16,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::config::Config;
-use crate::events::RateLimited;
+use crate::events::{Event, RecordDeadLettered};
 use crate::failure::Failure;
 use crate::kafka::client;
-use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::kafka::context::PipelineContext;
 use crate::kafka::membership::Membership;
 use crate::kafka::producer::TransactionalProducer;
+use crate::kafka::reading;
 use crate::kafka::slot;
 use crate::kafka::transaction::{Settings, Transaction};
 use crate::metrics::Metrics;
-use crate::plugin::{Header, InputRecord, OutputTopics};
+use crate::plugin::{InputRecord, OutputTopics};
 use crate::policy::{RecordId, dead_letter};
 use crate::processor::{Fate, OutputRules, Processor};
 use crate::scaffold::{Host, ProgressSettings};
@@ -49,8 +48,6 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
         None => host.stopped_during_start_up(),
     }
 }
-
-static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
 
 /// Records read in one go from the consumer's prefetch queue before they
 /// are processed: enough to amortise taking the transaction's lock, few
@@ -160,7 +157,7 @@ impl Pipeline {
         let consumer: BaseConsumer<PipelineContext> = consumer_config.create_with_context(context).map_err(|e| {
             Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
         })?;
-        subscribe(&consumer, &config.inputs)?;
+        reading::subscribe(&consumer, &config.inputs)?;
         tracing::info!(
             plugins = %chain_paths(&config), group = %config.group, transactional_id = %transactional_id,
             group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
@@ -240,18 +237,16 @@ impl Pipeline {
             timeout = Duration::ZERO;
             match polled {
                 None => break,
-                Some(Err(error)) => match consume_error(&error, &self.group, || stuck_at(&self.consumer, None)) {
-                    ConsumeError::Transient { kind } => {
-                        self.metrics.consumer_error(kind);
-                        tracing::debug!(kind, "consumer: {error}");
+                Some(Err(error)) => {
+                    if let Some(message) = reading::poll_error(&error, &self.consumer, &self.group, &self.metrics) {
+                        return Some(message);
                     }
-                    ConsumeError::Permanent { message, .. } => return Some(message),
-                },
+                }
                 Some(Ok(message)) => {
                     if self.batch.len() == self.filled {
-                        self.batch.push(empty_record());
+                        self.batch.push(reading::empty_record());
                     }
-                    fill_record(&mut self.batch[self.filled], &message);
+                    reading::fill_record(&mut self.batch[self.filled], &message);
                     self.filled += 1;
                 }
             }
@@ -317,8 +312,9 @@ impl Pipeline {
                 Fate::Skip(_) => transaction.skip(record),
                 Fate::DeadLetter(error) => {
                     let dlq = self.dlq_topic.as_deref().expect("--on-error dlq has a topic");
-                    DEAD_LETTERED
-                        .warn(format_args!("dead-lettering the record at {} to \"{dlq}\": {error}", RecordId::of(record)));
+                    let destination = format!("\"{dlq}\"");
+                    RecordDeadLettered { record: &RecordId::of(record), destination: &destination, error: &error }
+                        .emit(&self.metrics);
                     transaction.dead_letter(record, &dead_letter(record, dlq, &error, self.processor.plugin_name()))?;
                 }
                 Fate::Fail(error) => {
@@ -401,41 +397,11 @@ impl Pipeline {
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot resume partitions after restoring their state: {e}")))
     }
 
-    /// Seeks every partition of `targets` to its offset, retrying while a
-    /// partition is not ready for it yet.
+    /// Seeks every partition of `targets` to its offset.
     fn seek(&self, targets: TopicPartitionList) -> Result<(), Failure> {
-        if targets.count() == 0 {
-            return Ok(());
-        }
-        let mut attempt = 0;
-        loop {
-            match self.consumer.seek_partitions(targets.clone(), REWIND_TIMEOUT) {
-                Ok(result) => {
-                    let failed: Vec<String> = result
-                        .elements()
-                        .iter()
-                        .filter_map(|e| e.error().err().map(|err| format!("{}/{}: {err}", e.topic(), e.partition())))
-                        .collect();
-                    if failed.is_empty() {
-                        tracing::debug!(partitions = targets.count(), "rewound to committed offsets");
-                        return Ok(());
-                    }
-                    if attempt >= 20 {
-                        return Err(Failure::Fatal(anyhow::anyhow!(
-                            "cannot rewind {}; restart eoshost (it resumes from the committed offsets)",
-                            failed.join(", ")
-                        )));
-                    }
-                    tracing::debug!("rewind not possible yet for {}; retrying", failed.join(", "));
-                }
-                Err(error) if attempt >= 20 => {
-                    return Err(Failure::Fatal(anyhow::anyhow!("cannot rewind: {error}; restart eoshost")));
-                }
-                Err(error) => tracing::debug!("rewind failed, retrying: {error}"),
-            }
-            attempt += 1;
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        reading::seek(&self.consumer, targets).map_err(|error| {
+            Failure::Fatal(anyhow::anyhow!("{error}; restart eoshost (it resumes from the committed offsets)"))
+        })
     }
 
     /// The consumer's membership was fenced (FENCED_INSTANCE_ID, fatal to a
@@ -457,7 +423,7 @@ impl Pipeline {
             .create_with_context(self.consumer.context().for_replacement())
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot build a consumer to rejoin the group: {e}")))?;
         drop(std::mem::replace(&mut self.consumer, replacement));
-        subscribe(&self.consumer, &self.inputs)?;
+        reading::subscribe(&self.consumer, &self.inputs)?;
         self.filled = 0;
         tracing::warn!(
             closed_in = ?started.elapsed(),
@@ -481,43 +447,4 @@ impl Pipeline {
 
 fn chain_paths(config: &Config) -> String {
     config.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
-}
-
-fn subscribe(consumer: &BaseConsumer<PipelineContext>, inputs: &[String]) -> Result<(), Failure> {
-    let topics: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    consumer.subscribe(&topics).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {topics:?}: {e}")))
-}
-
-fn empty_record() -> InputRecord {
-    InputRecord { topic: String::new(), partition: 0, offset: 0, timestamp: None, key: None, value: None, headers: Vec::new() }
-}
-
-/// Copies a consumed message into the record the plugin sees, reusing the
-/// record's buffers.
-fn fill_record(record: &mut InputRecord, message: &BorrowedMessage<'_>) {
-    fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
-        match bytes {
-            None => *slot = None,
-            Some(bytes) => {
-                let buffer = slot.get_or_insert_with(Vec::new);
-                buffer.clear();
-                buffer.extend_from_slice(bytes);
-            }
-        }
-    }
-    if record.topic != message.topic() {
-        record.topic.clear();
-        record.topic.push_str(message.topic());
-    }
-    record.partition = message.partition();
-    record.offset = message.offset();
-    record.timestamp = message.timestamp().to_millis();
-    refill(&mut record.key, message.key());
-    refill(&mut record.value, message.payload());
-    record.headers.clear();
-    if let Some(headers) = message.headers() {
-        record.headers.extend(
-            headers.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() }),
-        );
-    }
 }

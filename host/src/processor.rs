@@ -8,20 +8,14 @@
 //! database batch, lines on stdout) is the caller's.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::events::RateLimited;
+use crate::events::{Event, FreshInstanceTrapped, OutputRefused, PluginTrapped, RecordSkipped};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap};
 use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
 use crate::state::SharedState;
-
-// Per-record warnings, rate-limited (a poison stream must not write a line
-// per record); what is suppressed is counted and reported.
-static TRAPPED: RateLimited = RateLimited::new("plugin trapped", 10, Duration::from_secs(10));
-static SKIPPED: RateLimited = RateLimited::new("record skipped", 10, Duration::from_secs(10));
-static REFUSED: RateLimited = RateLimited::new("output refused by Kafka", 10, Duration::from_secs(10));
 
 /// What becomes of one input record.
 #[derive(Debug)]
@@ -118,20 +112,38 @@ impl Processor {
     /// while starting one is counted and returned (the caller waits and
     /// tries again).
     pub fn ensure_instances(&mut self) -> Result<(), Trap> {
-        self.chain.ensure_instances().inspect_err(|trap| {
-            self.metrics.plugin_trapped(trap.kind);
-            tracing::warn!("a fresh plugin instance trapped while starting: {trap}; retrying");
-        })
+        self.chain.ensure_instances().inspect_err(|trap| FreshInstanceTrapped { trap }.emit(&self.metrics))
     }
 
-    /// One record through the chain: its fate. `Err` only when eoshost
-    /// cannot go on (a state write past `--state-max-mb`); the caller then
-    /// drops whatever the record's transaction holds.
+    /// One record through the chain and the poison policy: its fate. `Err`
+    /// only when eoshost cannot go on (a state write past
+    /// `--state-max-mb`); the caller then drops whatever the record's
+    /// transaction holds.
     pub fn process(&mut self, record: &InputRecord) -> Result<Fate, Failure> {
         self.metrics.record_consumed();
         if let Some(verdict) = self.policy.decided(record) {
             return Ok(self.decided(record, verdict));
         }
+        let verdict = match self.call(record)? {
+            Ok(outputs) => {
+                self.policy.succeeded(record);
+                return Ok(Fate::Write(outputs));
+            }
+            Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
+            Err(CallError::Trap(trap)) => {
+                let id = RecordId::of(record);
+                PluginTrapped { record: &id, trap: &trap }.emit(&self.metrics);
+                self.policy.trapped(&id, &trap)
+            }
+        };
+        Ok(self.decided(record, verdict))
+    }
+
+    /// One record through the chain, without the poison policy (what
+    /// `eoshost test` shows as it is): the outputs, every one checked, or
+    /// why the record failed. The record's state writes are kept when it
+    /// succeeds and undone when it does not. `Err` as for [`Self::process`].
+    pub fn call(&mut self, record: &InputRecord) -> Result<Result<Vec<OutputRecord>, CallError>, Failure> {
         let started = Instant::now();
         let result = self.chain.transform(record);
         self.metrics.plugin_called(started.elapsed());
@@ -147,25 +159,12 @@ impl Processor {
             let mut state = state.lock();
             if result.is_ok() { state.record_completed() } else { state.record_undone() }
         }
-        let verdict = match result {
-            Ok(outputs) => {
-                self.policy.succeeded(record);
-                return Ok(Fate::Write(outputs));
-            }
-            Err(CallError::Rejected(reason)) => self.policy.rejected(&RecordId::of(record), reason),
-            Err(CallError::Trap(trap)) => {
-                let id = RecordId::of(record);
-                self.metrics.plugin_trapped(trap.kind);
-                TRAPPED.warn(format_args!("record at {id}: plugin trapped ({} trap): {}", trap.kind, trap.message));
-                self.policy.trapped(&id, &trap)
-            }
-        };
-        Ok(self.decided(record, verdict))
+        Ok(result)
     }
 
     fn decided(&self, record: &InputRecord, verdict: Verdict) -> Fate {
         if let Verdict::Skip(error) = &verdict {
-            SKIPPED.warn(format_args!("skipping the record at {} (--on-error skip): {error}", RecordId::of(record)));
+            RecordSkipped { record: &RecordId::of(record), error }.emit(&self.metrics);
         }
         verdict.into()
     }
@@ -181,7 +180,7 @@ impl Processor {
     /// the topic, say): it must not reach the plugin again; `--on-error`
     /// applies when it comes back.
     pub fn refused(&mut self, id: RecordId, error: &str) {
-        REFUSED.warn(format_args!("record at {id}: Kafka refused an output: {error}; the record will follow --on-error"));
+        OutputRefused { record: &id, error }.emit(&self.metrics);
         self.policy.condemn(id, format!("Kafka refused an output: {error}"));
     }
 

@@ -1,14 +1,12 @@
 //! The progress line: every `--progress-interval-s` one info line with
 //! records in and out per second, lag, commits, aborts, traps and dead
 //! letters over the interval. It reads the [`Metrics`] counters, so the loop
-//! does nothing for it; it also reports the warnings [`events`] suppressed.
-//!
-//! [`events`]: crate::events
+//! does nothing for it; it also reports the events whose logging was
+//! rate-limited ([`crate::events`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::events;
 use crate::metrics::{Metrics, Totals};
 
 /// Logs a progress line every `every` (started by the host scaffold);
@@ -32,7 +30,7 @@ pub async fn report(metrics: Arc<Metrics>, every: Duration, lag_known: bool) {
             dead_letters = line.dead_letters,
             "progress: {line}"
         );
-        events::flush();
+        metrics.limiters.flush();
         before = now;
         since = Instant::now();
     }

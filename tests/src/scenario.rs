@@ -104,6 +104,14 @@ impl Scenario {
         Ok(name)
     }
 
+    /// A unique name for a topic that eoshost creates itself (a changelog,
+    /// the relay's progress topic), deleted when the scenario ends.
+    pub fn topic_created_by_eoshost(&self, role: &str) -> String {
+        let name = self.unique(role);
+        self.topics.borrow_mut().push(name.clone());
+        name
+    }
+
     /// Creates the topic `name` (e.g. the default dead-letter topic
     /// `<input>.dlq`), deleted when the scenario ends.
     pub fn named_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
@@ -140,6 +148,17 @@ impl Scenario {
         self.spawned.set(index);
         let label = format!("{index:02}-{label}");
         let run = Eoshost::spawn_args(args, &self.log_dir, &label)?;
+        self.report(&format!("started {label} (pid {})", run.pid()));
+        Ok(run)
+    }
+
+    /// [`Scenario::spawn_args`] with environment variables of the child
+    /// (e.g. `EOSHOST_LOG=debug`).
+    pub fn spawn_args_with_env(&self, args: &[String], env: &[(String, String)], label: &str) -> anyhow::Result<Eoshost> {
+        let index = self.spawned.get() + 1;
+        self.spawned.set(index);
+        let label = format!("{index:02}-{label}");
+        let run = Eoshost::spawn_args_with_env(args, env, &self.log_dir, &label)?;
         self.report(&format!("started {label} (pid {})", run.pid()));
         Ok(run)
     }

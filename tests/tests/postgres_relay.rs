@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::faults::{kill_mid_work, stop_final_run};
+use eoshost_tests::timeouts::{ALL_COMMITTED_SOON, EXIT_AT_START, FIRST_BATCH, FIRST_COMMIT, RELAY_FENCED};
 use eoshost_tests::{Eoshost, Isolation, Postgres, Scenario, Tally, env_number, unique_suffix};
 
 struct Outbox {
@@ -29,7 +30,8 @@ impl Outbox {
              created_at timestamptz default now())"
         ))?;
         let output = scenario.topic("out", partitions)?;
-        let progress = scenario.topic("progress", 1)?;
+        // Created by the relay itself (compacted, one partition).
+        let progress = scenario.topic_created_by_eoshost("progress");
         Ok(Outbox { table, output, progress })
     }
 
@@ -175,7 +177,7 @@ fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_rel
             // Two relays on the same table at once: the later
             // init_transactions fences the earlier, which must stop.
             let mut twin = scenario.spawn_args(&args, "relay-twin")?;
-            let deadline = Instant::now() + Duration::from_secs(60);
+            let deadline = Instant::now() + RELAY_FENCED;
             let (loser, winner) = loop {
                 if run.try_exit().is_some() {
                     break (run, twin);
@@ -183,7 +185,10 @@ fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_rel
                 if twin.try_exit().is_some() {
                     break (twin, run);
                 }
-                anyhow::ensure!(Instant::now() < deadline, "neither of two relays on one table was fenced within 60 s");
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "neither of two relays on one table was fenced within {RELAY_FENCED:?}"
+                );
                 std::thread::sleep(Duration::from_millis(100));
             };
             let mut loser = loser;
@@ -196,7 +201,7 @@ fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_rel
             run = winner;
         }
         let before: i64 = scenario.broker().end_offsets(&outbox.output)?.iter().sum();
-        wait_published(&scenario, &outbox.output, before, &mut run, Duration::from_secs(90))?;
+        wait_published(&scenario, &outbox.output, before, &mut run, FIRST_COMMIT)?;
         kill_mid_work(&scenario, &mut run, &format!("{} rows committed by the writers so far", writers.committed()))?;
         kills += 1;
     }
@@ -231,7 +236,7 @@ fn relay_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()> {
         &[&(count as i64)],
     )?;
     let mut run = scenario.spawn_args(&outbox.relay_args(&pg, &scenario), "relay")?;
-    let first = wait_published(&scenario, &outbox.output, 0, &mut run, Duration::from_secs(60))?;
+    let first = wait_published(&scenario, &outbox.output, 0, &mut run, FIRST_BATCH)?;
     let elapsed = wait_outbox_empty(&pg, &outbox.table, &mut run, Duration::from_secs(240))?;
     let rate = (count as i64 - first) as f64 / elapsed.as_secs_f64().max(0.001);
     scenario.report(&format!(
@@ -272,7 +277,7 @@ fn rows_are_relayed_in_transaction_id_order_across_a_power_of_ten() -> anyhow::R
     let batch_rows = args.iter().position(|a| a == "--batch-rows").expect("relay_args sets --batch-rows") + 1;
     args[batch_rows] = "2".to_owned();
     let mut run = scenario.spawn_args(&args, "relay")?;
-    wait_outbox_empty(&pg, &outbox.table, &mut run, Duration::from_secs(60))?;
+    wait_outbox_empty(&pg, &outbox.table, &mut run, ALL_COMMITTED_SOON)?;
     run.terminate(Duration::from_secs(15))?;
 
     let expected: BTreeSet<u64> = (0..4).collect();
@@ -298,7 +303,7 @@ fn a_missing_outbox_table_is_named_at_start() -> anyhow::Result<()> {
         .chain(["--bootstrap-servers".to_owned(), scenario.broker().bootstrap().to_owned()])
         .collect();
     let mut run = scenario.spawn_args(&args, "missing-table")?;
-    let exit = run.wait_exit(Duration::from_secs(30));
+    let exit = run.wait_exit(EXIT_AT_START);
     let stderr = run.stderr();
     scenario.report(&format!("missing outbox table: {exit:?}"));
     anyhow::ensure!(exit.and_then(|e| e.code()) == Some(2), "missing outbox table: {exit:?}\n{stderr}");

@@ -2,20 +2,12 @@
 //! ever and only reports them to the client's `error()` callback, so a wrong
 //! CA or password would otherwise look like a broker that is slow to answer.
 //! At start they end eoshost (exit 2, naming the broker and the cause, see
-//! `client::await_cluster`); later, [`BrokerErrors::report`] counts them in
-//! `eoshost_connection_errors_total{kind}` and logs at most one line per
-//! [`LOG_EVERY`] while librdkafka keeps retrying.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+//! `client::await_cluster`); later, the client contexts emit them as
+//! [`crate::events::ConnectionRefused`]: counted in
+//! `eoshost_connection_errors_total{kind}`, logged at most once per 30 s
+//! while librdkafka keeps retrying.
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-
-use crate::metrics::Metrics;
-
-/// The longest silence between two log lines about refused connections.
-pub const LOG_EVERY: Duration = Duration::from_secs(30);
 
 /// Why a broker refused the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,46 +84,6 @@ pub fn refusal(error: &KafkaError, reason: &str, bootstrap: &str) -> Option<Refu
     Some(Refusal { kind, broker, cause: cause.trim().to_owned() })
 }
 
-/// Counts and logs refusals after start, rate-limited. Owned by a client
-/// context and called from its `error()` callback.
-pub struct BrokerErrors {
-    metrics: Arc<Metrics>,
-    bootstrap: String,
-    last_logged: Mutex<Option<Instant>>,
-    suppressed: AtomicU64,
-}
-
-impl BrokerErrors {
-    pub fn new(metrics: Arc<Metrics>, bootstrap: &str) -> Self {
-        BrokerErrors { metrics, bootstrap: bootstrap.to_owned(), last_logged: Mutex::new(None), suppressed: AtomicU64::new(0) }
-    }
-
-    /// Counts and (rate-limited) logs `error` if it is a refusal; returns
-    /// false for any other error, which the caller handles as before.
-    pub fn report(&self, error: &KafkaError, reason: &str) -> bool {
-        let Some(refusal) = refusal(error, reason, &self.bootstrap) else { return false };
-        self.metrics.connection_refused(refusal.kind.as_str());
-        if self.should_log(Instant::now()) {
-            let suppressed = self.suppressed.swap(0, Ordering::AcqRel);
-            tracing::error!(kind = refusal.kind.as_str(), suppressed, "{}; librdkafka keeps retrying", refusal.message());
-        } else {
-            self.suppressed.fetch_add(1, Ordering::AcqRel);
-        }
-        true
-    }
-
-    fn should_log(&self, now: Instant) -> bool {
-        let mut last = self.last_logged.lock().unwrap_or_else(|p| p.into_inner());
-        match *last {
-            Some(at) if now.duration_since(at) < LOG_EVERY => false,
-            _ => {
-                *last = Some(now);
-                true
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,21 +104,5 @@ mod tests {
         let auth = refusal(&KafkaError::Global(RDKafkaErrorCode::Authentication), "SASL authentication error", "b:9094").unwrap();
         assert_eq!((auth.kind, auth.broker.as_str()), (RefusalKind::Authentication, "b:9094"));
         assert!(refusal(&KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure), "x: y", "b").is_none());
-    }
-
-    #[test]
-    fn refusals_are_counted_every_time_and_logged_at_most_every_interval() {
-        let metrics = Arc::new(Metrics::new());
-        let errors = BrokerErrors::new(metrics.clone(), "b:9094");
-        let error = KafkaError::Global(RDKafkaErrorCode::Authentication);
-        for _ in 0..3 {
-            assert!(errors.report(&error, "sasl_ssl://b:9094/1: Authentication failed"));
-        }
-        assert!(!errors.report(&KafkaError::Global(RDKafkaErrorCode::AllBrokersDown), "all down"));
-        assert_eq!(errors.suppressed.load(Ordering::Acquire), 2);
-        let now = Instant::now();
-        assert!(!errors.should_log(now));
-        assert!(errors.should_log(now + LOG_EVERY));
-        assert!(metrics.encode().contains("eoshost_connection_errors_total{kind=\"authentication\"} 3"), "{}", metrics.encode());
     }
 }

@@ -15,7 +15,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 
-use super::broker_errors::BrokerErrors;
+use super::broker_errors::refusal;
+use crate::events::{ConnectionRefused, Event};
 use super::transaction::Transaction;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
@@ -42,9 +43,8 @@ struct Shared {
     /// Rebalance callbacks run so far: records read across one are thrown
     /// away by the loop.
     rebalances: AtomicU64,
-    /// TLS and authentication refusals after start, counted and logged
-    /// rate-limited while librdkafka retries them.
-    broker_errors: BrokerErrors,
+    /// Named in TLS and authentication refusals that name no broker.
+    bootstrap: String,
     metrics: Arc<Metrics>,
     /// The state store of a stateful pipeline.
     state: Option<SharedState>,
@@ -57,7 +57,7 @@ impl PipelineContext {
                 transaction: Mutex::new(transaction),
                 failure: Mutex::new(None),
                 rebalances: AtomicU64::new(0),
-                broker_errors: BrokerErrors::new(metrics.clone(), bootstrap),
+                bootstrap: bootstrap.to_owned(),
                 metrics,
                 state,
             }),
@@ -95,9 +95,7 @@ impl PipelineContext {
 
 impl ClientContext for PipelineContext {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        if !self.shared.broker_errors.report(&error, reason) {
-            tracing::warn!("librdkafka: {error}: {reason}");
-        }
+        client_error(&self.shared.metrics, &self.shared.bootstrap, error, reason);
     }
 
     /// Lag per assigned partition ([`super::lag`]), from what this
@@ -156,5 +154,14 @@ impl ConsumerContext for PipelineContext {
             }
             self.shared.metrics.set_ready(partitions.count() > 0);
         }
+    }
+}
+
+/// A client's `error()` callback: a TLS or authentication refusal after
+/// start is a [`ConnectionRefused`] event; anything else is logged.
+pub fn client_error(metrics: &Metrics, bootstrap: &str, error: rdkafka::error::KafkaError, reason: &str) {
+    match refusal(&error, reason, bootstrap) {
+        Some(refusal) => ConnectionRefused { refusal: &refusal }.emit(metrics),
+        None => tracing::warn!("librdkafka: {error}: {reason}"),
     }
 }

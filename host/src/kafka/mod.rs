@@ -17,6 +17,7 @@ pub mod lag;
 pub mod librdkafka;
 pub mod membership;
 pub mod producer;
+pub mod reading;
 pub mod secrets;
 pub mod slot;
 pub mod topics;

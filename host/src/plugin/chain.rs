@@ -11,8 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use super::contract::{InputRecord, OutputRecord};
-use super::engine::{PluginEngine, SandboxLimits};
-use super::instance::{CallError, Plugin, Sandbox, Trap};
+use super::engine::PluginEngine;
+use super::instance::{CallError, Plugin, Trap};
+use super::limits::SandboxLimits;
+use super::sandbox::Sandbox;
 use crate::failure::Failure;
 use crate::state::SharedState;
 

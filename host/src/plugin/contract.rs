@@ -5,7 +5,7 @@
 //! `stateful-transformer` world, a superset of `transformer`: a component of
 //! either world links (one that imports no state never reaches the store).
 
-use super::sandbox::SandboxState;
+use super::wasi::SandboxState;
 
 wasmtime::component::bindgen!({
     path: "../wit",

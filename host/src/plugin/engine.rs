@@ -5,45 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the ticker advances the epoch. A call overruns its budget by at
-/// most one tick.
-pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-
-/// The bounds every plugin instance runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SandboxLimits {
-    /// Wall-clock budget of one `init` or `transform` call.
-    pub call_timeout: Duration,
-    /// Cap on each linear memory of one instance.
-    pub memory_bytes: usize,
-    /// Cap on the Wasm (native) stack of a call.
-    pub stack_bytes: usize,
-    /// Bytes of stdout and of stderr kept per call; the rest is dropped.
-    pub output_bytes_per_call: usize,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        SandboxLimits {
-            call_timeout: Duration::from_millis(crate::defaults::PLUGIN_TIMEOUT_MS),
-            memory_bytes: (crate::defaults::PLUGIN_MEMORY_MB as usize) << 20,
-            stack_bytes: 512 << 10,
-            output_bytes_per_call: 16 << 10,
-        }
-    }
-}
-
-impl SandboxLimits {
-    /// The epoch deadline, in ticks, that enforces `call_timeout`.
-    pub fn deadline_ticks(&self) -> u64 {
-        (self.call_timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
-    }
-}
+use super::limits::{EPOCH_TICK, SandboxLimits};
 
 /// The process's wasmtime engine, the limits it was built for, and where
 /// it keeps precompiled plugins.

@@ -5,9 +5,14 @@
 
 use std::fmt::Write as _;
 
+use std::path::Path;
+
 use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
+
+use super::engine::PluginEngine;
+use super::instance::{LoadError, link, read_component};
 
 /// The world plugins implement, as `inspect` prints it.
 pub const WORLD: &str = "eoshost:transform/transformer@0.1.0";
@@ -89,3 +94,17 @@ impl WorldReport {
         out
     }
 }
+
+/// The report `eoshost inspect` prints: the component's imports and exports,
+/// and every way it does not fit the world (including mistyped functions).
+pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadError> {
+    let (component, _) = read_component(engine, path)?;
+    let mut report = describe(engine.engine(), &component);
+    if report.problems.is_empty()
+        && let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component)
+    {
+        report.problems.push(format!("{reason:#}"));
+    }
+    Ok(report)
+}
+

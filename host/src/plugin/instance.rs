@@ -1,12 +1,10 @@
-//! The lifecycle of plugin instances, in one place: a [`Plugin`] is loaded,
-//! checked against the world and pre-instantiated once; a [`PluginInstance`]
-//! is made from it (and `init` called) in microseconds; a [`Sandbox`] holds
-//! the live instance and throws it away after a trap — a trapped store cannot
-//! be re-entered, and an instance that trapped is never called again.
+//! Plugins and their instances: a [`Plugin`] is loaded, checked against the
+//! world and pre-instantiated once; a [`PluginInstance`] is made from it (and
+//! `init` called) in microseconds, and its traps are classified here. The
+//! [`super::Sandbox`] (`sandbox.rs`) decides when an instance is thrown away.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, Trap as WasmTrap};
@@ -16,8 +14,8 @@ use super::contract::{
     InputRecord, OutputRecord, PluginError, StatefulTransformer as Transformer, StatefulTransformerPre as TransformerPre,
 };
 use super::engine::PluginEngine;
-use super::inspect::{STATE_IMPORT, WorldReport, describe};
-use super::sandbox::SandboxState;
+use super::inspect::{STATE_IMPORT, describe};
+use super::wasi::SandboxState;
 use crate::state::SharedState;
 
 /// Longest line of plugin output copied into the host's log.
@@ -137,7 +135,7 @@ fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<SandboxState>> {
 
 /// Reads and compiles (or loads from the precompiled cache) the component
 /// at `path`.
-fn read_component(engine: &PluginEngine, path: &Path) -> Result<(Component, CodeOrigin), LoadError> {
+pub(super) fn read_component(engine: &PluginEngine, path: &Path) -> Result<(Component, CodeOrigin), LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable { path: path.into(), source })?;
     check_header(path, &bytes)?;
     cache::compile_cached(engine.engine(), engine.cache_dir(), &bytes)
@@ -145,7 +143,7 @@ fn read_component(engine: &PluginEngine, path: &Path) -> Result<(Component, Code
 }
 
 /// Checks `component` against the world and pre-instantiates it.
-fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<TransformerPre<SandboxState>, LoadError> {
+pub(super) fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<TransformerPre<SandboxState>, LoadError> {
     let wrong_world = |reason| LoadError::WrongWorld { path: path.into(), reason };
     let report = describe(engine.engine(), component);
     if !report.problems.is_empty() {
@@ -154,19 +152,6 @@ fn link(engine: &PluginEngine, path: &Path, component: &Component) -> Result<Tra
     let linker = linker(engine).map_err(|reason| LoadError::Invalid { path: path.into(), reason })?;
     let instance_pre = linker.instantiate_pre(component).map_err(|e| wrong_world(e.into()))?;
     TransformerPre::new(instance_pre).map_err(|e| wrong_world(e.into()))
-}
-
-/// The report `eoshost inspect` prints: the component's imports and exports,
-/// and every way it does not fit the world (including mistyped functions).
-pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadError> {
-    let (component, _) = read_component(engine, path)?;
-    let mut report = describe(engine.engine(), &component);
-    if report.problems.is_empty()
-        && let Err(LoadError::WrongWorld { reason, .. }) = link(engine, path, &component)
-    {
-        report.problems.push(format!("{reason:#}"));
-    }
-    Ok(report)
 }
 
 impl Plugin {
@@ -264,7 +249,7 @@ pub struct PluginInstance {
 }
 
 impl PluginInstance {
-    fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
+    pub(super) fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
         self.store.set_epoch_deadline(self.deadline_ticks);
         let outcome = self.bindings.call_transform(&mut self.store, record);
         let result = match outcome {
@@ -319,77 +304,4 @@ fn classify(error: &wasmtime::Error, store: &Store<SandboxState>) -> Trap {
         message.push_str(&last);
     }
     Trap { kind, message }
-}
-
-/// The live instance of a plugin, replaced after every trap.
-pub struct Sandbox {
-    plugin: Plugin,
-    live: Option<PluginInstance>,
-}
-
-/// Whether the last call made a fresh instance first, and how long that took.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallStats {
-    pub fresh_instance: Option<std::time::Duration>,
-}
-
-impl Sandbox {
-    pub fn new(plugin: Plugin) -> Self {
-        Sandbox { plugin, live: None }
-    }
-
-    pub fn plugin(&self) -> &Plugin {
-        &self.plugin
-    }
-
-    /// Makes the instance the next call will use, if there is none, so the
-    /// cost of recovering from a trap is paid outside the record's call.
-    pub fn ensure_instance(&mut self) -> Result<(), Trap> {
-        if self.live.is_none() {
-            let instance = self.plugin.instantiate().map_err(|error| match error {
-                InstantiateError::Trap(trap) => trap,
-                // init accepted this configuration when the plugin was loaded.
-                InstantiateError::Config(message) => {
-                    Trap { kind: TrapKind::Other, message: format!("init refused a configuration it accepted before: {message}") }
-                }
-            })?;
-            self.live = Some(instance);
-        }
-        Ok(())
-    }
-
-    /// Calls `transform` on the live instance (making one if needed). After
-    /// a trap the instance is dropped here, and only here. A stateful
-    /// plugin's state calls reach the table of the record's partition and
-    /// this plugin during the call; whether its writes stay is the caller's
-    /// to say ([`crate::state::StateStore::record_completed`]).
-    pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
-        self.ensure_instance()?;
-        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
-        if let Some(state) = &self.plugin.state {
-            state.lock().enter(&record.topic, record.partition, &self.plugin.name);
-        }
-        let outcome = instance.transform(record);
-        if let Some(state) = &self.plugin.state {
-            state.lock().leave();
-        }
-        if let Err(CallError::Trap(_)) = &outcome {
-            self.live = None;
-        }
-        outcome
-    }
-
-    /// Like [`Sandbox::transform`], also saying how long making a fresh
-    /// instance took when one was needed.
-    pub fn transform_timed(&mut self, record: &InputRecord) -> (Result<Vec<OutputRecord>, CallError>, CallStats) {
-        let mut stats = CallStats::default();
-        if self.live.is_none() {
-            let started = Instant::now();
-            if let Err(trap) = self.ensure_instance() {
-                return (Err(trap.into()), stats);
-            }
-            stats.fresh_instance = Some(started.elapsed());
-        }
-        (self.transform(record), stats)
-    }
 }

@@ -1,7 +1,8 @@
 //! The plugin runtime: everything on the WebAssembly side of eoshost. The
 //! engine and its limits (`engine`, `limits`), what an instance may reach
-//! (`sandbox`), the WIT contract (`contract`), instance lifecycle and trap
-//! classification (`instance`), chains of plugins (`chain`), the precompiled
+//! (`wasi`), the WIT contract (`contract`), plugins, instances and trap
+//! classification (`instance`), the sandbox that throws a trapped instance
+//! away (`sandbox`), chains of plugins (`chain`), the precompiled
 //! cache (`cache`) and the world check behind `eoshost inspect` (`inspect`).
 
 mod cache;
@@ -12,10 +13,13 @@ mod inspect;
 mod instance;
 mod limits;
 mod sandbox;
+mod wasi;
 
 pub use cache::CodeOrigin;
 pub use chain::{Chain, PluginSpec, assign_config};
 pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
-pub use engine::{EPOCH_TICK, PluginEngine, SandboxLimits};
-pub use inspect::{WORLD, WorldReport};
-pub use instance::{CallError, CallStats, InstantiateError, LoadError, Plugin, PluginInstance, Sandbox, Trap, TrapKind, inspect};
+pub use engine::PluginEngine;
+pub use inspect::{WORLD, WorldReport, inspect};
+pub use instance::{CallError, InstantiateError, LoadError, Plugin, PluginInstance, Trap, TrapKind};
+pub use limits::{EPOCH_TICK, SandboxLimits};
+pub use sandbox::{CallStats, Sandbox};

@@ -1,166 +1,82 @@
-//! What a plugin instance can reach: a WASI context with no preopened
-//! directories, no environment, no arguments, no sockets and no name lookup;
-//! clocks and random numbers only. Its stdout and stderr are captured into
-//! bounded per-call buffers that the host drains into its own log.
+//! The sandbox of one plugin: its live instance, thrown away after every
+//! trap, here and only here — a trapped store cannot be re-entered, and an
+//! instance that trapped is never called again. (What an instance can reach
+//! is `wasi.rs`; its limits `limits.rs`.)
 
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::time::Instant;
 
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use super::contract::{InputRecord, OutputRecord};
+use super::instance::{CallError, InstantiateError, Plugin, PluginInstance, Trap, TrapKind};
 
-use super::limits::MemoryCap;
-
-/// The data of one instance's store.
-pub struct SandboxState {
-    pub(super) wasi: WasiCtx,
-    pub(super) table: ResourceTable,
-    pub(super) memory: MemoryCap,
-    pub(super) stdout: CapturedOutput,
-    pub(super) stderr: CapturedOutput,
-    pub(super) plugin_name: Arc<str>,
-    /// The store behind the `state` import (`None` for a stateless plugin).
-    pub(super) state: Option<crate::state::SharedState>,
+/// The live instance of a plugin, replaced after every trap.
+pub struct Sandbox {
+    plugin: Plugin,
+    live: Option<PluginInstance>,
 }
 
-impl SandboxState {
-    pub fn new(
-        plugin_name: Arc<str>,
-        memory_bytes: usize,
-        output_bytes: usize,
-        state: Option<crate::state::SharedState>,
-    ) -> Self {
-        let stdout = CapturedOutput::new(output_bytes);
-        let stderr = CapturedOutput::new(output_bytes);
-        // The builder starts empty: nothing is inherited or preopened.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
-        SandboxState {
-            wasi,
-            table: ResourceTable::new(),
-            memory: MemoryCap::new(memory_bytes),
-            stdout,
-            stderr,
-            plugin_name,
-            state,
+/// Whether the last call made a fresh instance first, and how long that took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallStats {
+    pub fresh_instance: Option<std::time::Duration>,
+}
+
+impl Sandbox {
+    pub fn new(plugin: Plugin) -> Self {
+        Sandbox { plugin, live: None }
+    }
+
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// Makes the instance the next call will use, if there is none, so the
+    /// cost of recovering from a trap is paid outside the record's call.
+    pub fn ensure_instance(&mut self) -> Result<(), Trap> {
+        if self.live.is_none() {
+            let instance = self.plugin.instantiate().map_err(|error| match error {
+                InstantiateError::Trap(trap) => trap,
+                // init accepted this configuration when the plugin was loaded.
+                InstantiateError::Config(message) => {
+                    Trap { kind: TrapKind::Other, message: format!("init refused a configuration it accepted before: {message}") }
+                }
+            })?;
+            self.live = Some(instance);
         }
-    }
-}
-
-impl WasiView for SandboxState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-/// A plugin's stdout or stderr: keeps up to a bound of bytes per call and
-/// counts the rest. Writes never fail, so a chatty plugin is never made to
-/// trap by its own logging.
-#[derive(Clone)]
-pub struct CapturedOutput {
-    inner: Arc<Mutex<Captured>>,
-}
-
-#[derive(Default)]
-struct Captured {
-    kept: Vec<u8>,
-    dropped: usize,
-    limit: usize,
-}
-
-impl CapturedOutput {
-    fn new(limit: usize) -> Self {
-        CapturedOutput { inner: Arc::new(Mutex::new(Captured { limit, ..Captured::default() })) }
-    }
-
-    fn append(&self, bytes: &[u8]) {
-        let mut captured = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let room = captured.limit.saturating_sub(captured.kept.len());
-        let kept = bytes.len().min(room);
-        captured.kept.extend_from_slice(&bytes[..kept]);
-        captured.dropped += bytes.len() - kept;
-    }
-
-    /// The last non-empty line kept so far, without draining it.
-    pub fn peek_last_line(&self) -> Option<String> {
-        let captured = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let text = String::from_utf8_lossy(&captured.kept);
-        // Rust's hint about RUST_BACKTRACE follows every panic message.
-        text.lines()
-            .rev()
-            .map(str::trim)
-            .find(|line| !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE"))
-            .map(|line| line.chars().take(300).collect())
-    }
-
-    /// Takes what was written since the last drain: the kept text and the
-    /// number of bytes dropped.
-    pub fn drain(&self) -> (String, usize) {
-        let mut captured = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let text = String::from_utf8_lossy(&captured.kept).into_owned();
-        captured.kept.clear();
-        (text, std::mem::take(&mut captured.dropped))
-    }
-}
-
-impl IsTerminal for CapturedOutput {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for CapturedOutput {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(self.clone())
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(self.clone())
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for CapturedOutput {
-    async fn ready(&mut self) {}
-}
-
-#[wasmtime_wasi::async_trait]
-impl OutputStream for CapturedOutput {
-    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
-        self.append(&bytes);
         Ok(())
     }
 
-    fn flush(&mut self) -> StreamResult<()> {
-        Ok(())
+    /// Calls `transform` on the live instance (making one if needed). After
+    /// a trap the instance is dropped here, and only here. A stateful
+    /// plugin's state calls reach the table of the record's partition and
+    /// this plugin during the call; whether its writes stay is the caller's
+    /// to say ([`crate::state::StateStore::record_completed`]).
+    pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
+        self.ensure_instance()?;
+        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
+        if let Some(state) = self.plugin.state() {
+            state.lock().enter(&record.topic, record.partition, self.plugin.name());
+        }
+        let outcome = instance.transform(record);
+        if let Some(state) = self.plugin.state() {
+            state.lock().leave();
+        }
+        if let Err(CallError::Trap(_)) = &outcome {
+            self.live = None;
+        }
+        outcome
     }
 
-    fn check_write(&mut self) -> StreamResult<usize> {
-        Ok(64 << 10)
-    }
-}
-
-impl tokio::io::AsyncWrite for CapturedOutput {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.append(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    /// Like [`Sandbox::transform`], also saying how long making a fresh
+    /// instance took when one was needed.
+    pub fn transform_timed(&mut self, record: &InputRecord) -> (Result<Vec<OutputRecord>, CallError>, CallStats) {
+        let mut stats = CallStats::default();
+        if self.live.is_none() {
+            let started = Instant::now();
+            if let Err(trap) = self.ensure_instance() {
+                return (Err(trap.into()), stats);
+            }
+            stats.fresh_instance = Some(started.elapsed());
+        }
+        (self.transform(record), stats)
     }
 }

@@ -28,6 +28,7 @@ use postgres::Client;
 use crate::cli::{RelayArgs, parse_pair};
 use crate::config::librdkafka_settings;
 use crate::defaults;
+use crate::events::{Event, OutboxHeldBack};
 use crate::failure::Failure;
 use crate::kafka::client::{self, Cluster};
 use crate::kafka::errors::{TxnError, is_fenced};
@@ -63,7 +64,6 @@ struct Relay {
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     last_held_back_check: Instant,
-    last_held_back_warning: Instant,
 }
 
 /// Runs the relay until SIGTERM/SIGINT (exit 0) or a fatal error.
@@ -197,7 +197,6 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
         metrics,
         stop,
         last_held_back_check: Instant::now(),
-        last_held_back_warning: Instant::now().checked_sub(Duration::from_secs(60)).unwrap_or_else(Instant::now),
     };
     relay.delete_published();
     relay.run()
@@ -341,7 +340,8 @@ impl Relay {
     }
 
     /// Sets `eoshost_relay_held_back_seconds` (every second at most) and
-    /// warns, every 10 s at most, while a long transaction holds rows back.
+    /// warns ([`OutboxHeldBack`], rate-limited) while a long transaction
+    /// holds rows back.
     fn warn_if_held_back(&mut self) {
         if self.last_held_back_check.elapsed() < Duration::from_secs(1) {
             return;
@@ -349,12 +349,8 @@ impl Relay {
         self.last_held_back_check = Instant::now();
         if let Ok(age) = self.client().and_then(|c| outbox::oldest_transaction_age(c).map_err(|e| e.to_string())) {
             self.metrics.set_relay_held_back(age);
-            if age > HELD_BACK_WARNING_SECS && self.last_held_back_warning.elapsed() >= Duration::from_secs(10) {
-                self.last_held_back_warning = Instant::now();
-                tracing::warn!(
-                    "a transaction has been open for {age:.0} s; rows committed after it started are held back \
-                     until it ends (see pg_stat_activity)"
-                );
+            if age > HELD_BACK_WARNING_SECS {
+                OutboxHeldBack { seconds: age }.emit(&self.metrics);
             }
         }
     }

@@ -47,11 +47,16 @@ pub struct SinkState {
 
 pub struct SinkContext {
     state: Mutex<SinkState>,
+    /// The metrics, also reachable outside the state's lock (the client's
+    /// error callback).
+    metrics: Arc<Metrics>,
+    /// Named in TLS and authentication refusals that name no broker.
+    bootstrap: String,
 }
 
 impl SinkContext {
-    pub fn new(state: SinkState) -> Self {
-        SinkContext { state: Mutex::new(state) }
+    pub fn new(state: SinkState, bootstrap: &str) -> Self {
+        SinkContext { metrics: state.metrics.clone(), state: Mutex::new(state), bootstrap: bootstrap.to_owned() }
     }
 
     /// Never held across `poll` (the callback runs inside it).
@@ -154,6 +159,10 @@ fn list_of(partitions: &[Partition]) -> TopicPartitionList {
 }
 
 impl ClientContext for SinkContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        crate::kafka::context::client_error(&self.metrics, &self.bootstrap, error, reason);
+    }
+
     /// Lag per assigned partition ([`crate::kafka::lag`]), from the offsets
     /// this instance committed to the database.
     fn stats(&self, statistics: rdkafka::statistics::Statistics) {
@@ -163,7 +172,7 @@ impl ClientContext for SinkContext {
                 state.partitions.get(&(topic.to_owned(), partition)).and_then(|p| p.committed)
             })
         };
-        self.state().metrics.set_consumer_lag(lags);
+        self.metrics.set_consumer_lag(lags);
     }
 }
 

@@ -18,19 +18,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::batch::{Batch, Partition};
 use super::database::{Database, DbError, OpenError, Outcome};
 use super::partitions::{SinkContext, SinkState, set_paused};
 use crate::config::{Config, PostgresSink};
-use crate::events::RateLimited;
+use crate::events::{Event, RecordDeadLettered};
 use crate::failure::Failure;
 use crate::kafka::client;
-use crate::kafka::consume_error::{ConsumeError, consume_error, stuck_at};
+use crate::kafka::reading;
 use crate::metrics::Metrics;
-use crate::plugin::{Header, InputRecord, OutputTopics};
+use crate::plugin::{InputRecord, OutputTopics};
 use crate::policy::RecordId;
 use crate::processor::{Fate, OutputRules, Processor};
 use crate::retry::Backoff;
@@ -39,8 +38,6 @@ use crate::state::SharedState;
 
 /// Longest wait between retries while the database is unavailable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-static DEAD_LETTERED: RateLimited = RateLimited::new("record dead-lettered", 10, Duration::from_secs(10));
 
 /// Runs the sink until SIGTERM/SIGINT (exit 0) or a fatal error.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
@@ -58,6 +55,8 @@ struct PostgresSinkLoop {
     config: Config,
     consumer: BaseConsumer<SinkContext>,
     processor: Processor,
+    /// The record being processed, its buffers reused.
+    record: InputRecord,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     /// Set while the database is unavailable: every partition is paused and
@@ -127,12 +126,11 @@ impl PostgresSinkLoop {
         }
         let consumer: BaseConsumer<SinkContext> =
             client::member_consumer_config(&config, None, client::consumer_statistics(&config))
-                .create_with_context(SinkContext::new(state))
+                .create_with_context(SinkContext::new(state, &config.bootstrap_servers))
                 .map_err(|e| {
                     Failure::usage(format!("invalid Kafka consumer settings: {}", client::describe_create_error(&e, &config)))
                 })?;
-        let inputs: Vec<&str> = config.inputs.iter().map(String::as_str).collect();
-        consumer.subscribe(&inputs).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot subscribe to {inputs:?}: {e}")))?;
+        reading::subscribe(&consumer, &config.inputs)?;
         tracing::info!(
             plugin = %config.plugin.display(), group = %config.group, inputs = ?config.inputs, table = %sink.table,
             "eoshost started (sink: postgres)"
@@ -144,6 +142,7 @@ impl PostgresSinkLoop {
         };
         Ok(Some(PostgresSinkLoop {
             processor: Processor::new(chain, rules, config.on_error, config.max_retries, None, metrics.clone()),
+            record: reading::empty_record(),
             consumer,
             metrics,
             stop,
@@ -179,17 +178,18 @@ impl PostgresSinkLoop {
             let wait = if self.retry_at.is_some() { Duration::from_millis(100) } else { Duration::from_millis(20) };
             match self.consumer.poll(wait) {
                 None => {}
-                Some(Err(error)) => match consume_error(&error, &self.config.group, || stuck_at(&self.consumer, None)) {
-                    ConsumeError::Transient { kind } => {
-                        self.metrics.consumer_error(kind);
-                        tracing::debug!(kind, "consumer: {error}");
+                Some(Err(error)) => {
+                    if let Some(message) = reading::poll_error(&error, &self.consumer, &self.config.group, &self.metrics) {
+                        return Err(Failure::usage(message));
                     }
-                    ConsumeError::Permanent { message, .. } => return Err(Failure::usage(message)),
-                },
+                }
                 Some(Ok(message)) => {
-                    let record = input_record(&message);
+                    let mut record = std::mem::replace(&mut self.record, reading::empty_record());
+                    reading::fill_record(&mut record, &message);
                     drop(message);
-                    self.process(record)?;
+                    let processed = self.process(&record);
+                    self.record = record;
+                    processed?;
                 }
             }
         }
@@ -224,17 +224,9 @@ impl PostgresSinkLoop {
         }
     }
 
-    /// Seeks each partition to its start; `Beginning`/`End` are resolved by
-    /// librdkafka.
+    /// Seeks each partition to its start.
     fn seek(&self, targets: TopicPartitionList) -> anyhow::Result<()> {
-        let result = self.consumer.seek_partitions(targets, Duration::from_secs(10))?;
-        let failed: Vec<String> = result
-            .elements()
-            .iter()
-            .filter_map(|e| e.error().err().map(|err| format!("{}/{}: {err}", e.topic(), e.partition())))
-            .collect();
-        anyhow::ensure!(failed.is_empty(), "{}", failed.join(", "));
-        Ok(())
+        reading::seek(&self.consumer, targets)
     }
 
     fn assigned(&self) -> Vec<Partition> {
@@ -293,7 +285,7 @@ impl PostgresSinkLoop {
     /// One record through the processor (a trap is retried at once on a
     /// fresh instance: nothing of the record is in the batch yet), then its
     /// rows, dead letter or skip go into the batch.
-    fn process(&mut self, record: InputRecord) -> Result<(), Failure> {
+    fn process(&mut self, record: &InputRecord) -> Result<(), Failure> {
         let partition = (record.topic.clone(), record.partition);
         let base = {
             let state = self.consumer.context().state();
@@ -305,7 +297,7 @@ impl PostgresSinkLoop {
             }
         };
         let fate = loop {
-            match self.processor.process(&record)? {
+            match self.processor.process(record)? {
                 Fate::Retry => {
                     while self.processor.ensure_instances().is_err() {
                         std::thread::sleep(Duration::from_millis(100));
@@ -317,7 +309,7 @@ impl PostgresSinkLoop {
         match fate {
             Fate::Retry => unreachable!("retried above"),
             Fate::Write(outputs) => {
-                self.accept(&partition, record.offset, |batch| batch.add_outputs(&record, outputs, base));
+                self.accept(&partition, record.offset, |batch| batch.add_outputs(record, outputs, base));
                 Ok(())
             }
             Fate::Fail(error) => {
@@ -325,20 +317,18 @@ impl PostgresSinkLoop {
                 Err(Failure::RecordFailed(anyhow::anyhow!(
                     "record at {} failed: {error}. Its offset was not committed (nor the open batch). Fix the \
                      plugin or the record, or run with --on-error skip or --on-error dlq",
-                    RecordId::of(&record)
+                    RecordId::of(record)
                 )))
             }
             Fate::Skip(_) => {
-                self.accept(&partition, record.offset, |batch| batch.add_skipped(&record, base));
+                self.accept(&partition, record.offset, |batch| batch.add_skipped(record, base));
                 Ok(())
             }
             Fate::DeadLetter(error) => {
-                DEAD_LETTERED.warn(format_args!(
-                    "dead-lettering the record at {} to the dead-letter table: {error}",
-                    RecordId::of(&record)
-                ));
+                RecordDeadLettered { record: &RecordId::of(record), destination: "the dead-letter table", error: &error }
+                    .emit(&self.metrics);
                 let plugin = self.processor.plugin_name().to_owned();
-                self.accept(&partition, record.offset, |batch| batch.add_dead_letter(&record, error, &plugin, base));
+                self.accept(&partition, record.offset, |batch| batch.add_dead_letter(record, error, &plugin, base));
                 Ok(())
             }
         }
@@ -375,27 +365,5 @@ impl PostgresSinkLoop {
         drop(self.consumer);
         tracing::info!("stopped cleanly");
         Ok(())
-    }
-}
-
-/// Copies a consumed message into the record the plugin sees.
-fn input_record(message: &BorrowedMessage<'_>) -> InputRecord {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() })
-                .collect()
-        })
-        .unwrap_or_default();
-    InputRecord {
-        topic: message.topic().to_owned(),
-        partition: message.partition(),
-        offset: message.offset(),
-        timestamp: message.timestamp().to_millis(),
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec),
-        headers,
     }
 }

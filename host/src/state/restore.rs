@@ -66,6 +66,7 @@ pub fn restore<C: ConsumerContext>(
     if partitions.is_empty() {
         return Ok(Some((inputs, Restored::default())));
     }
+    tracing::info!(partitions = partitions.len(), state_topic = %changelog.topic, "restoring state");
     consumer
         .pause(&inputs)
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot pause partitions to restore their state: {e}")))?;
