@@ -1,62 +1,22 @@
 //! The validated pipeline configuration: command line and environment (already
-//! merged by clap) over the TOML file over the defaults, checked as a whole.
-//! Settings that would break exactly-once are refused here, by name. The rest
-//! of the environment is read in [`environment`] only.
+//! merged by clap) over the TOML file over the defaults, each option checked
+//! alone (declared in `cli.rs`, see [`options`]), then the rules between
+//! options in [`Config::resolve`]. Settings that would break exactly-once are
+//! refused here, by name. The rest of the environment is read in
+//! [`environment`] only.
 
 pub mod environment;
+pub mod options;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use crate::cli::{LogFormat, OnError, RunArgs, SinkKind, Switch, parse_pair};
-use crate::defaults;
+use crate::cli::{LogFormat, OnError, PipelineFile, RunArgs, SinkKind, Switch, parse_pair};
 use crate::failure::Failure;
 use crate::kafka::secrets;
 use crate::plugin::{PluginSpec, SandboxLimits, assign_config};
-
-/// The `--config` TOML file: the same options as the command line, in
-/// kebab-case, plus librdkafka properties in a `[librdkafka]` table.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct FileConfig {
-    plugin: Option<OneOrMany>,
-    input: Option<Vec<String>>,
-    output: Option<Vec<String>>,
-    bootstrap_servers: Option<String>,
-    group: Option<String>,
-    transactional_id: Option<String>,
-    group_instance_id: Option<String>,
-    static_membership: Option<Switch>,
-    plugin_config: Option<BTreeMap<String, String>>,
-    on_error: Option<OnError>,
-    dlq_topic: Option<String>,
-    max_retries: Option<u32>,
-    commit_interval_ms: Option<u64>,
-    transaction_max_records: Option<usize>,
-    plugin_timeout_ms: Option<u64>,
-    plugin_memory_mb: Option<u64>,
-    state_topic: Option<String>,
-    state_max_mb: Option<u64>,
-    metrics_addr: Option<String>,
-    connect_timeout_ms: Option<u64>,
-    log_format: Option<LogFormat>,
-    progress_interval_s: Option<u64>,
-    sink: Option<SinkKind>,
-    postgres_url: Option<String>,
-    table: Option<String>,
-    librdkafka: Option<BTreeMap<String, String>>,
-}
-
-/// `plugin = "a.wasm"` or, for a chain, `plugin = ["a.wasm", "b.wasm"]`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(PathBuf),
-    Many(Vec<PathBuf>),
-}
+use options::KeyValues;
 
 /// Everything the pipeline needs, validated.
 #[derive(Debug, Clone)]
@@ -108,8 +68,8 @@ pub struct PostgresSink {
 }
 
 /// `--sink`, `--postgres-url` and `--table` checked together.
-fn resolve_sink(kind: Option<SinkKind>, url: Option<String>, table: Option<String>) -> Result<Option<PostgresSink>, Failure> {
-    match (kind.unwrap_or(SinkKind::Kafka), url, table) {
+fn resolve_sink(kind: SinkKind, url: Option<String>, table: Option<String>) -> Result<Option<PostgresSink>, Failure> {
+    match (kind, url, table) {
         (SinkKind::Postgres, Some(url), Some(table)) if !table.is_empty() => Ok(Some(PostgresSink { url, table })),
         (SinkKind::Postgres, None, _) => {
             Err(Failure::usage("--sink postgres needs --postgres-url, e.g. postgres://user@127.0.0.1:5432/db"))
@@ -134,7 +94,7 @@ const GUARDED: [(&str, &[&str]); 4] = [
 /// Set by eoshost itself; an `-X` for them is refused rather than ignored.
 const OWNED: [&str; 5] = ["group.id", "transactional.id", "group.instance.id", "bootstrap.servers", "enable.auto.offset.store"];
 
-fn read_file(path: &Path) -> Result<FileConfig, Failure> {
+fn read_file(path: &Path) -> Result<PipelineFile, Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read --config {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| Failure::usage(format!("--config {}: {e}", path.display())))
@@ -155,6 +115,11 @@ pub fn librdkafka_settings(file: BTreeMap<String, String>, raw: &[String]) -> Re
     secrets::resolve_files(&mut librdkafka).map_err(Failure::usage)?;
     check_librdkafka(&librdkafka)?;
     Ok(librdkafka)
+}
+
+/// Check of `-X`: [`librdkafka_settings`] of the `[librdkafka]` table and `-X`.
+pub fn librdkafka_pairs(_flag: &str, pairs: KeyValues) -> Result<Vec<(String, String)>, Failure> {
+    librdkafka_settings(pairs.file, &pairs.given)
 }
 
 fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
@@ -188,27 +153,23 @@ impl Config {
     pub fn resolve(args: RunArgs) -> Result<Config, Failure> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => PipelineFile::default(),
         };
-        let plugins = match (args.plugin, file.plugin) {
-            (given, _) if !given.is_empty() => given,
-            (_, Some(OneOrMany::One(path))) => vec![path],
-            (_, Some(OneOrMany::Many(paths))) if !paths.is_empty() => paths,
-            _ => {
-                return Err(Failure::usage(
-                    "--plugin is required: the WebAssembly component to run (or `eoshost test|inspect --help`)",
-                ));
-            }
+        let options = args.options.over(file)?;
+
+        // The rules between options; each error names every option involved.
+        let Some(plugins) = options.plugin.filter(|plugins| !plugins.is_empty()) else {
+            return Err(Failure::usage(
+                "--plugin is required: the WebAssembly component to run (or `eoshost test|inspect --help`)",
+            ));
         };
         let plugin = plugins[0].clone();
-        let inputs = if args.input.is_empty() { file.input.unwrap_or_default() } else { args.input };
-        let outputs = if args.output.is_empty() { file.output.unwrap_or_default() } else { args.output };
-        let inputs: Vec<String> = inputs.into_iter().filter(|t| !t.is_empty()).collect();
-        let outputs: Vec<String> = outputs.into_iter().filter(|t| !t.is_empty()).collect();
+        let inputs: Vec<String> = options.input.unwrap_or_default().into_iter().filter(|t| !t.is_empty()).collect();
+        let outputs: Vec<String> = options.output.unwrap_or_default().into_iter().filter(|t| !t.is_empty()).collect();
         if inputs.is_empty() {
             return Err(Failure::usage("--input is required: the topic(s) to read, comma-separated"));
         }
-        let postgres = resolve_sink(args.sink.or(file.sink), args.postgres_url.or(file.postgres_url), args.table.or(file.table))?;
+        let postgres = resolve_sink(options.sink, options.postgres_url, options.table)?;
         if outputs.is_empty() && postgres.is_none() {
             return Err(Failure::usage("--output is required: the topic(s) the plugin may write to, comma-separated"));
         }
@@ -218,21 +179,17 @@ impl Config {
             )));
         }
 
-        let mut plugin_config: Vec<(String, String)> = file.plugin_config.unwrap_or_default().into_iter().collect();
-        for raw in &args.plugin_config {
-            plugin_config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
-        }
+        let plugin_config = options.plugin_config;
         let chain = assign_config(&plugins, plugin_config.clone()).map_err(Failure::usage)?;
         if chain.len() > 1 && postgres.is_some() {
             return Err(Failure::usage("a chain of plugins runs with the Kafka sink only; give --sink postgres one --plugin"));
         }
-        let librdkafka = librdkafka_settings(file.librdkafka.unwrap_or_default(), &args.librdkafka)?;
+        let librdkafka = options.librdkafka;
 
-        let on_error = args.on_error.or(file.on_error).unwrap_or(OnError::Fail);
-        let dlq_topic = args.dlq_topic.or(file.dlq_topic);
+        let on_error = options.on_error;
         let dlq_topic = match on_error {
-            OnError::Dlq => Some(dlq_topic.unwrap_or_else(|| format!("{}.dlq", inputs[0]))),
-            _ if dlq_topic.is_some() => {
+            OnError::Dlq => Some(options.dlq_topic.unwrap_or_else(|| format!("{}.dlq", inputs[0]))),
+            _ if options.dlq_topic.is_some() => {
                 return Err(Failure::usage(
                     "--dlq-topic is set but --on-error is not dlq; add --on-error dlq or drop --dlq-topic",
                 ));
@@ -246,97 +203,61 @@ impl Config {
         }
 
         // A chain is named after all its plugins: eoshost-enrich-router.
-        let group = args
+        let group = options
             .group
-            .or(file.group)
             .unwrap_or_else(|| format!("eoshost-{}", chain.iter().map(PluginSpec::name).collect::<Vec<_>>().join("-")));
-        let positive = |name: &str, value: u64| {
-            if value == 0 { Err(Failure::usage(format!("--{name} must be greater than 0"))) } else { Ok(value) }
-        };
-        let commit_interval_ms = positive(
-            "commit-interval-ms",
-            args.commit_interval_ms.or(file.commit_interval_ms).unwrap_or(defaults::COMMIT_INTERVAL_MS),
-        )?;
-        let plugin_timeout_ms = positive(
-            "plugin-timeout-ms",
-            args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(defaults::PLUGIN_TIMEOUT_MS),
-        )?;
-        let plugin_memory_mb =
-            positive("plugin-memory-mb", args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or(defaults::PLUGIN_MEMORY_MB))?;
-        let transaction_max_records = positive(
-            "transaction-max-records",
-            args.transaction_max_records.or(file.transaction_max_records).unwrap_or(defaults::TRANSACTION_MAX_RECORDS) as u64,
-        )?;
-        let connect_timeout_ms = positive(
-            "connect-timeout-ms",
-            args.connect_timeout_ms.or(file.connect_timeout_ms).unwrap_or(defaults::CONNECT_TIMEOUT_MS),
-        )?;
         // Under KIP-848 (`group.protocol=consumer`) the coordinator refuses a
         // static member's restart with UNRELEASED_INSTANCE_ID (fatal) until
         // the crashed predecessor's session expires: off unless asked for.
         let consumer_protocol =
             librdkafka.iter().rev().find(|(key, _)| key == "group.protocol").is_some_and(|(_, value)| value == "consumer");
-        let static_membership = match args.static_membership.or(file.static_membership) {
+        let static_membership = match options.static_membership {
             Some(switch) => switch == Switch::On,
             None => !consumer_protocol,
         };
-        let group_instance_id = args.group_instance_id.or(file.group_instance_id);
+        let group_instance_id = options.group_instance_id;
         if group_instance_id.is_some() && !static_membership {
             return Err(Failure::usage(
                 "--group-instance-id is set but --static-membership is off (the default with -X group.protocol=consumer); \
                  drop --group-instance-id or add --static-membership on",
             ));
         }
-        let state_topic = args.state_topic.or(file.state_topic).unwrap_or_else(|| format!("{group}.state"));
+        let state_topic = options.state_topic.unwrap_or_else(|| format!("{group}.state"));
         if inputs.contains(&state_topic) || outputs.contains(&state_topic) || dlq_topic.as_ref() == Some(&state_topic) {
             return Err(Failure::usage(format!(
                 "the state topic \"{state_topic}\" must not be an --input, --output or dead-letter topic; name another \
                  with --state-topic"
             )));
         }
-        let state_max_mb = positive("state-max-mb", args.state_max_mb.or(file.state_max_mb).unwrap_or(defaults::STATE_MAX_MB))?;
-        let metrics_addr = match args.metrics_addr.or(file.metrics_addr) {
-            None => None,
-            Some(raw) => Some(raw.parse().map_err(|_| {
-                Failure::usage(format!("--metrics-addr \"{raw}\" is not HOST:PORT with a numeric host, e.g. 127.0.0.1:9464"))
-            })?),
-        };
 
         Ok(Config {
             plugin,
             chain,
             inputs,
             outputs,
-            bootstrap_servers: args
-                .bootstrap_servers
-                .or(file.bootstrap_servers)
-                .unwrap_or_else(|| defaults::BOOTSTRAP_SERVERS.into()),
+            bootstrap_servers: options.bootstrap_servers,
             group,
-            transactional_id: args.transactional_id.or(file.transactional_id),
+            transactional_id: options.transactional_id,
             group_instance_id,
             static_membership,
             plugin_config,
             on_error,
             dlq_topic,
-            max_retries: args.max_retries.or(file.max_retries).unwrap_or(defaults::MAX_RETRIES),
-            commit_interval: Duration::from_millis(commit_interval_ms),
-            transaction_max_records: transaction_max_records as usize,
+            max_retries: options.max_retries,
+            commit_interval: Duration::from_millis(options.commit_interval_ms),
+            transaction_max_records: options.transaction_max_records,
             limits: SandboxLimits {
-                call_timeout: Duration::from_millis(plugin_timeout_ms),
-                memory_bytes: (plugin_memory_mb as usize) << 20,
+                call_timeout: Duration::from_millis(options.plugin_timeout_ms),
+                memory_bytes: (options.plugin_memory_mb as usize) << 20,
                 ..SandboxLimits::default()
             },
             state_topic,
-            state_max_bytes: (state_max_mb as usize) << 20,
-            metrics_addr,
-            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            state_max_bytes: (options.state_max_mb as usize) << 20,
+            metrics_addr: options.metrics_addr,
+            connect_timeout: Duration::from_millis(options.connect_timeout_ms),
             librdkafka,
-            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            progress_interval: match args
-                .progress_interval_s
-                .or(file.progress_interval_s)
-                .unwrap_or(defaults::PROGRESS_INTERVAL_S)
-            {
+            log_format: options.log_format,
+            progress_interval: match options.progress_interval_s {
                 0 => None,
                 seconds => Some(Duration::from_secs(seconds)),
             },

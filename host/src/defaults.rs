@@ -4,8 +4,17 @@
 //! read the same constants. Defaults that depend on other options (the group,
 //! the transactional id, the dead-letter topic) are derived in `Config`.
 
+use crate::cli::{LogFormat, OnError, SinkKind};
+
 /// `--bootstrap-servers`.
 pub const BOOTSTRAP_SERVERS: &str = "127.0.0.1:9092";
+/// `--on-error`: a record the plugin rejects, or that keeps trapping, stops
+/// eoshost (exit code 3).
+pub const ON_ERROR: OnError = OnError::Fail;
+/// `--log-format`.
+pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+/// `--sink`: outputs are records on the `--output` topics.
+pub const SINK: SinkKind = SinkKind::Kafka;
 /// `--max-retries`: traps on one record before `--on-error` applies.
 pub const MAX_RETRIES: u32 = 3;
 /// `--commit-interval-ms`: the longest time a transaction stays open.

@@ -42,10 +42,10 @@ pub struct PluginTrapped<'a> {
 impl Event for PluginTrapped<'_> {
     fn emit(&self, metrics: &Metrics) {
         metrics.plugin_trapped(self.trap.kind);
-        metrics.limiters.trapped.warn(format_args!(
-            "record at {}: plugin trapped ({} trap): {}",
-            self.record, self.trap.kind, self.trap.message
-        ));
+        metrics
+            .limiters
+            .trapped
+            .warn(format_args!("record at {}: plugin trapped ({} trap): {}", self.record, self.trap.kind, self.trap.message));
     }
 }
 
@@ -86,10 +86,10 @@ pub struct RecordDeadLettered<'a> {
 impl Event for RecordDeadLettered<'_> {
     fn emit(&self, metrics: &Metrics) {
         // Counted at commit (`eoshost_records_dead_lettered_total`).
-        metrics.limiters.dead_lettered.warn(format_args!(
-            "dead-lettering the record at {} to {}: {}",
-            self.record, self.destination, self.error
-        ));
+        metrics
+            .limiters
+            .dead_lettered
+            .warn(format_args!("dead-lettering the record at {} to {}: {}", self.record, self.destination, self.error));
     }
 }
 
@@ -118,10 +118,7 @@ pub struct ConnectionRefused<'a> {
 impl Event for ConnectionRefused<'_> {
     fn emit(&self, metrics: &Metrics) {
         metrics.connection_refused(self.refusal.kind.as_str());
-        metrics
-            .limiters
-            .connection_refused
-            .error(format_args!("{}; librdkafka keeps retrying", self.refusal.message()));
+        metrics.limiters.connection_refused.error(format_args!("{}; librdkafka keeps retrying", self.refusal.message()));
     }
 }
 
@@ -173,7 +170,8 @@ impl Limiters {
     /// Logs the suppressed counts of every window that is over.
     pub fn flush(&self) {
         let now = Instant::now();
-        for limiter in [&self.trapped, &self.skipped, &self.dead_lettered, &self.refused, &self.connection_refused, &self.held_back]
+        for limiter in
+            [&self.trapped, &self.skipped, &self.dead_lettered, &self.refused, &self.connection_refused, &self.held_back]
         {
             limiter.summarise(limiter.take_ended_at(now));
         }
@@ -208,12 +206,7 @@ impl RateLimited {
     /// `kind` names the warnings in the suppression summary; at most
     /// `burst` are logged per `window`.
     pub const fn new(kind: &'static str, burst: u32, window: Duration) -> RateLimited {
-        RateLimited {
-            kind,
-            burst,
-            window,
-            state: Mutex::new(Window { started: None, logged: 0, suppressed: 0 }),
-        }
+        RateLimited { kind, burst, window, state: Mutex::new(Window { started: None, logged: 0, suppressed: 0 }) }
     }
 
     /// Logs `message` at warn level unless `burst` events of this kind
@@ -290,8 +283,11 @@ mod tests {
     fn a_refused_connection_is_counted_every_time_and_logged_once_per_window() {
         use crate::kafka::broker_errors::RefusalKind;
         let metrics = Metrics::new();
-        let refusal =
-            Refusal { kind: RefusalKind::Authentication, broker: "sasl_ssl://b:9094/1".into(), cause: "Authentication failed".into() };
+        let refusal = Refusal {
+            kind: RefusalKind::Authentication,
+            broker: "sasl_ssl://b:9094/1".into(),
+            cause: "Authentication failed".into(),
+        };
         for _ in 0..3 {
             ConnectionRefused { refusal: &refusal }.emit(&metrics);
         }

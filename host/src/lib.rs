@@ -19,17 +19,18 @@ pub mod failure;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
-pub mod offline;
 pub mod pipeline;
 pub mod plugin;
 pub mod policy;
 pub mod processor;
-pub mod progress;
+pub mod progress_line;
+pub mod redact;
 pub mod relay;
 pub mod retry;
 pub mod scaffold;
 pub mod sink;
 pub mod state;
+pub mod test_command;
 
 use cli::{Cli, Command};
 use failure::Failure;
@@ -40,7 +41,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Test(args)) => {
             logging::init(cli::LogFormat::Text);
-            offline::run(args)
+            test_command::run(args)
         }
         Some(Command::Inspect(args)) => {
             logging::init(cli::LogFormat::Text);

@@ -5,7 +5,7 @@
 //! or `RUST_LOG`, `info` by default.
 //!
 //! Also the one line with the effective configuration, secrets redacted
-//! (see [`redact_value`]): an operator can see what a pod runs with, and
+//! (see [`redact::value`]): an operator can see what a pod runs with, and
 //! nobody finds a password in a log collector.
 
 use std::fmt;
@@ -20,8 +20,10 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::cli::LogFormat;
+use crate::cli::{LogFormat, PipelineOptions, RelayArgs, RelaySettings};
+use crate::config::options::Shown;
 use crate::config::{Config, environment};
+use crate::redact;
 
 /// The format chosen by [`init`], for messages written after the
 /// subscriber (the final error line of `main`).
@@ -107,134 +109,59 @@ pub fn fatal(message: &str) {
     }
 }
 
-/// What replaces a secret in the log.
-pub const REDACTED: &str = "<redacted>";
-
-/// librdkafka (and plugin-config) keys whose values are secrets, beyond any
-/// key containing `password` or `secret`.
-const SECRET_KEYS: [&str; 3] = ["ssl.key.pem", "sasl.oauthbearer.config", "sasl.jaas.config"];
-
-/// Whether the value of `key` must not be logged.
-pub fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.contains("password") || key.contains("secret") || SECRET_KEYS.contains(&key.as_str())
-}
-
-/// `value` of `key` as it may appear in a log: the whole value when the key
-/// is a secret, else with the `user:password@` part of every URL in it
-/// replaced (`postgres://<redacted>@db:5432/app`).
-pub fn redact_value(key: &str, value: &str) -> String {
-    if is_secret_key(key) { REDACTED.to_owned() } else { redact_urls(value) }
-}
-
-/// Replaces the userinfo of every `scheme://userinfo@host` in `text`.
-pub fn redact_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        // The authority ends at the first '/', '?', '#', whitespace or ','
-        // (a list of URLs); userinfo is what precedes its last '@'.
-        let end = tail.find(|c: char| matches!(c, '/' | '?' | '#' | ',') || c.is_whitespace()).unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(userinfo) => {
-                out.push_str(REDACTED);
-                out.push_str(&tail[userinfo..end]);
-            }
-            None => out.push_str(&tail[..end]),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The effective configuration as `name=value` pairs, secrets redacted.
+/// The pipeline's effective configuration as `name=value` pairs, secrets
+/// redacted: each option's `show` in the table of `cli.rs`.
 pub fn effective_configuration(config: &Config) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = vec![
-        ("plugin".into(), config.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(",")),
-        ("input".into(), config.inputs.join(",")),
-        ("output".into(), config.outputs.join(",")),
-        ("bootstrap-servers".into(), config.bootstrap_servers.clone()),
-        ("group".into(), config.group.clone()),
-        ("transactional-id".into(), config.transactional_id.clone().unwrap_or_else(|| "<host slot>".into())),
-        ("static-membership".into(), if config.static_membership { "on" } else { "off" }.into()),
-        (
-            "group-instance-id".into(),
-            match (&config.group_instance_id, config.static_membership) {
-                (_, false) => "-".into(),
-                (Some(id), true) => id.clone(),
-                (None, true) => "<transactional id>".into(),
-            },
-        ),
-        ("on-error".into(), format!("{:?}", config.on_error).to_ascii_lowercase()),
-        ("dlq-topic".into(), config.dlq_topic.clone().unwrap_or_else(|| "-".into())),
-        ("max-retries".into(), config.max_retries.to_string()),
-        ("commit-interval-ms".into(), config.commit_interval.as_millis().to_string()),
-        ("transaction-max-records".into(), config.transaction_max_records.to_string()),
-        ("plugin-timeout-ms".into(), config.limits.call_timeout.as_millis().to_string()),
-        ("plugin-memory-mb".into(), (config.limits.memory_bytes >> 20).to_string()),
-        ("metrics-addr".into(), config.metrics_addr.map_or_else(|| "off".into(), |addr| addr.to_string())),
-        ("connect-timeout-ms".into(), config.connect_timeout.as_millis().to_string()),
-        ("log-format".into(), format!("{:?}", config.log_format).to_ascii_lowercase()),
-        ("progress-interval-s".into(), config.progress_interval.map_or(0, |every| every.as_secs()).to_string()),
-        ("state-topic".into(), config.state_topic.clone()),
-        ("state-max-mb".into(), (config.state_max_bytes >> 20).to_string()),
-        ("sink".into(), if config.postgres.is_some() { "postgres" } else { "kafka" }.into()),
-    ];
-    if let Some(sink) = &config.postgres {
-        // The URL's password is redacted below, with every URL's userinfo.
-        pairs.push(("postgres-url".into(), sink.url.clone()));
-        pairs.push(("table".into(), sink.table.clone()));
-    }
-    for (key, value) in &config.plugin_config {
-        pairs.push((format!("plugin-config.{key}"), redact_value(key, value)));
-    }
-    for (key, value) in &config.librdkafka {
-        pairs.push((format!("X.{key}"), redact_value(key, value)));
-    }
-    pairs.into_iter().map(|(name, value)| (name, redact_urls(&value))).collect()
+    redacted(PipelineOptions::shown(config))
 }
 
 /// Logs [`effective_configuration`] as one info line.
 pub fn log_effective_configuration(config: &Config) {
-    let line: Vec<String> = effective_configuration(config).into_iter().map(|(name, value)| format!("{name}={value}")).collect();
+    log_configuration(effective_configuration(config));
+}
+
+/// The relay's effective configuration as `name=value` pairs, secrets
+/// redacted; `librdkafka` is what `-X` and the environment resolved to.
+pub fn relay_configuration(args: &RelayArgs, librdkafka: &[(String, String)]) -> Vec<(String, String)> {
+    redacted(RelayArgs::shown(&RelaySettings { args, librdkafka }))
+}
+
+/// Logs [`relay_configuration`] as one info line.
+pub fn log_relay_configuration(args: &RelayArgs, librdkafka: &[(String, String)]) {
+    log_configuration(relay_configuration(args, librdkafka));
+}
+
+/// Options by id as `name=value` pairs (the id in kebab case), then their
+/// key-value pairs (`X.linger.ms=5`), each value through [`redact::value`]
+/// under its option's name or its pair's key.
+fn redacted(options: Vec<(&'static str, Shown)>) -> Vec<(String, String)> {
+    let mut values = Vec::new();
+    let mut pairs = Vec::new();
+    for (id, shown) in options {
+        match shown {
+            Shown::Value(value) => {
+                let name = id.replace('_', "-");
+                let value = redact::value(&name, &value);
+                values.push((name, value));
+            }
+            Shown::Pairs(prefix, list) => {
+                pairs.extend(list.into_iter().map(|(key, value)| (format!("{prefix}.{key}"), redact::value(&key, &value))));
+            }
+            Shown::Absent => {}
+        }
+    }
+    values.extend(pairs);
+    values
+}
+
+fn log_configuration(pairs: Vec<(String, String)>) {
+    let line: Vec<String> = pairs.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
     tracing::info!(config = %line.join(" "), "effective configuration");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn named_secrets_and_anything_called_password_or_secret_are_redacted() {
-        for key in [
-            "sasl.password",
-            "ssl.key.password",
-            "ssl.key.pem",
-            "sasl.oauthbearer.config",
-            "sasl.oauthbearer.client.secret",
-            "sasl.jaas.config",
-            "ssl.keystore.password",
-            "API_SECRET",
-        ] {
-            assert_eq!(redact_value(key, "hunter2"), REDACTED, "{key}");
-        }
-        assert_eq!(redact_value("linger.ms", "5"), "5");
-    }
-
-    #[test]
-    fn the_userinfo_of_every_url_is_redacted_and_the_rest_kept() {
-        assert_eq!(
-            redact_urls("postgres://app:s3cret@db:5432/orders?sslmode=require"),
-            "postgres://<redacted>@db:5432/orders?sslmode=require"
-        );
-        assert_eq!(redact_urls("https://host/path@x"), "https://host/path@x");
-        assert_eq!(redact_urls("a://u:p@h1,b://h2,c://v:q@h3"), "a://<redacted>@h1,b://h2,c://<redacted>@h3");
-        assert_eq!(redact_urls("no url here"), "no url here");
-        assert_eq!(redact_urls("odd://p@ss@host"), "odd://<redacted>@host");
-    }
 
     #[test]
     fn the_configuration_line_names_every_setting_without_their_secrets() {
@@ -294,6 +221,44 @@ mod tests {
             "table=orders_rows ",
             "static-membership=on ",
             "group-instance-id=enrich-a ",
+        ] {
+            assert!(line.contains(expected), "{expected} missing from {line}");
+        }
+    }
+
+    #[test]
+    fn the_relay_configuration_line_redacts_x_secrets_and_the_database_password() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "eoshost",
+            "relay",
+            "--postgres-url",
+            "postgres://app:hunter6@db:5432/shop",
+            "--outbox-table",
+            "outbox",
+            "--output",
+            "orders",
+            "-X",
+            "sasl.password=hunter7",
+            "-X",
+            "sasl.username=relay",
+        ])
+        .expect("valid command line");
+        let Some(crate::cli::Command::Relay(args)) = cli.command else { panic!("not the relay") };
+        let librdkafka = crate::config::librdkafka_settings(Default::default(), &args.librdkafka).expect("valid -X");
+        let line: String =
+            relay_configuration(&args, &librdkafka).iter().map(|(name, value)| format!("{name}={value} ")).collect();
+        for secret in ["hunter6", "hunter7"] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+        for expected in [
+            "postgres-url=postgres://<redacted>@db:5432/shop ",
+            "X.sasl.password=<redacted> ",
+            "X.sasl.username=relay ",
+            "outbox-table=outbox ",
+            "progress-topic=eoshost.relay.outbox ",
+            "bootstrap-servers=127.0.0.1:9092 ",
+            "on-error=- ",
         ] {
             assert!(line.contains(expected), "{expected} missing from {line}");
         }

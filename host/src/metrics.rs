@@ -15,6 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::kafka::TopicPartition;
 use crate::plugin::TrapKind;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -257,12 +258,12 @@ impl Metrics {
     }
 
     /// Replaces the lag of every partition (from librdkafka's statistics).
-    pub fn set_consumer_lag(&self, lags: Vec<(String, i32, i64)>) {
+    pub fn set_consumer_lag(&self, lags: Vec<(TopicPartition, i64)>) {
         let mut known = self.lag_partitions.lock().unwrap_or_else(|p| p.into_inner());
         for labels in known.drain(..) {
             self.consumer_lag.remove(&labels);
         }
-        for (topic, partition, lag) in lags {
+        for (TopicPartition { topic, partition }, lag) in lags {
             let labels = PartitionLabels { topic, partition };
             self.consumer_lag.get_or_create(&labels).set(lag.max(0));
             known.push(labels);
@@ -308,7 +309,7 @@ impl Metrics {
                 if stalled < 120 { (200, TEXT, "ok\n".into()) } else { (503, TEXT, format!("loop stalled for {stalled}s\n")) }
             }
             "/readyz" if self.ready.load(Ordering::Relaxed) => (200, TEXT, "ready\n".into()),
-            "/readyz" => (503, TEXT, "not ready: connecting, or no partitions assigned\n".into()),
+            "/readyz" => (503, TEXT, "not ready: connecting or joining the group\n".into()),
             _ => (404, TEXT, "not found: try /metrics, /healthz or /readyz\n".into()),
         }
     }
@@ -350,7 +351,7 @@ mod tests {
         metrics.record_consumed();
         metrics.transaction_committed(Duration::from_millis(3), 2, 1, 0);
         metrics.plugin_trapped(TrapKind::Timeout);
-        metrics.set_consumer_lag(vec![("orders".into(), 1, 42)]);
+        metrics.set_consumer_lag(vec![(TopicPartition::new("orders", 1), 42)]);
         let text = metrics.encode();
         for name in [
             "eoshost_records_consumed_total 1",
@@ -391,7 +392,7 @@ mod tests {
         metrics.transaction_aborted();
         metrics.plugin_trapped(TrapKind::Timeout);
         metrics.plugin_trapped(TrapKind::Panic);
-        metrics.set_consumer_lag(vec![("orders".into(), 0, 5), ("orders".into(), 1, 7)]);
+        metrics.set_consumer_lag(vec![(TopicPartition::new("orders", 0), 5), (TopicPartition::new("orders", 1), 7)]);
         assert!(metrics.encode().contains("eoshost_producer_replacements_total{reason=\"fenced\"} 2"));
         let totals = metrics.totals();
         assert_eq!(

@@ -120,16 +120,16 @@ impl Pipeline {
         if host.stopping() {
             return Ok(None);
         }
-        let producer = TransactionalProducer::create(
+        let producer = match TransactionalProducer::create(
             client::producer_config(&config.bootstrap_servers, &config.librdkafka, &transactional_id),
             metrics.clone(),
             stop.clone(),
             config.connect_timeout,
-        )
-        .map_err(Failure::Fatal)?;
-        if host.stopping() {
-            return Ok(None);
-        }
+        ) {
+            Ok(_) | Err(_) if host.stopping() => return Ok(None),
+            Ok(producer) => producer,
+            Err(error) => return Err(Failure::Fatal(error)),
+        };
         let membership = Membership::new(&config, &transactional_id);
         let outputs = OutputTopics::new(config.outputs.clone());
         let processor = Processor::new(
@@ -399,9 +399,8 @@ impl Pipeline {
 
     /// Seeks every partition of `targets` to its offset.
     fn seek(&self, targets: TopicPartitionList) -> Result<(), Failure> {
-        reading::seek(&self.consumer, targets).map_err(|error| {
-            Failure::Fatal(anyhow::anyhow!("{error}; restart eoshost (it resumes from the committed offsets)"))
-        })
+        reading::seek(&self.consumer, targets)
+            .map_err(|error| Failure::Fatal(anyhow::anyhow!("{error}; restart eoshost (it resumes from the committed offsets)")))
     }
 
     /// The consumer's membership was fenced (FENCED_INSTANCE_ID, fatal to a

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use clap::ValueEnum;
 
+use crate::kafka::TopicPartition;
 use crate::plugin::{Header, InputRecord, OutputRecord, Trap};
 
 /// What a record that the plugin rejects, or that keeps trapping, becomes.
@@ -138,13 +139,13 @@ impl PoisonPolicy {
 
     /// Offsets up to these (next offset per partition) are committed: their
     /// decisions are no longer needed.
-    pub fn committed(&mut self, next_offsets: &[(String, i32, i64)]) {
+    pub fn committed(&mut self, next_offsets: &[(TopicPartition, i64)]) {
         if !self.decided.is_empty() {
             self.decided.retain(|id, _| {
                 next_offsets
                     .iter()
-                    .find(|(topic, partition, _)| *topic == id.topic && *partition == id.partition)
-                    .is_none_or(|(_, _, next)| id.offset >= *next)
+                    .find(|(tp, _)| tp.topic == id.topic && tp.partition == id.partition)
+                    .is_none_or(|(_, next)| id.offset >= *next)
             });
         }
     }
@@ -244,9 +245,9 @@ mod tests {
         // Still decided after an abort brings it back...
         assert_eq!(policy.decided(&record(9)), Some(Verdict::Skip("output too large".into())));
         // ...and forgotten once committed past it.
-        policy.committed(&[("orders".to_owned(), 2, 9)]);
+        policy.committed(&[(TopicPartition::new("orders", 2), 9)]);
         assert!(policy.decided(&record(9)).is_some());
-        policy.committed(&[("orders".to_owned(), 2, 10)]);
+        policy.committed(&[(TopicPartition::new("orders", 2), 10)]);
         assert_eq!(policy.decided(&record(9)), None);
     }
 

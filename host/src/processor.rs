@@ -8,13 +8,16 @@
 //! database batch, lines on stdout) is the caller's.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use crate::events::{Event, FreshInstanceTrapped, OutputRefused, PluginTrapped, RecordSkipped};
 use crate::failure::Failure;
+use crate::kafka::TopicPartition;
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap};
 use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
+use crate::retry::Backoff;
 use crate::state::SharedState;
 
 /// What becomes of one input record.
@@ -115,6 +118,18 @@ impl Processor {
         self.chain.ensure_instances().inspect_err(|trap| FreshInstanceTrapped { trap }.emit(&self.metrics))
     }
 
+    /// [`Self::ensure_instances`] until it succeeds, backing off between
+    /// tries. `false`: a stop came first.
+    pub fn wait_for_instances(&mut self, stop: &AtomicBool) -> bool {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        while self.ensure_instances().is_err() {
+            if !backoff.wait(stop) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// One record through the chain and the poison policy: its fate. `Err`
     /// only when eoshost cannot go on (a state write past
     /// `--state-max-mb`); the caller then drops whatever the record's
@@ -185,7 +200,7 @@ impl Processor {
     }
 
     /// Offsets below these (next offset per partition) are committed.
-    pub fn committed(&mut self, next_offsets: &[(String, i32, i64)]) {
+    pub fn committed(&mut self, next_offsets: &[(TopicPartition, i64)]) {
         self.policy.committed(next_offsets);
     }
 }

@@ -78,7 +78,7 @@ impl Host {
             runtime.spawn(crate::metrics::serve(listener, metrics.clone()));
         }
         if let Some(progress) = progress {
-            runtime.spawn(crate::progress::report(metrics.clone(), progress.every, progress.lag_known));
+            runtime.spawn(crate::progress_line::report(metrics.clone(), progress.every, progress.lag_known));
         }
         runtime.spawn(watch_stop(stop.clone(), Duration::from_secs(defaults::STOP_DEADLINE_S)));
         Ok(Host { metrics, stop, _runtime: runtime })

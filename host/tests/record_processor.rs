@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{limits, plugin_path, record};
+use eoshost::kafka::TopicPartition;
 use eoshost::metrics::Metrics;
 use eoshost::plugin::{Chain, InputRecord, OutputTopics, PluginSpec};
 use eoshost::policy::{OnError, RecordId};
@@ -83,7 +84,7 @@ fn a_trapping_record_is_retried_max_retries_times_then_dead_lettered_and_stays_d
     assert!(matches!(processor.process(&poison).unwrap(), Fate::DeadLetter(_)));
     assert_eq!(metrics.totals().traps, 3, "a decided record does not reach the plugin");
     // Once its offset is committed the decision is forgotten.
-    processor.committed(&[("orders".to_owned(), 0, 8)]);
+    processor.committed(&[(TopicPartition::new("orders", 0), 8)]);
     assert!(processor.ensure_instances().is_ok());
     assert!(matches!(processor.process(&poison).unwrap(), Fate::Retry));
 }
@@ -120,7 +121,7 @@ fn a_record_kafka_refused_is_decided_without_the_plugin_until_committed() {
         other => panic!("expected the refused record skipped, got {other:?}"),
     }
     assert!(matches!(processor.process(&at(5, "next")).unwrap(), Fate::Write(_)), "other records are not affected");
-    processor.committed(&[("orders".to_owned(), 0, 5)]);
+    processor.committed(&[(TopicPartition::new("orders", 0), 5)]);
     assert!(matches!(processor.process(&refused).unwrap(), Fate::Write(_)), "forgotten once committed past it");
     assert_eq!(metrics.totals().consumed, 3, "every process call counts its record");
 }

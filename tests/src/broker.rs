@@ -17,6 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::process::Eoshost;
+use crate::timeouts::COORDINATOR_MOVED;
 
 /// Time the broker gets to answer the first metadata request.
 const REACHABLE_WITHIN: Duration = Duration::from_secs(10);
@@ -267,7 +268,7 @@ impl GroupProgress<'_> {
         let answer = loop {
             match self.consumer.committed_offsets(request.clone(), REQUEST_TIMEOUT) {
                 Ok(answer) => break answer,
-                Err(error) if started.elapsed() < Duration::from_secs(30) => {
+                Err(error) if started.elapsed() < COORDINATOR_MOVED => {
                     eprintln!("committed offsets of group {}: {error}; retrying", self.group);
                     std::thread::sleep(Duration::from_millis(500));
                 }
@@ -369,6 +370,21 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
             Poll::Ready(output) => return output,
             Poll::Pending => std::thread::park_timeout(Duration::from_millis(50)),
         }
+    }
+}
+
+impl Broker {
+    /// The configuration of `topic` as the broker reports it (every entry
+    /// with a value, defaults included): e.g. `cleanup.policy` of a topic
+    /// that eoshost created itself.
+    pub fn topic_config(&self, topic: &str) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        use rdkafka::admin::ResourceSpecifier;
+        let options = AdminOptions::new().request_timeout(Some(REQUEST_TIMEOUT));
+        let results = block_on(self.admin.describe_configs([&ResourceSpecifier::Topic(topic)], &options))
+            .with_context(|| format!("describing the configuration of topic {topic}"))?;
+        let Some(result) = results.into_iter().next() else { bail!("no configuration returned for topic {topic}") };
+        let resource = result.map_err(|code| anyhow::anyhow!("describing the configuration of topic {topic}: {code}"))?;
+        Ok(resource.entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))).collect())
     }
 }
 

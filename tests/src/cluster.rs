@@ -18,6 +18,7 @@ use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::process::workspace_root;
+use crate::timeouts::CLUSTER_WARM_UP;
 
 /// The bootstrap list `scripts/kafka start --brokers 3` prints.
 pub const THREE_NODES: &str = "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096";
@@ -133,16 +134,13 @@ impl Drop for ThreeNodeCluster {
     }
 }
 
-/// How long a fresh cluster gets to create and load its coordinators.
-const WARM_UP: Duration = Duration::from_secs(90);
-
 /// Waits until a fresh cluster coordinates groups and transactions: the
 /// first request of each kind creates `__consumer_offsets` or
 /// `__transaction_state`, and until their partitions are loaded the broker
 /// answers `NOT_COORDINATOR` or `COORDINATOR_LOAD_IN_PROGRESS` — an error
 /// for a test that reads committed offsets right away.
 fn warm_up(bootstrap: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + WARM_UP;
+    let deadline = Instant::now() + CLUSTER_WARM_UP;
     let id = format!("eos-warm-up-{}", crate::scenario::unique_suffix());
     let config = |config: &mut ClientConfig| {
         config.set("bootstrap.servers", bootstrap).set("log_level", "3");
@@ -160,7 +158,7 @@ fn warm_up(bootstrap: &str) -> anyhow::Result<()> {
         match consumer.committed_offsets(partitions.clone(), Duration::from_secs(5)) {
             Ok(_) => break,
             Err(error) if Instant::now() > deadline => {
-                bail!("{bootstrap} coordinates no consumer group after {WARM_UP:?}: {error}")
+                bail!("{bootstrap} coordinates no consumer group after {CLUSTER_WARM_UP:?}: {error}")
             }
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
@@ -173,7 +171,7 @@ fn warm_up(bootstrap: &str) -> anyhow::Result<()> {
         match producer.init_transactions(Duration::from_secs(20)) {
             Ok(()) => return Ok(()),
             Err(error) if Instant::now() > deadline => {
-                bail!("{bootstrap} coordinates no transaction after {WARM_UP:?}: {error}")
+                bail!("{bootstrap} coordinates no transaction after {CLUSTER_WARM_UP:?}: {error}")
             }
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }

@@ -18,6 +18,7 @@ use crate::TRANSACTION_TIMEOUT;
 use crate::broker::{Broker, GroupProgress};
 use crate::process::{Eoshost, Exit};
 use crate::scenario::Scenario;
+use crate::timeouts::ERROR_PATIENCE;
 use crate::verify::{OutputRecord, Tally};
 
 /// `EOSHOST_FAULTS_FULL=1`: the long version (≥ 200,000 records, more
@@ -250,11 +251,6 @@ pub fn ended_on_its_own(run: &mut Eoshost) -> Option<String> {
     let exit = run.try_exit()?;
     Some(format!("{} ended on its own ({exit}); stderr tail:\n{}", run.label(), plain_tail(run, 20)))
 }
-
-/// How long the progress readers below keep retrying errors in a row: a
-/// group or partition whose coordinator or leader was just killed answers
-/// `NOT_COORDINATOR` or has no leader until the cluster has moved it.
-const ERROR_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Stops the wait when an instance ended: it should be working.
 fn check_running(runs: &mut [&mut Eoshost]) -> anyhow::Result<()> {

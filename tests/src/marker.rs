@@ -16,8 +16,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::broker::Broker;
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::timeouts::KAFKA_CALL;
 
 /// Where each marker landed, by index.
 #[derive(Default)]
@@ -50,7 +49,7 @@ impl Broker {
             .set("acks", "all")
             .create_with_context(MarkerDeliveries::default())
             .context("creating the marker producer")?;
-        producer.init_transactions(CALL_TIMEOUT).context("marker producer: init_transactions")?;
+        producer.init_transactions(KAFKA_CALL).context("marker producer: init_transactions")?;
         producer.begin_transaction()?;
 
         let mut targets = Vec::new();
@@ -64,8 +63,8 @@ impl Broker {
             let record = BaseRecord::with_opaque_to(topic, index).key("marker").payload(&value).partition(*partition);
             producer.send(record).map_err(|(error, _)| error).with_context(|| format!("marker to {topic}/{partition}"))?;
         }
-        producer.flush(CALL_TIMEOUT).context("flushing the markers")?;
-        producer.commit_transaction(CALL_TIMEOUT).context("committing the markers")?;
+        producer.flush(KAFKA_CALL).context("flushing the markers")?;
+        producer.commit_transaction(KAFKA_CALL).context("committing the markers")?;
         let committed_at = Instant::now();
 
         let landed = producer.context().0.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -1,9 +1,11 @@
 //! The PostgreSQL server as the sink and relay tests see it: found through
 //! `EOSHOST_TEST_POSTGRES_URL` or `scripts/postgres url` (started with
 //! `scripts/postgres start` when none runs), restarted for the
-//! database-outage tests, and read back as [`OutputRecord`]s so the same
+//! database-outage tests (always the project's own server, never one the
+//! variable names), and read back as [`OutputRecord`]s so the same
 //! [`crate::Tally`] counts rows as counts Kafka records.
 
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
@@ -15,6 +17,9 @@ use crate::verify::OutputRecord;
 /// The test server.
 pub struct Postgres {
     url: String,
+    /// The project's own server (`scripts/postgres`), which a test may stop
+    /// and start; not one that `EOSHOST_TEST_POSTGRES_URL` names.
+    own: bool,
 }
 
 fn script(args: &[&str]) -> anyhow::Result<String> {
@@ -35,13 +40,20 @@ impl Postgres {
     /// (`scripts/postgres`), started when it is not running.
     pub fn get() -> anyhow::Result<Postgres> {
         if let Ok(url) = std::env::var("EOSHOST_TEST_POSTGRES_URL") {
-            return Ok(Postgres { url });
+            return Ok(Postgres { url, own: false });
         }
+        Postgres::project_server()
+    }
+
+    /// The project's own server (`scripts/postgres`), started when it is not
+    /// running, whatever `EOSHOST_TEST_POSTGRES_URL` says: the one a test may
+    /// stop and start under a running sink.
+    pub fn project_server() -> anyhow::Result<Postgres> {
         let url = match script(&["url"]) {
             Ok(url) => url,
             Err(_) => script(&["start"])?,
         };
-        Ok(Postgres { url })
+        Ok(Postgres { url, own: true })
     }
 
     pub fn url(&self) -> &str {
@@ -52,14 +64,27 @@ impl Postgres {
         Client::connect(&self.url, NoTls).with_context(|| format!("connecting to {} (scripts/postgres start)", self.url))
     }
 
-    /// Stops the project's server (fast shutdown: open transactions roll back).
+    /// Stops the project's server (fast shutdown: open transactions roll
+    /// back); refused for a server this harness does not own.
     pub fn stop(&self) -> anyhow::Result<()> {
+        self.ensure_own("stop")?;
         script(&["stop"]).map(|_| ())
     }
 
     /// Starts it again on the same data.
     pub fn start(&self) -> anyhow::Result<()> {
+        self.ensure_own("start")?;
         script(&["start"]).map(|_| ())
+    }
+
+    fn ensure_own(&self, what: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.own,
+            "not going to {what} {}: it is EOSHOST_TEST_POSTGRES_URL's server, not scripts/postgres's (use \
+             Postgres::project_server)",
+            self.url
+        );
+        Ok(())
     }
 
     /// Rows of a sink table as output records (topic: the table, partition
@@ -95,6 +120,16 @@ impl Postgres {
             .query_one("SELECT coalesce(sum(next_offset), 0)::bigint FROM eoshost_offsets WHERE group_id = $1", &[&group])
             .context("reading eoshost_offsets")?;
         Ok(row.get(0))
+    }
+
+    /// The group's next offset per source partition of `topic` in
+    /// `eoshost_offsets` (partitions without a row are absent).
+    pub fn committed_offsets(&self, group: &str, topic: &str) -> anyhow::Result<BTreeMap<i32, i64>> {
+        let mut client = self.client()?;
+        let rows = client
+            .query("SELECT partition, next_offset FROM eoshost_offsets WHERE group_id = $1 AND topic = $2", &[&group, &topic])
+            .context("reading eoshost_offsets")?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     /// Rows left in a table.

@@ -222,6 +222,17 @@ impl Eoshost {
         Eoshost::spawn_with(args, &[], log_dir, label)
     }
 
+    /// [`Eoshost::spawn_args`] with environment variables of the child (e.g.
+    /// `EOSHOST_LOG`), as [`EoshostSpec::env`] gives the pipeline's.
+    pub fn spawn_args_with_env(
+        args: &[String],
+        env: &[(String, String)],
+        log_dir: &Path,
+        label: &str,
+    ) -> anyhow::Result<Eoshost> {
+        Eoshost::spawn_with(args, env, log_dir, label)
+    }
+
     fn spawn_with(args: &[String], env: &[(String, String)], log_dir: &Path, label: &str) -> anyhow::Result<Eoshost> {
         let binary = eoshost_binary();
         let stderr_path = log_dir.join(format!("{label}.stderr"));
@@ -334,6 +345,46 @@ impl Eoshost {
 
     pub fn stderr_path(&self) -> &Path {
         &self.stderr_path
+    }
+
+    /// Waits until stderr holds a line containing `needle` (a log message
+    /// the start-up or the loop writes); fails with the stderr tail when the
+    /// process ends first or `timeout` passes.
+    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_for_stderr(&format!("a line containing {needle:?}"), timeout, |text| text.contains(needle))
+    }
+
+    /// Waits until `found` holds of everything written to stderr so far
+    /// (`what` names it in the failure); fails with the stderr tail when the
+    /// process ends first or `timeout` passes. Polls every 5 ms, so a signal
+    /// sent on return lands close to the moment the line was written.
+    pub fn wait_for_stderr(&mut self, what: &str, timeout: Duration, found: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+        const POLL: Duration = Duration::from_millis(5);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if found(&self.stderr()) {
+                return Ok(());
+            }
+            if let Some(exit) = self.try_exit() {
+                // It may have written the line just before it ended.
+                if found(&self.stderr()) {
+                    return Ok(());
+                }
+                anyhow::bail!(
+                    "{} ended ({exit}) before {what} appeared on stderr; stderr tail:\n{}",
+                    self.label,
+                    self.stderr_tail(30)
+                );
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "{}: {what} did not appear on stderr within {timeout:?}; stderr tail:\n{}",
+                    self.label,
+                    self.stderr_tail(30)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
     }
 }
 

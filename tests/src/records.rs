@@ -21,6 +21,7 @@ use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use crate::broker::Broker;
+use crate::timeouts::SEEDED_FLUSH;
 
 /// How record numbers map to keys, partitions and values.
 #[derive(Debug, Clone)]
@@ -217,7 +218,7 @@ impl Writer {
     }
 
     fn finish(self) -> anyhow::Result<Seeded> {
-        self.producer.flush(Duration::from_secs(60)).with_context(|| format!("flushing records to {}", self.topic))?;
+        self.producer.flush(SEEDED_FLUSH).with_context(|| format!("flushing records to {}", self.topic))?;
         let context = self.producer.context();
         let failed = context.failed.lock().unwrap_or_else(|e| e.into_inner());
         if !failed.is_empty() {

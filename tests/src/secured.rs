@@ -187,6 +187,6 @@ pub fn write_compressed(
             }
         }
     }
-    producer.flush(std::time::Duration::from_secs(30)).with_context(|| format!("flushing {codec} records to {topic}"))?;
+    producer.flush(crate::timeouts::KAFKA_CALL).with_context(|| format!("flushing {codec} records to {topic}"))?;
     Ok(())
 }

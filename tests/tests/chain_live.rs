@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use eoshost_tests::timeouts::FIRST_BATCH;
 use eoshost_tests::{Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, Tally, eoshost_binary, plugin_path};
 
 /// (topic role, order number) → (key, value, headers as text), of one output.
@@ -40,7 +41,7 @@ fn enrich_then_router_is_exactly_once_live_and_byte_identical_to_eoshost_test() 
         .fast_failure_detection();
     let mut run = scenario.spawn(&spec, "chain")?;
     let progress = broker.progress(&group, &input)?;
-    progress.wait_progress(0, &mut [&mut run], Duration::from_secs(60))?;
+    progress.wait_progress(0, &mut [&mut run], FIRST_BATCH)?;
     seeded.extend(broker, &plan, count - count / 2)?;
     run.kill()?;
     scenario.report("SIGKILL the chain mid-run");

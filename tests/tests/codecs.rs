@@ -9,10 +9,11 @@
 //! PLAINTEXT listener) because the checks read and damage log segments.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, ensure};
 use eoshost_tests::secured::{BATCH_HEADER_LEN, SecuredBroker, codec_number, read_batches, write_compressed};
+use eoshost_tests::timeouts::{ALL_COMMITTED_SOON, EXIT_AFTER_SIGTERM, EXIT_AT_CORRUPT_BATCH};
 use eoshost_tests::{EoshostSpec, Exit, Isolation, RecordPlan, Scenario, Tally};
 
 const RECORDS: u64 = 300;
@@ -41,11 +42,11 @@ fn copy_with_codec(codec: &str) -> anyhow::Result<()> {
     let spec = EoshostSpec::new("identity", &input, &[&output], &scenario.unique("group"), secured.plain.bootstrap())
         .librdkafka(&format!("compression.type={codec}"));
     let mut run = scenario.spawn(&spec, "copy")?;
-    secured.plain.progress(spec.group(), &input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(60))?;
+    secured.plain.progress(spec.group(), &input)?.wait_all_committed(&mut [&mut run], ALL_COMMITTED_SOON)?;
     let outputs = secured.plain.read_topic(&output, Isolation::Committed, RECORDS as usize)?;
     let tally = Tally::count(&(0..RECORDS).collect(), &outputs);
     scenario.report(&format!("{codec}: {tally}"));
-    run.terminate(Duration::from_secs(30))?;
+    run.terminate(EXIT_AFTER_SIGTERM)?;
     tally.assert_exactly_once(&format!("copy of a {codec} topic"));
     assert_eq!(data_codecs(secured, &output)?, want, "the outputs were not written with {codec}");
     Ok(())
@@ -99,9 +100,9 @@ fn a_corrupt_input_batch_stops_eoshost_with_exit_2_naming_the_record() -> anyhow
     let spec = EoshostSpec::new("identity", &input, &[&output], &scenario.unique("group"), secured.plain.bootstrap());
     let started = Instant::now();
     let mut run = scenario.spawn(&spec, "corrupt")?;
-    let exit = run
-        .wait_exit(Duration::from_secs(60))
-        .with_context(|| format!("still running 60 s after reaching the damaged batch; stderr tail:\n{}", run.stderr_tail(20)))?;
+    let exit = run.wait_exit(EXIT_AT_CORRUPT_BATCH).with_context(|| {
+        format!("still running {EXIT_AT_CORRUPT_BATCH:?} after reaching the damaged batch; stderr tail:\n{}", run.stderr_tail(20))
+    })?;
     let stderr = run.stderr();
     scenario.report(&format!("{exit} after {:?}; last line: {}", started.elapsed(), stderr.lines().last().unwrap_or("")));
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use eoshost_tests::metrics::{free_local_addr, scrape};
+use eoshost_tests::timeouts::{ALL_COMMITTED_SOON, COMMITS_TO_MEASURE};
 use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, Tally};
 
 /// Commits to measure before judging, after [`WARM_UP`] commits that pay
@@ -64,7 +65,7 @@ fn commits_with_outputs_in_flight_take_milliseconds_not_a_100_ms_poll() -> anyho
             {
                 return Ok((fast, total));
             }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(90), "fewer than {commits} commits within 90 s");
+            anyhow::ensure!(started.elapsed() < COMMITS_TO_MEASURE, "fewer than {commits} commits within {COMMITS_TO_MEASURE:?}");
             std::thread::sleep(Duration::from_millis(200));
         }
     };
@@ -76,7 +77,7 @@ fn commits_with_outputs_in_flight_take_milliseconds_not_a_100_ms_poll() -> anyho
 
     let seeded = feeder.finish()?;
     let progress = broker.progress(&group, &input)?;
-    progress.wait_all_committed(&mut [&mut eoshost], Duration::from_secs(60))?;
+    progress.wait_all_committed(&mut [&mut eoshost], ALL_COMMITTED_SOON)?;
     eoshost.terminate(Duration::from_secs(10))?;
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
     Tally::count(&seeded.all(), &outputs).assert_exactly_once("steady flow while commit times are measured");

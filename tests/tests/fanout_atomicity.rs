@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use eoshost_tests::timeouts::FIRST_COMMIT;
 use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, Tally};
 
 const KILLS: usize = 3;
@@ -37,7 +38,7 @@ fn router_fanout_is_all_or_nothing_across_sigkills() -> anyhow::Result<()> {
     while kills < KILLS {
         let mut run = scenario.spawn(&spec, "router")?;
         let before = progress.committed_total()?;
-        progress.wait_progress(before, &mut [&mut run], Duration::from_secs(90))?;
+        progress.wait_progress(before, &mut [&mut run], FIRST_COMMIT)?;
         std::thread::sleep(scenario.random_ms(200, 900));
         anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));
         kills += 1;

@@ -20,6 +20,7 @@ use std::time::Duration;
 use eoshost_tests::counts::CountTally;
 use eoshost_tests::faults::{by_mode, mode_name, stop_cleanly, wait_all_committed_or_stall};
 use eoshost_tests::kills::kill_at_random;
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
 const MEMBERS: usize = 2;
@@ -45,7 +46,7 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
     let progress = broker.progress(&group, &input)?;
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, Duration::from_secs(90))?;
+        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
     }
 
     let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
@@ -55,16 +56,14 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
         let overall = Duration::from_secs(by_mode(120, 600));
-        if let Some(stalled) =
-            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(60), overall)?
-        {
+        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, STALL, overall)? {
             scenario.report(&stalled);
             problems.push(stalled);
         }
     }
     let restores: usize = members.iter().map(|m| m.stderr().matches("restored state from the changelog").count()).sum();
     for member in &mut members {
-        if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
+        if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {
             problems.push(problem);
         }
     }

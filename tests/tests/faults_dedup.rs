@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use eoshost_tests::faults::{FaultReport, by_mode, stop_cleanly, wait_all_committed_or_stall};
 use eoshost_tests::kills::kill_at_random;
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const MEMBERS: usize = 2;
@@ -47,7 +48,7 @@ fn every_distinct_id_exactly_once_while_dedup_instances_are_killed() -> anyhow::
     let progress = broker.progress(&group, &input)?;
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, Duration::from_secs(90))?;
+        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
     }
     let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
     let mut problems = phase.problems;
@@ -55,15 +56,13 @@ fn every_distinct_id_exactly_once_while_dedup_instances_are_killed() -> anyhow::
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
         let overall = Duration::from_secs(by_mode(120, 600));
-        if let Some(stalled) =
-            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(60), overall)?
-        {
+        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, STALL, overall)? {
             scenario.report(&stalled);
             problems.push(stalled);
         }
     }
     for member in &mut members {
-        if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
+        if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {
             problems.push(problem);
         }
     }

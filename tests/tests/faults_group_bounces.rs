@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::faults::{FaultReport, by_mode, ended_on_its_own, stop_cleanly, wait_all_committed_or_stall};
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, LONG_STALL};
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const MEMBERS: usize = 3;
@@ -39,7 +40,7 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     let progress = broker.progress(&group, &input)?;
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, Duration::from_secs(90))?;
+        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
     }
 
     // The bounce phase lasts until the wanted bounces are done and the
@@ -77,7 +78,7 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
                 ));
             }
         } else {
-            match stop_cleanly(&mut members[i], Duration::from_secs(30)) {
+            match stop_cleanly(&mut members[i], EXIT_AFTER_SIGTERM) {
                 Ok(took) => {
                     clean += 1;
                     scenario.report(&format!(
@@ -109,15 +110,13 @@ fn every_record_exactly_once_while_group_members_are_killed_and_stopped_at_rando
     {
         let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
         let overall = Duration::from_secs(by_mode(240, 900));
-        if let Some(stalled) =
-            wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)?
-        {
+        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, LONG_STALL, overall)? {
             scenario.report(&stalled);
             problems.push(stalled);
         }
     }
     for member in &mut members {
-        if let Err(problem) = stop_cleanly(member, Duration::from_secs(30)) {
+        if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {
             problems.push(problem);
         }
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use eoshost_tests::faults::{
     FaultReport, by_mode, describe_counts, http_get, plain_tail, stop_cleanly, traps_by_kind, wait_all_committed_or_stall,
 };
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
 use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, dead_letter_problems, metrics};
 
 const PARTITIONS: i32 = 3;
@@ -57,7 +58,7 @@ impl Hostile<'_> {
             .args(self.args.iter().copied());
         let mut run = scenario.spawn(&spec, self.plugin)?;
         let progress = broker.progress(&group, &input)?;
-        progress.wait_progress(0, &mut [&mut run], Duration::from_secs(90))?;
+        progress.wait_progress(0, &mut [&mut run], FIRST_COMMIT)?;
         // More records reach the running host after it has met the first.
         seeded.extend(broker, &plan, self.half)?;
         // A trapping record costs (1 + --max-retries) tries of at most
@@ -99,7 +100,7 @@ impl Hostile<'_> {
         {
             problems.push(format!("no eoshost_plugin_traps_total{{kind=\"{kind}\"}} on /metrics"));
         }
-        if let Err(problem) = stop_cleanly(&mut run, Duration::from_secs(30)) {
+        if let Err(problem) = stop_cleanly(&mut run, EXIT_AFTER_SIGTERM) {
             problems.push(problem);
         }
 
@@ -204,13 +205,11 @@ fn one_poison_record_is_dead_lettered_while_every_other_record_flows() -> anyhow
         .args(["--on-error", "dlq", "--metrics-addr", &metrics_addr]);
     let mut run = scenario.spawn(&spec, "chaos")?;
     let progress = broker.progress(&group, &input)?;
-    progress.wait_progress(0, &mut [&mut run], Duration::from_secs(90))?;
+    progress.wait_progress(0, &mut [&mut run], FIRST_COMMIT)?;
     let seeded = feeder.finish()?;
     let mut problems = Vec::new();
     let overall = Duration::from_secs(by_mode(120, 400));
-    if let Some(stalled) =
-        wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut run], Duration::from_secs(60), overall)?
-    {
+    if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut run], STALL, overall)? {
         scenario.report(&stalled);
         problems.push(stalled);
     }
@@ -227,7 +226,7 @@ fn one_poison_record_is_dead_lettered_while_every_other_record_flows() -> anyhow
         Some(status) => problems.push(format!("/healthz answered {status} after the poison record (200 expected)")),
         None => problems.push(format!("nothing answered /healthz on {metrics_addr} after the poison record")),
     }
-    if let Err(problem) = stop_cleanly(&mut run, Duration::from_secs(30)) {
+    if let Err(problem) = stop_cleanly(&mut run, EXIT_AFTER_SIGTERM) {
         problems.push(problem);
     }
 

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use eoshost_tests::faults::{FaultReport, by_mode, plain_tail, stop_cleanly, wait_all_committed_or_stall};
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, NEXT_COMMIT};
 use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number, metrics};
 
 const PARTITIONS: i32 = 6;
@@ -77,14 +78,14 @@ fn a_sigkilled_instance_restarted_at_once_commits_again_within_seconds() -> anyh
     };
     let (mut run, _) = spawn("instance")?;
     let progress = broker.progress(&group, &input)?;
-    progress.wait_progress(0, &mut [&mut run], Duration::from_secs(90))?;
+    progress.wait_progress(0, &mut [&mut run], FIRST_COMMIT)?;
 
     let mut figures = Vec::new();
     let mut problems = Vec::new();
     for restart in 0..restarts {
         // Working when it dies: its partitions are moving.
         let before = progress.committed_total()?;
-        progress.wait_progress(before, &mut [&mut run], Duration::from_secs(60))?;
+        progress.wait_progress(before, &mut [&mut run], NEXT_COMMIT)?;
         std::thread::sleep(scenario.random_ms(0, 1_000));
         anyhow::ensure!(feeder.is_flowing(), "the feeder stopped before restart {restart}");
         anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), plain_tail(&run, 20));
@@ -112,7 +113,7 @@ fn a_sigkilled_instance_restarted_at_once_commits_again_within_seconds() -> anyh
         scenario.report(&stalled);
         problems.push(stalled);
     }
-    if let Err(problem) = stop_cleanly(&mut run, Duration::from_secs(30)) {
+    if let Err(problem) = stop_cleanly(&mut run, EXIT_AFTER_SIGTERM) {
         problems.push(problem);
     }
 

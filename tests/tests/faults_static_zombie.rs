@@ -26,6 +26,7 @@ use eoshost_tests::faults::{
     FaultReport, by_mode, ended_on_its_own, freeze, plain, plain_tail, stop_cleanly, thaw, wait_all_committed_or_stall,
     wait_committed_beyond,
 };
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, NEXT_COMMIT, STALL, TAKEOVER, THAWED_ZOMBIE_REFUSED};
 use eoshost_tests::{Eoshost, Exit, Feeder, Isolation, RecordPlan, Scenario, metrics};
 
 const PARTITIONS: i32 = 6;
@@ -33,9 +34,6 @@ const KEYS: u64 = 60;
 /// The exit code of an instance fenced by a newer one with its
 /// `group.instance.id` (README, "Exit codes").
 const FENCED_EXIT_CODE: i32 = 4;
-/// How long a thawed zombie may take to find out and exit: a heartbeat
-/// interval (3 s), the refused commit, and the stop.
-const EXIT_WITHIN: Duration = Duration::from_secs(30);
 /// What the host logs (at debug level) for every committed transaction.
 const COMMIT_LINE: &str = "eoshost::kafka::transaction: committed";
 
@@ -69,7 +67,7 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
     let progress = broker.progress(&group, &input)?;
     let ids = scenario.unique("twin");
     let mut current = spawn(&ids, "a")?;
-    progress.wait_progress(0, &mut [&mut current], Duration::from_secs(90))?;
+    progress.wait_progress(0, &mut [&mut current], FIRST_COMMIT)?;
     let mut problems = Vec::new();
     let mut outcomes = Vec::new();
 
@@ -78,7 +76,7 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
         let mut zombie = current;
         // A is working: its commits move the group's offsets.
         let before = progress.committed_total()?;
-        progress.wait_progress(before, &mut [&mut zombie], Duration::from_secs(60))?;
+        progress.wait_progress(before, &mut [&mut zombie], NEXT_COMMIT)?;
         std::thread::sleep(scenario.random_ms(0, 800));
 
         let log_at_freeze = zombie.stderr().len();
@@ -89,7 +87,7 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
         scenario.report(&format!("round {round}: SIGSTOP {} (ids {ids}); committed {at_freeze}", zombie.label()));
 
         let mut twin = spawn(&ids, "a-prime")?;
-        let took_over = wait_committed_beyond(&progress, at_freeze, &mut [&mut twin], Duration::from_secs(60));
+        let took_over = wait_committed_beyond(&progress, at_freeze, &mut [&mut twin], TAKEOVER);
         let took_over_after = frozen_at.elapsed();
         if let Err(error) = took_over {
             thaw(&mut zombie)?;
@@ -100,7 +98,7 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
         thaw(&mut zombie)?;
         let thawed_at = Instant::now();
 
-        let exit = zombie.wait_exit(EXIT_WITHIN);
+        let exit = zombie.wait_exit(THAWED_ZOMBIE_REFUSED);
         let exited_after = thawed_at.elapsed();
         let after_thaw = zombie.stderr().get(log_at_freeze..).unwrap_or_default().to_owned();
         let commits_after_thaw = commits_in(&after_thaw);
@@ -114,7 +112,7 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
             )),
             None => {
                 problems.push(format!(
-                    "round {round}: the thawed zombie {} was still running {EXIT_WITHIN:?} after SIGCONT (exit code \
+                    "round {round}: the thawed zombie {} was still running {THAWED_ZOMBIE_REFUSED:?} after SIGCONT (exit code \
                      {FENCED_EXIT_CODE} expected); stderr tail:\n{}",
                     zombie.label(),
                     plain_tail(&zombie, 20)
@@ -162,13 +160,11 @@ fn a_frozen_static_member_replaced_by_its_twin_is_refused_and_exits_fenced() -> 
 
     let seeded = feeder.finish()?;
     let overall = Duration::from_secs(by_mode(180, 400));
-    if let Some(stalled) =
-        wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut current], Duration::from_secs(60), overall)?
-    {
+    if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut [&mut current], STALL, overall)? {
         scenario.report(&stalled);
         problems.push(stalled);
     }
-    if let Err(problem) = stop_cleanly(&mut current, Duration::from_secs(30)) {
+    if let Err(problem) = stop_cleanly(&mut current, EXIT_AFTER_SIGTERM) {
         problems.push(problem);
     }
 

@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 use eoshost_tests::faults::{
     FaultReport, by_mode, ended_on_its_own, freeze, plain_tail, stop_cleanly, thaw, wait_all_committed_or_stall,
 };
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, GROUP_SETTLED, LONG_STALL, TAKEOVER};
 use eoshost_tests::{Broker, Eoshost, Feeder, Isolation, RecordPlan, Scenario, metrics};
 
 const PARTITIONS: i32 = 6;
 const KEYS: u64 = 60;
-/// Longest wait for the group to settle into the expected assignment.
-const SETTLE: Duration = Duration::from_secs(60);
 
 /// Who holds which partitions, by the instances' client ids.
 fn holdings(broker: &Broker, group: &str, topic: &str, ids: &[&str]) -> Option<Vec<Vec<i32>>> {
@@ -106,7 +105,7 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
         let (zombie_id, peer_id) = (zombie.id.clone(), peer.id.clone());
         let ids = [zombie_id.as_str(), peer_id.as_str()];
         // Both hold partitions, and the zombie's are moving: it is working.
-        let deadline = Instant::now() + SETTLE;
+        let deadline = Instant::now() + GROUP_SETTLED;
         let zombie_partitions = loop {
             if let Some([mine, theirs]) = holdings(broker, &group, &input, &ids).as_deref()
                 && !mine.is_empty()
@@ -119,11 +118,11 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
                     anyhow::bail!("before freeze {round}: {problem}");
                 }
             }
-            anyhow::ensure!(Instant::now() < deadline, "no two-member assignment within {SETTLE:?}");
+            anyhow::ensure!(Instant::now() < deadline, "no two-member assignment within {GROUP_SETTLED:?}");
             std::thread::sleep(Duration::from_millis(250));
         };
         let before = progress.committed()?;
-        let deadline = Instant::now() + SETTLE;
+        let deadline = Instant::now() + GROUP_SETTLED;
         loop {
             let now = progress.committed()?;
             let moved = |p: &i32| now[*p as usize].unwrap_or(0) > before[*p as usize].unwrap_or(0);
@@ -157,9 +156,9 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
                 thaw(&mut zombie.run)?;
                 anyhow::bail!("during freeze {round}: {problem}");
             }
-            if frozen_at.elapsed() > SETTLE {
+            if frozen_at.elapsed() > GROUP_SETTLED {
                 thaw(&mut zombie.run)?;
-                anyhow::bail!("the zombie's partitions did not move to the peer within {SETTLE:?} of SIGSTOP");
+                anyhow::bail!("the zombie's partitions did not move to the peer within {GROUP_SETTLED:?} of SIGSTOP");
             }
             std::thread::sleep(Duration::from_millis(100));
         };
@@ -168,14 +167,17 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
             // The broker times the zombie's transaction out (10 s, swept
             // every 10 s) and the peer resumes its partitions from the
             // offsets committed before the freeze.
-            let deadline = frozen_at + Duration::from_secs(60);
+            let deadline = frozen_at + TAKEOVER;
             while moved_on_after.is_none() {
                 let now = progress.committed()?;
                 if zombie_partitions.iter().all(|p| now[*p as usize].unwrap_or(0) > at_freeze[*p as usize].unwrap_or(0)) {
                     moved_on_after = Some(frozen_at.elapsed());
                 } else if Instant::now() > deadline {
                     thaw(&mut zombie.run)?;
-                    anyhow::bail!("the peer did not move the zombie's partitions on within 60 s: {}", progress.describe());
+                    anyhow::bail!(
+                        "the peer did not move the zombie's partitions on within {TAKEOVER:?}: {}",
+                        progress.describe()
+                    );
                 } else {
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -189,7 +191,7 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
         let frozen_for = frozen_at.elapsed();
 
         // Thawed: it must find out it was fenced, and rejoin or leave.
-        let deadline = Instant::now() + SETTLE;
+        let deadline = Instant::now() + GROUP_SETTLED;
         let thawed = zombie.run.label().to_owned();
         let thawed_log = zombie.run.stderr_path().to_owned();
         let outcome = loop {
@@ -216,7 +218,7 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
             }
             if Instant::now() > deadline {
                 problems.push(format!(
-                    "the thawed zombie {} neither left nor rejoined within {SETTLE:?}; stderr tail:\n{}",
+                    "the thawed zombie {} neither left nor rejoined within {GROUP_SETTLED:?}; stderr tail:\n{}",
                     zombie.run.label(),
                     plain_tail(&zombie.run, 20)
                 ));
@@ -246,12 +248,12 @@ fn a_frozen_instance_is_fenced_when_it_wakes_and_nothing_it_wrote_shows() -> any
     let seeded = feeder.finish()?;
     let overall = Duration::from_secs(by_mode(180, 600));
     let mut runs = [&mut zombie.run, &mut peer.run];
-    if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, Duration::from_secs(90), overall)? {
+    if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, LONG_STALL, overall)? {
         scenario.report(&stalled);
         problems.push(stalled);
     }
     for member in [&mut zombie, &mut peer] {
-        if let Err(problem) = stop_cleanly(&mut member.run, Duration::from_secs(30)) {
+        if let Err(problem) = stop_cleanly(&mut member.run, EXIT_AFTER_SIGTERM) {
             problems.push(problem);
         }
     }

@@ -17,6 +17,7 @@ use eoshost::kafka::producer::{CommitPhases, TransactionalProducer};
 use eoshost::metrics::Metrics;
 use eoshost::plugin::OutputRecord;
 use eoshost_tests::Scenario;
+use eoshost_tests::timeouts::{KAFKA_CALL, PRODUCER_FENCED};
 
 #[test]
 fn a_producer_fenced_by_a_newer_one_says_fenced_when_given_a_record() -> anyhow::Result<()> {
@@ -28,7 +29,7 @@ fn a_producer_fenced_by_a_newer_one_says_fenced_when_given_a_record() -> anyhow:
             producer_config(scenario.broker().bootstrap(), &[], &id),
             Arc::new(Metrics::new()),
             Arc::new(AtomicBool::new(false)),
-            Duration::from_secs(30),
+            KAFKA_CALL,
         )
     };
     let record = OutputRecord { topic: None, key: Some(b"k".to_vec()), value: Some(b"v".to_vec()), headers: Vec::new() };
@@ -46,12 +47,12 @@ fn a_producer_fenced_by_a_newer_one_says_fenced_when_given_a_record() -> anyhow:
         // The first records are queued; the fencing comes back on the
         // partition's AddPartitionsToTxn and turns the producer fatal.
         Ok(()) => {
-            let deadline = Instant::now() + Duration::from_secs(30);
+            let deadline = Instant::now() + PRODUCER_FENCED;
             loop {
                 if let Err(error) = older.send(&topic, &record, None, 0) {
                     break error;
                 }
-                anyhow::ensure!(Instant::now() < deadline, "the fenced producer still took records after 30 s");
+                anyhow::ensure!(Instant::now() < deadline, "the fenced producer still took records after {PRODUCER_FENCED:?}");
                 std::thread::sleep(Duration::from_millis(50));
             }
         }

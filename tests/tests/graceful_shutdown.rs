@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use eoshost_tests::timeouts::FIRST_COMMIT;
 use eoshost_tests::{Exit, Feeder, Isolation, RecordPlan, Scenario, Tally};
 
 /// Markers must show well inside the 10 s transaction timeout: an open
@@ -27,7 +28,7 @@ fn sigterm_exits_0_leaving_no_open_transaction_and_a_second_run_finishes_exactly
     let spec = scenario.spec("identity", &input, &[&output], &group).transactional_id(&scenario.unique("txn"));
     let progress = broker.progress(&group, &input)?;
     let mut first = scenario.spawn(&spec, "first")?;
-    progress.wait_progress(0, &mut [&mut first], Duration::from_secs(90))?;
+    progress.wait_progress(0, &mut [&mut first], FIRST_COMMIT)?;
     std::thread::sleep(scenario.random_ms(500, 1_500));
     anyhow::ensure!(feeder.is_flowing(), "records stopped flowing before the SIGTERM");
 

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use eoshost_tests::timeouts::FIRST_COMMIT;
 use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, Tally, env_number, metrics};
 
 #[test]
@@ -46,7 +47,7 @@ fn every_record_exactly_once_through_traps_and_repeated_sigkills() -> anyhow::Re
             continue;
         }
         let before = progress.committed_total()?;
-        progress.wait_progress(before, &mut [&mut run], Duration::from_secs(90))?;
+        progress.wait_progress(before, &mut [&mut run], FIRST_COMMIT)?;
         std::thread::sleep(scenario.random_ms(0, 1_500));
         anyhow::ensure!(feeder.is_flowing(), "the feeder stopped before the kill phase ended");
         anyhow::ensure!(run.kill()?, "{} ended on its own before its SIGKILL:\n{}", run.label(), run.stderr_tail(40));

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use eoshost_tests::timeouts::{ALL_COMMITTED, EXIT_AFTER_SIGTERM, LAG_REPORTED};
 use eoshost_tests::{Exit, RecordPlan, Scenario, Seeded, metrics};
 
 /// DESIGN §1.6, as scraped (counters with `_total`, histograms by family).
@@ -80,10 +81,10 @@ fn a_live_scrape_lists_every_designed_metric_and_every_metric_the_dashboard_and_
         .args(["--metrics-addr", &metrics_addr]);
     let progress = broker.progress(&group, &input)?;
     let mut run = scenario.spawn(&spec, "identity")?;
-    progress.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    progress.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
 
     // Lag comes from librdkafka's statistics (every 5 s): wait for a report.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + LAG_REPORTED;
     let scrape = loop {
         let text = metrics::scrape(&metrics_addr).unwrap_or_default();
         if text.contains("eoshost_consumer_lag{") || Instant::now() > deadline {
@@ -122,7 +123,8 @@ fn a_live_scrape_lists_every_designed_metric_and_every_metric_the_dashboard_and_
         scenario.report(&format!("{file}: {} metric names, all exported", queried.len()));
     }
 
-    let (exit, _) = run.terminate(Duration::from_secs(30))?.ok_or_else(|| anyhow::anyhow!("no exit within 30 s of SIGTERM"))?;
+    let (exit, _) =
+        run.terminate(EXIT_AFTER_SIGTERM)?.ok_or_else(|| anyhow::anyhow!("no exit within {EXIT_AFTER_SIGTERM:?} of SIGTERM"))?;
     assert_eq!(exit, Exit::Code(0), "stderr tail:\n{}", run.stderr_tail(20));
     Ok(())
 }

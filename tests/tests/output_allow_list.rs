@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use eoshost_tests::timeouts::ALL_COMMITTED;
 use eoshost_tests::{Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, Tally, dead_letter_problems};
 
 #[test]
@@ -27,7 +28,7 @@ fn output_to_a_topic_outside_the_allow_list_sends_the_record_to_the_dlq() -> any
         .plugin_config(&format!("forbidden_topic={forbidden}"))
         .args(["--on-error", "dlq"]);
     let mut run = scenario.spawn(&spec, "escape")?;
-    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
     run.terminate(Duration::from_secs(15))?;
 
     let letters = broker.read_topic(&dlq, Isolation::Committed, seeded.len())?;

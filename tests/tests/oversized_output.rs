@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
+use eoshost_tests::timeouts::{ALL_COMMITTED, KAFKA_CALL};
 use eoshost_tests::{Isolation, Scenario};
 
 #[test]
@@ -22,7 +23,7 @@ fn an_oversized_output_is_skipped_and_the_rest_flows() -> anyhow::Result<()> {
     for value in &values {
         producer.send(BaseRecord::<str, str>::to(&input).key("k").payload(value)).map_err(|(error, _)| error)?;
     }
-    producer.flush(Duration::from_secs(30))?;
+    producer.flush(KAFKA_CALL)?;
 
     let spec = scenario
         .spec("identity", &input, &[&output], &group)
@@ -30,7 +31,7 @@ fn an_oversized_output_is_skipped_and_the_rest_flows() -> anyhow::Result<()> {
         .librdkafka("message.max.bytes=2000")
         .args(["--on-error", "skip"]);
     let mut run = scenario.spawn(&spec, "identity")?;
-    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
     assert!(run.try_exit().is_none(), "eoshost stopped on an oversized output:\n{}", run.stderr_tail(20));
     let (exit, _) = run.terminate(Duration::from_secs(15))?.expect("eoshost was running");
     assert_eq!(exit.code(), Some(0), "{}", run.stderr_tail(20));

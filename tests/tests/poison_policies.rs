@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use eoshost_tests::timeouts::{ALL_COMMITTED, EXIT_AT_POISON_RECORD, FIRST_COMMIT};
 use eoshost_tests::{
     Exit, Isolation, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, Tally, dead_letter_problems, mentions_number,
 };
@@ -36,7 +37,7 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
     let spec = scenario.spec("enrich", &input, &[&output], &group).transactional_id(&txn).args(["--on-error", "fail"]);
     let progress = broker.progress(&group, &input)?;
     let mut run = scenario.spawn(&spec, "fail")?;
-    progress.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    progress.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
     let history = progress.committed()?;
     seeded.extend(broker, &plan, second_batch)?;
     let poison = seeded.get(poison_n).clone();
@@ -45,7 +46,9 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
         poison.partition, poison.offset
     ));
 
-    let exit = run.wait_exit(Duration::from_secs(90)).context("eoshost did not stop at the poison record within 90 s")?;
+    let exit = run
+        .wait_exit(EXIT_AT_POISON_RECORD)
+        .with_context(|| format!("eoshost did not stop at the poison record within {EXIT_AT_POISON_RECORD:?}"))?;
     let stderr = run.stderr();
     scenario.report(&format!("fail run: {exit}"));
     assert_eq!(exit, Exit::Code(3), "--on-error fail must exit 3 on a rejected record; stderr tail:\n{}", run.stderr_tail(30));
@@ -92,7 +95,7 @@ fn fail_policy_exits_3_naming_the_record_and_commits_nothing_from_it_on() -> any
     // resumes from the committed offsets and completes the rest exactly once.
     let resume_spec = scenario.spec("enrich", &input, &[&output], &group).transactional_id(&txn).args(["--on-error", "skip"]);
     let mut resume = scenario.spawn(&resume_spec, "resume-skip")?;
-    progress.wait_all_committed(&mut [&mut resume], Duration::from_secs(90))?;
+    progress.wait_all_committed(&mut [&mut resume], ALL_COMMITTED)?;
     resume.terminate(Duration::from_secs(15))?;
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.valid().len())?;
     let tally = Tally::count(&seeded.valid(), &outputs);
@@ -118,7 +121,7 @@ fn skip_policy_writes_every_valid_record_once_and_logs_the_skipped() -> anyhow::
         .transactional_id(&scenario.unique("txn"))
         .args(["--on-error", "skip"]);
     let mut run = scenario.spawn(&spec, "skip")?;
-    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    broker.progress(&group, &input)?.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
     let stderr = run.stderr();
     run.terminate(Duration::from_secs(15))?;
 
@@ -160,7 +163,7 @@ fn dlq_policy_dead_letters_each_poison_record_once_with_its_source() -> anyhow::
         .fast_failure_detection();
     let progress = broker.progress(&group, &input)?;
     let mut first = scenario.spawn(&spec, "dlq")?;
-    progress.wait_progress(0, &mut [&mut first], Duration::from_secs(90))?;
+    progress.wait_progress(0, &mut [&mut first], FIRST_COMMIT)?;
     let killed = first.kill()?;
     scenario.report(&format!("SIGKILL after the first commit: {}", if killed { "killed" } else { "had already ended" }));
     let mut second = scenario.spawn(&spec, "dlq-restart")?;

@@ -1,11 +1,14 @@
 //! Two instances share one group over a 6-partition topic; one is killed
 //! with SIGKILL while both work. The survivor gets the dead one's partitions
 //! when its session expires and resumes them from the committed offsets —
-//! and the dead one's open transaction is aborted, never half-visible: every
-//! input exactly once, per-key order kept.
+//! seen as every partition committed past its end offset at the kill, which
+//! only a live instance can do — and the dead one's open transaction is
+//! aborted, never half-visible: every input exactly once, per-key order
+//! kept.
 
 use std::time::{Duration, Instant};
 
+use eoshost_tests::timeouts::{GROUP_FORMED, NEXT_COMMIT, TAKEOVER_AFTER_SIGKILL};
 use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, Tally};
 
 #[test]
@@ -30,7 +33,7 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
 
     // Wait until both hold partitions, then until the victim's partitions
     // make progress: it is working when it dies.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + GROUP_FORMED;
     let victim_partitions = loop {
         if let Some(members) = broker.group_assignment(&group, &input) {
             let of = |id: &str| members.iter().find(|(client, _)| client.contains(id)).map(|(_, p)| p.clone());
@@ -51,7 +54,9 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
             }
         }
         if Instant::now() > deadline {
-            scenario.report("no stable two-member group description within 90 s; going by committed progress alone");
+            scenario.report(&format!(
+                "no stable two-member group description within {GROUP_FORMED:?}; going by committed progress alone"
+            ));
             break None;
         }
         for run in [&mut survivor, &mut victim] {
@@ -65,7 +70,7 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
     let moved =
         |now: &[Option<i64>], partition: i32| now[partition as usize].unwrap_or(0) > before[partition as usize].unwrap_or(0);
     let watched: Vec<i32> = victim_partitions.clone().unwrap_or_else(|| (0..partitions).collect());
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + NEXT_COMMIT;
     loop {
         let now = progress.committed()?;
         if watched.iter().all(|&p| moved(&now, p)) {
@@ -73,7 +78,7 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
         }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "partitions {watched:?} made no progress within 60 s: {}",
+            "partitions {watched:?} made no progress within {NEXT_COMMIT:?}: {}",
             progress.describe()
         );
         anyhow::ensure!(victim.try_exit().is_none(), "the victim ended on its own:\n{}", victim.stderr_tail(40));
@@ -81,21 +86,46 @@ fn survivor_takes_over_a_sigkilled_instances_partitions_exactly_once() -> anyhow
     }
     std::thread::sleep(scenario.random_ms(0, 1_000));
     anyhow::ensure!(victim.kill()?, "the victim ended on its own before its SIGKILL:\n{}", victim.stderr_tail(40));
+    let killed_at = Instant::now();
     let at_kill = progress.committed()?;
-    scenario.report(&format!("SIGKILL victim; committed then {at_kill:?}"));
+    // The victim read nothing beyond these: a partition committed past its
+    // end offset at the kill was committed by the survivor.
+    let end_at_kill = broker.end_offsets(&input)?;
+    scenario.report(&format!("SIGKILL victim; committed then {at_kill:?}, end offsets {end_at_kill:?}"));
 
-    // Keep records flowing to the victim's partitions through the takeover.
-    std::thread::sleep(Duration::from_secs(3));
+    // The takeover, while records keep flowing to every partition: the
+    // survivor commits each one — the victim's too — past its end offset at
+    // the kill.
+    let deadline = killed_at + TAKEOVER_AFTER_SIGKILL;
+    let taken_over = loop {
+        let now = progress.committed()?;
+        let behind: Vec<i32> =
+            (0..partitions).filter(|&p| now[p as usize].is_none_or(|next| next <= end_at_kill[p as usize])).collect();
+        if behind.is_empty() {
+            break now;
+        }
+        anyhow::ensure!(survivor.try_exit().is_none(), "the survivor ended on its own:\n{}", survivor.stderr_tail(40));
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no takeover: partitions {behind:?} (the victim held {}) not committed past their end offsets at the kill \
+             {end_at_kill:?} within {TAKEOVER_AFTER_SIGKILL:?}: {}",
+            victim_partitions.as_ref().map_or_else(|| "unknown partitions".to_owned(), |p| format!("{p:?}")),
+            progress.describe()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let moved_on: Vec<String> =
+        watched.iter().map(|&p| format!("{p}: {:?} -> {:?}", at_kill[p as usize], taken_over[p as usize])).collect();
+    scenario.report(&format!(
+        "the survivor took over {:?} after the kill; {} partitions: {}",
+        killed_at.elapsed(),
+        if victim_partitions.is_some() { "the victim's" } else { "all" },
+        moved_on.join(", ")
+    ));
     let seeded = feeder.finish()?;
     progress.wait_all_committed(&mut [&mut survivor], Duration::from_secs(180))?;
     let shutdown = survivor.terminate(Duration::from_secs(15))?;
     scenario.report(&format!("survivor stopped: {shutdown:?}"));
-    if let Some(partitions) = &victim_partitions {
-        let end = broker.end_offsets(&input)?;
-        let finished: Vec<String> =
-            partitions.iter().map(|&p| format!("{p}: {:?} -> {}", at_kill[p as usize], end[p as usize])).collect();
-        scenario.report(&format!("the survivor finished the victim's partitions: {}", finished.join(", ")));
-    }
 
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
     let tally = Tally::count(&seeded.all(), &outputs).with_kills(1);

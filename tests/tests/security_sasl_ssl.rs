@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use eoshost_tests::secured::{SecuredBroker, write_compressed};
+use eoshost_tests::timeouts::{ALL_COMMITTED, EXIT_AFTER_SIGTERM, EXIT_AT_START};
 use eoshost_tests::{EoshostSpec, Exit, Isolation, RecordPlan, Scenario, Tally};
 
 const RECORDS: u64 = 400;
@@ -41,11 +42,11 @@ fn copies_exactly_once(
     secrets: &[String],
 ) -> anyhow::Result<()> {
     let mut run = scenario.spawn(spec, "copy")?;
-    secured.plain.progress(spec.group(), input)?.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
+    secured.plain.progress(spec.group(), input)?.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
     let outputs = secured.plain.read_topic(output, Isolation::Committed, expected.len())?;
     let tally = Tally::count(expected, &outputs);
     scenario.report(&format!("{tally}"));
-    let stopped = run.terminate(Duration::from_secs(30))?;
+    let stopped = run.terminate(EXIT_AFTER_SIGTERM)?;
     assert!(
         matches!(stopped, Some((Exit::Code(0), _))),
         "clean stop expected, got {stopped:?}; stderr:\n{}",
@@ -64,8 +65,8 @@ fn refused_at_start(scenario: &Scenario, spec: &EoshostSpec, label: &str) -> any
     let started = Instant::now();
     let mut run = scenario.spawn(spec, label)?;
     let exit = run
-        .wait_exit(Duration::from_secs(30))
-        .with_context(|| format!("{label}: still running after 30 s; stderr tail:\n{}", run.stderr_tail(20)))?;
+        .wait_exit(EXIT_AT_START)
+        .with_context(|| format!("{label}: still running after {EXIT_AT_START:?}; stderr tail:\n{}", run.stderr_tail(20)))?;
     let took = started.elapsed();
     let stderr = run.stderr();
     scenario.report(&format!("{label}: {exit} after {took:?}; last line: {}", stderr.lines().last().unwrap_or("")));

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use eoshost_tests::timeouts::EXIT_AT_START;
 use eoshost_tests::{EoshostSpec, Exit, Scenario};
 
 /// Runs `spec` to its end and returns the exit and stderr.
@@ -31,7 +32,7 @@ fn missing_input_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let missing = scenario.unique("no-such-input");
     let output = scenario.topic("out", 1)?;
     let spec = scenario.spec("identity", &missing, &[&output], &scenario.unique("group"));
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-input", Duration::from_secs(30))?;
+    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-input", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&missing), "stderr does not name the missing topic {missing}:\n{stderr}");
     Ok(())
@@ -44,7 +45,7 @@ fn missing_output_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let output = scenario.topic("out", 1)?;
     let missing = scenario.unique("no-such-output");
     let spec = scenario.spec("identity", &input, &[&output, &missing], &scenario.unique("group"));
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-output", Duration::from_secs(30))?;
+    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-output", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&missing), "stderr does not name the missing topic {missing}:\n{stderr}");
     Ok(())
@@ -56,7 +57,7 @@ fn missing_default_dead_letter_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let input = scenario.topic("in", 1)?;
     let output = scenario.topic("out", 1)?;
     let spec = scenario.spec("identity", &input, &[&output], &scenario.unique("group")).args(["--on-error", "dlq"]);
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-dlq", Duration::from_secs(30))?;
+    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-dlq", EXIT_AT_START)?;
     let dlq = format!("{input}.dlq");
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&dlq), "stderr does not name the missing dead-letter topic {dlq}:\n{stderr}");
@@ -71,7 +72,7 @@ fn unreachable_broker_exits_1_after_the_connect_timeout() -> anyhow::Result<()> 
     let spec = EoshostSpec::new("identity", "orders", &["enriched"], &scenario.unique("group"), unreachable)
         .args(["--connect-timeout-ms", "3000"]);
     let started = Instant::now();
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "unreachable", Duration::from_secs(30))?;
+    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "unreachable", EXIT_AT_START)?;
     let took = started.elapsed();
     assert_eq!(exit, Exit::Code(1), "stderr:\n{stderr}");
     assert!(took < Duration::from_secs(12), "gave up only after {took:?} with --connect-timeout-ms 3000");

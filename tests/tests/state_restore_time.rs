@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use eoshost_tests::faults::plain;
+use eoshost_tests::timeouts::EXIT_AFTER_SIGTERM;
 use eoshost_tests::{Isolation, RecordPlan, Scenario, Seeded};
 
 const KEYS: u64 = 100_000;
@@ -49,13 +50,13 @@ fn the_state_of_100_000_keys_with_several_updates_each_is_restored_in_bounded_ti
     let mut first = scenario.spawn(&spec, "counting")?;
     let progress = broker.progress(&group, &input)?;
     progress.wait_all_committed(&mut [&mut first], Duration::from_secs(300))?;
-    first.terminate(Duration::from_secs(30))?;
+    first.terminate(EXIT_AFTER_SIGTERM)?;
 
     // One more round: the new instance restores first, then counts on.
     seeded.extend(broker, &plan, KEYS)?;
     let mut second = scenario.spawn(&spec, "restoring")?;
     progress.wait_all_committed(&mut [&mut second], Duration::from_secs(300))?;
-    second.terminate(Duration::from_secs(30))?;
+    second.terminate(EXIT_AFTER_SIGTERM)?;
     let (took, keys) = last_restore(&second.stderr()).ok_or_else(|| anyhow::anyhow!("no restore line in the log"))?;
     scenario.report(&format!(
         "RESTORE keys={keys} changelog_updates_per_key={UPDATES} partitions={PARTITIONS} elapsed_ms={}",

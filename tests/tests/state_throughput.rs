@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_BATCH};
 use eoshost_tests::{RecordPlan, Scenario, Seeded};
 
 const RECORDS: u64 = 600_000;
@@ -27,11 +28,11 @@ fn counter_keeps_within_a_factor_of_identity_s_throughput() -> anyhow::Result<()
         let spec = scenario.spec(plugin, &input, &[&output], &group).transactional_id(&scenario.unique("txn"));
         let mut run = scenario.spawn(&spec, plugin)?;
         let progress = broker.progress(&group, &input)?;
-        let first = progress.wait_progress(0, &mut [&mut run], Duration::from_secs(60))?;
+        let first = progress.wait_progress(0, &mut [&mut run], FIRST_BATCH)?;
         let started = Instant::now();
         progress.wait_all_committed(&mut [&mut run], Duration::from_secs(300))?;
         let took = started.elapsed();
-        run.terminate(Duration::from_secs(30))?;
+        run.terminate(EXIT_AFTER_SIGTERM)?;
         let timed = scenario.scaled(RECORDS) - first as u64;
         let rate = timed as f64 / took.as_secs_f64();
         scenario.report(&format!("{plugin}: {timed} records after its first commit in {took:.2?}: {rate:.0} records/s"));

@@ -3,25 +3,17 @@
 //! progress lines; a secret given with `-X sasl.password=…` never appears in
 //! any log line; and text logs written to a file carry no colour codes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use eoshost_tests::timeouts::{ALL_COMMITTED, EXIT_AFTER_SIGTERM, LOG_LINE};
 use eoshost_tests::{Eoshost, Exit, RecordPlan, Scenario, Seeded, unique_suffix};
 
-/// Waits until stderr of `run` contains `needle` (or the run ends).
-fn wait_for_log(run: &mut Eoshost, needle: &str, timeout: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    while !run.stderr().contains(needle) {
-        if let Some(exit) = run.try_exit() {
-            anyhow::bail!("{} ended ({exit}) before logging {needle:?}:\n{}", run.label(), run.stderr_tail(30));
-        }
-        anyhow::ensure!(Instant::now() < deadline, "no {needle:?} in the log within {timeout:?}:\n{}", run.stderr_tail(30));
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Ok(())
-}
+/// With `--progress-interval-s 1`, a progress line comes every second.
+const NEXT_PROGRESS_LINE: Duration = Duration::from_secs(10);
 
 fn stop_cleanly(run: &mut Eoshost) -> anyhow::Result<()> {
-    let (exit, _) = run.terminate(Duration::from_secs(30))?.ok_or_else(|| anyhow::anyhow!("no exit within 30 s of SIGTERM"))?;
+    let (exit, _) =
+        run.terminate(EXIT_AFTER_SIGTERM)?.ok_or_else(|| anyhow::anyhow!("no exit within {EXIT_AFTER_SIGTERM:?} of SIGTERM"))?;
     anyhow::ensure!(exit == Exit::Code(0), "{exit}; stderr tail:\n{}", run.stderr_tail(30));
     Ok(())
 }
@@ -42,10 +34,13 @@ fn json_logs_parse_line_by_line_and_never_show_a_password_given_with_x() -> anyh
         .args(["--log-format", "json", "--progress-interval-s", "1"]);
     let progress = broker.progress(&group, &input)?;
     let mut run = scenario.spawn(&spec, "json")?;
-    progress.wait_all_committed(&mut [&mut run], Duration::from_secs(90))?;
-    // A progress line after the records, so it reports them.
-    std::thread::sleep(Duration::from_millis(1_500));
-    wait_for_log(&mut run, "\"message\":\"progress:", Duration::from_secs(10))?;
+    progress.wait_all_committed(&mut [&mut run], ALL_COMMITTED)?;
+    // A progress line written after every record was committed, so that the
+    // progress lines together report them all.
+    let log_at_committed = run.stderr().len();
+    run.wait_for_stderr("a progress line after the records were committed", NEXT_PROGRESS_LINE, |text| {
+        text.get(log_at_committed..).is_some_and(|after| after.contains("\"message\":\"progress:"))
+    })?;
     stop_cleanly(&mut run)?;
 
     let stderr = run.stderr();
@@ -95,7 +90,7 @@ fn text_logs_written_to_a_file_carry_no_colour_codes() -> anyhow::Result<()> {
         .transactional_id(&scenario.unique("txn"))
         .args(["--progress-interval-s", "1"]);
     let mut run = scenario.spawn(&spec, "text")?;
-    wait_for_log(&mut run, "progress:", Duration::from_secs(60))?;
+    run.wait_for_line("progress:", LOG_LINE)?;
     stop_cleanly(&mut run)?;
     let stderr = run.stderr();
     assert!(stderr.contains("effective configuration"), "{stderr}");

@@ -2,7 +2,7 @@
 //! options (clap reads those, `EOSHOST_<OPTION>`, in `cli.rs`): librdkafka
 //! properties, the log filter, the colour switch, the plugin cache and the
 //! slot lock directory. Read here and nowhere else, so that this file lists
-//! them all; the README's "Environment" section says the same.
+//! them all; docs/options.md ("Environment") says the same.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -65,17 +65,23 @@ impl Refusal {
     }
 }
 
-/// A refusal, if `error` (from a client context's `error()` callback, with
-/// its `reason`) is one. Other errors (transport, timeouts) are not.
-pub fn refusal(error: &KafkaError, reason: &str, bootstrap: &str) -> Option<Refusal> {
-    let kind = match error.rdkafka_error_code()? {
-        RDKafkaErrorCode::SSL => RefusalKind::Tls,
+/// The error codes of a refused connection, the one list of them (the
+/// consumer's poll errors are counted as `refused` by the same list).
+pub fn refusal_kind(code: RDKafkaErrorCode) -> Option<RefusalKind> {
+    match code {
+        RDKafkaErrorCode::SSL => Some(RefusalKind::Tls),
         RDKafkaErrorCode::Authentication
         | RDKafkaErrorCode::SaslAuthenticationFailed
         | RDKafkaErrorCode::UnsupportedSASLMechanism
-        | RDKafkaErrorCode::IllegalSASLState => RefusalKind::Authentication,
-        _ => return None,
-    };
+        | RDKafkaErrorCode::IllegalSASLState => Some(RefusalKind::Authentication),
+        _ => None,
+    }
+}
+
+/// A refusal, if `error` (from a client context's `error()` callback, with
+/// its `reason`) is one. Other errors (transport, timeouts) are not.
+pub fn refusal(error: &KafkaError, reason: &str, bootstrap: &str) -> Option<Refusal> {
+    let kind = refusal_kind(error.rdkafka_error_code()?)?;
     // librdkafka prefixes broker errors with "proto://host:port/id: ".
     let (broker, cause) = match reason.split_once(": ") {
         Some((broker, cause)) if broker.contains("://") => (broker.to_owned(), cause.to_owned()),

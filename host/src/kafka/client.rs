@@ -15,9 +15,9 @@ use rdkafka::error::KafkaError;
 
 use super::broker_errors::{Refusal, refusal};
 use super::membership::Membership;
-use super::secrets;
 use crate::config::Config;
 use crate::failure::Failure;
+use crate::redact;
 use crate::retry::Backoff;
 
 /// The longest single metadata request while waiting for the cluster: short,
@@ -119,6 +119,7 @@ pub fn committed_offsets<C: ConsumerContext>(
     stop: &AtomicBool,
 ) -> Result<Option<TopicPartitionList>, KafkaError> {
     let started = Instant::now();
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_millis(500));
     loop {
         let fetched =
             consumer.committed_offsets(partitions.clone(), OFFSET_FETCH_TIMEOUT).and_then(|committed| {
@@ -132,7 +133,7 @@ pub fn committed_offsets<C: ConsumerContext>(
             Err(_) if stop.load(Ordering::Acquire) => return Ok(None),
             Err(error) if started.elapsed() < patience => {
                 tracing::warn!("fetching committed offsets failed, retrying: {error}");
-                std::thread::sleep(Duration::from_millis(500));
+                backoff.wait(stop);
             }
             Err(error) => return Err(error),
         }
@@ -191,7 +192,7 @@ fn describe_create_error_with(error: &KafkaError, librdkafka: &[(String, String)
         KafkaError::ClientConfig(_, description, key, _) => {
             format!("{description} (-X {key}=...); check the property name and value against librdkafka's CONFIGURATION.md")
         }
-        other => secrets::redact_text(&other.to_string(), librdkafka),
+        other => redact::known_secrets(&other.to_string(), librdkafka),
     }
 }
 
@@ -258,7 +259,7 @@ impl Cluster<'_> {
             // consumer that has no assignment.
             let _ = probe.poll(Duration::ZERO);
             if let Some(refused) = probe.context().refused() {
-                return Err(Failure::usage(secrets::redact_text(&refused.message(), self.librdkafka)));
+                return Err(Failure::usage(redact::known_secrets(&refused.message(), self.librdkafka)));
             }
             match answer {
                 Ok(metadata) if !metadata.brokers().is_empty() => break metadata,

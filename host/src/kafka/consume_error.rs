@@ -81,13 +81,15 @@ pub fn consume_error(error: &KafkaError, group: &str, locate: impl FnOnce() -> O
 }
 
 fn transient_kind(code: RDKafkaErrorCode) -> &'static str {
+    if super::broker_errors::refusal_kind(code).is_some() {
+        return "refused";
+    }
     match code {
         RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut | RDKafkaErrorCode::TimedOutQueue => "timeout",
         RDKafkaErrorCode::BrokerTransportFailure
         | RDKafkaErrorCode::AllBrokersDown
         | RDKafkaErrorCode::NetworkException
         | RDKafkaErrorCode::Resolve => "transport",
-        RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed => "refused",
         RDKafkaErrorCode::CoordinatorLoadInProgress
         | RDKafkaErrorCode::CoordinatorNotAvailable
         | RDKafkaErrorCode::NotCoordinator

@@ -11,20 +11,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, TopicPartitionList};
 
+use super::TopicPartition;
 use super::broker_errors::refusal;
-use crate::events::{ConnectionRefused, Event};
 use super::transaction::Transaction;
+use crate::events::{ConnectionRefused, Event};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::state::SharedState;
-
-fn partitions_of(list: &TopicPartitionList) -> Vec<(String, i32)> {
-    list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
-}
 
 /// The consumer's context: it owns the transaction, because the rebalance
 /// callbacks must finish it before the partitions move. A consumer rebuilt
@@ -130,7 +127,7 @@ impl ConsumerContext for PipelineContext {
                 }
                 drop(transaction);
                 if let Some(state) = &self.shared.state {
-                    state.lock().revoked(partitions_of(partitions));
+                    state.lock().revoked(TopicPartition::all_of(partitions));
                 }
             }
             Rebalance::Assign(_) => {}
@@ -150,9 +147,12 @@ impl ConsumerContext for PipelineContext {
                         "cannot pause newly assigned partitions to restore their state: {error}; restart eoshost"
                     ))));
                 }
-                state.lock().assigned(partitions_of(partitions));
+                state.lock().assigned(TopicPartition::all_of(partitions));
             }
-            self.shared.metrics.set_ready(partitions.count() > 0);
+            // Joined, with its assignment: a standby beyond the partition
+            // count holds none and is ready all the same (an incremental
+            // assignment may add none to what it holds).
+            self.shared.metrics.set_ready(true);
         }
     }
 }

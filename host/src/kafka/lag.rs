@@ -9,10 +9,12 @@
 
 use rdkafka::statistics::Statistics;
 
+use super::TopicPartition;
+
 /// The lag of every assigned partition whose last stable offset is known.
 /// `committed` gives the next offset this instance committed there, if it
 /// did since the assignment.
-pub fn partition_lags(statistics: &Statistics, committed: impl Fn(&str, i32) -> Option<i64>) -> Vec<(String, i32, i64)> {
+pub fn partition_lags(statistics: &Statistics, committed: impl Fn(&str, i32) -> Option<i64>) -> Vec<(TopicPartition, i64)> {
     let mut lags = Vec::new();
     for (topic, stats) in &statistics.topics {
         for p in stats.partitions.values() {
@@ -25,7 +27,7 @@ pub fn partition_lags(statistics: &Statistics, committed: impl Fn(&str, i32) -> 
                 .or_else(|| known(p.committed_offset))
                 .or_else(|| known(p.lo_offset));
             if let Some(from) = from {
-                lags.push((topic.clone(), p.partition, (p.ls_offset - from).max(0)));
+                lags.push((TopicPartition::new(topic.clone(), p.partition), (p.ls_offset - from).max(0)));
             }
         }
     }
@@ -137,7 +139,8 @@ mod tests {
         ]);
         let mut lags = partition_lags(&stats, |_, _| None);
         lags.sort();
-        assert_eq!(lags, [("orders".into(), 0, 0), ("orders".into(), 1, 60), ("orders".into(), 2, 30)]);
+        let orders = |partition| TopicPartition::new("orders", partition);
+        assert_eq!(lags, [(orders(0), 0), (orders(1), 60), (orders(2), 30)]);
     }
 
     #[test]
@@ -145,6 +148,6 @@ mod tests {
         let stats = statistics(&[(0, true, 70, 40, 0, 100), (1, true, 70, 40, 0, 100)]);
         let mut lags = partition_lags(&stats, |_, partition| (partition == 0).then_some(90));
         lags.sort();
-        assert_eq!(lags, [("orders".into(), 0, 10), ("orders".into(), 1, 30)]);
+        assert_eq!(lags, [(TopicPartition::new("orders", 0), 10), (TopicPartition::new("orders", 1), 30)]);
     }
 }

@@ -8,6 +8,30 @@
 //! membership with its fencing error (`membership`), secret properties
 //! (`secrets`), and what librdkafka build is linked (`librdkafka`).
 
+/// A partition of a topic: the key of offsets, lags, assignments and state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition { topic: topic.into(), partition }
+    }
+
+    /// Every partition of a librdkafka partition list.
+    pub fn all_of(list: &rdkafka::TopicPartitionList) -> Vec<TopicPartition> {
+        list.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.topic, self.partition)
+    }
+}
+
 pub mod broker_errors;
 pub mod client;
 pub mod consume_error;

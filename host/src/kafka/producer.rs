@@ -31,6 +31,7 @@ use super::errors::{TxnClass, TxnError, classify_txn};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::OutputRecord;
+use crate::retry::Backoff;
 
 /// Bound on one transactional call (librdkafka retries inside it).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,7 +95,7 @@ impl TransactionalProducer {
         stop: Arc<AtomicBool>,
         give_up_after: Duration,
     ) -> anyhow::Result<Self> {
-        let live = build_with_retries(&client_config, give_up_after)?;
+        let live = build_with_retries(&client_config, give_up_after, &stop)?;
         Ok(TransactionalProducer { client_config, live, abandoned: Vec::new(), metrics, stop, give_up_after })
     }
 
@@ -260,7 +261,7 @@ impl TransactionalProducer {
         // Stopping, a new producer is only worth a short try: its
         // init_transactions fences and aborts the old one's transaction.
         let give_up_after = if self.stopping() { STOPPING_CALL_TIMEOUT } else { self.give_up_after };
-        let new = build_with_retries(&self.client_config, give_up_after).map_err(Failure::Fatal)?;
+        let new = build_with_retries(&self.client_config, give_up_after, &self.stop).map_err(Failure::Fatal)?;
         let old = std::mem::replace(&mut self.live, new);
         if reason == "hung_call" {
             self.abandoned.push(old);
@@ -288,7 +289,7 @@ impl TransactionalProducer {
     /// (but not once stopping: the caller then aborts and stops).
     fn retrying(&self, what: &'static str, mut call: impl FnMut(&Client, Duration) -> Result<(), Hang>) -> Result<(), TxnError> {
         let started = Instant::now();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         loop {
             let error = match call(&self.live, self.call_timeout()) {
                 Ok(()) => return Ok(()),
@@ -298,8 +299,8 @@ impl TransactionalProducer {
             match classify_txn(&error) {
                 TxnClass::Retriable if started.elapsed() < RETRY_FOR && !self.stopping() => {
                     tracing::warn!("{what} failed, retrying: {error}");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    // A stop ends the wait; the next error is then not retried.
+                    backoff.wait(&self.stop);
                 }
                 TxnClass::Retriable | TxnClass::Abortable => return Err(TxnError::Abortable(error)),
                 TxnClass::Fatal => return Err(TxnError::Fatal(error)),
@@ -382,16 +383,17 @@ fn build(client_config: &ClientConfig) -> KafkaResult<Client> {
     Ok(producer)
 }
 
-fn build_with_retries(client_config: &ClientConfig, give_up_after: Duration) -> anyhow::Result<Client> {
+/// Builds the producer, retrying for `give_up_after` while Kafka cannot
+/// initialise it; gives up at once when a stop is asked for.
+fn build_with_retries(client_config: &ClientConfig, give_up_after: Duration, stop: &AtomicBool) -> anyhow::Result<Client> {
     let started = Instant::now();
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
         match build(client_config) {
             Ok(producer) => return Ok(producer),
             Err(error) if started.elapsed() < give_up_after => {
                 tracing::warn!("initialising the transactional producer failed, retrying: {error}");
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                anyhow::ensure!(backoff.wait(stop), "stopped while initialising the transactional producer: {error}");
             }
             Err(error) => anyhow::bail!(
                 "cannot initialise the transactional producer after {:.0?}: {error}; check that the brokers are up \

@@ -5,15 +5,16 @@
 
 use std::time::Duration;
 
+use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::TopicPartitionList;
 
 use super::consume_error::{ConsumeError, consume_error, stuck_at};
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{Header, InputRecord};
+use crate::retry::Backoff;
 
 /// Bound on one seek request.
 const SEEK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,6 +89,7 @@ pub fn seek<C: ConsumerContext>(consumer: &BaseConsumer<C>, targets: TopicPartit
         return Ok(());
     }
     let mut attempt = 0;
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(100));
     loop {
         match consumer.seek_partitions(targets.clone(), SEEK_TIMEOUT) {
             Ok(result) => {
@@ -107,6 +109,6 @@ pub fn seek<C: ConsumerContext>(consumer: &BaseConsumer<C>, targets: TopicPartit
             Err(error) => tracing::debug!("seek failed, retrying: {error}"),
         }
         attempt += 1;
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(backoff.next_delay());
     }
 }

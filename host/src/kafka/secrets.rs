@@ -1,5 +1,6 @@
 //! librdkafka properties that carry secrets: where they come from besides the
-//! command line, and how they are kept out of logs and error messages.
+//! command line. (How they are kept out of what eoshost prints:
+//! [`crate::redact`].)
 //!
 //! Sources, lowest precedence first: the `--config` file's `[librdkafka]`
 //! table, then one environment variable per property, then `-X`. The
@@ -13,17 +14,11 @@
 //! newline trimmed), so a mounted Kubernetes Secret never appears in a
 //! process listing: `-X sasl.password=@/run/secrets/kafka`. A value that
 //! really starts with `@` is written with two: `@@x` is the literal `@x`.
-//!
-//! [`is_secret_key`] decides which values are never shown; [`redact`] and
-//! [`redact_text`] are the one place that hides them.
 
 use std::path::PathBuf;
 
 /// The prefix of the per-property environment variables.
 pub const ENV_PREFIX: &str = "EOSHOST_LIBRDKAFKA_";
-
-/// What replaces a secret value in anything eoshost prints.
-pub const REDACTED: &str = "[redacted]";
 
 /// A `@file` value that could not be read. Names the property and the path,
 /// never the content.
@@ -35,34 +30,6 @@ pub enum SecretError {
     NotText { key: String, path: PathBuf },
     #[error("the value of {key} is `@` with no file name; write @PATH to read it from a file, or @@ for a literal @")]
     NoPath { key: String },
-}
-
-/// Whether a property's value must never be printed: passwords, secrets,
-/// private keys and configs that embed them.
-pub fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.contains("password")
-        || key.contains("secret")
-        || matches!(key.as_str(), "sasl.jaas.config" | "ssl.key.pem" | "ssl_key" | "sasl.oauthbearer.config")
-}
-
-/// The value as it may be shown.
-pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
-    if is_secret_key(key) { REDACTED } else { value }
-}
-
-/// `text` with every secret value of `properties` replaced, for messages
-/// that come from librdkafka and may quote a value.
-pub fn redact_text(text: &str, properties: &[(String, String)]) -> String {
-    let mut text = text.to_owned();
-    for (key, value) in properties {
-        // Very short values would blank out unrelated words; they are not
-        // secrets worth the name, and librdkafka never echoes them anyway.
-        if is_secret_key(key) && value.len() >= 4 {
-            text = text.replace(value.as_str(), REDACTED);
-        }
-    }
-    text
 }
 
 /// The properties set by `EOSHOST_LIBRDKAFKA_*` variables among `vars`, sorted
@@ -123,34 +90,6 @@ mod tests {
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn secret_looking_keys_are_recognised() {
-        for key in [
-            "sasl.password",
-            "ssl.key.password",
-            "ssl.keystore.password",
-            "sasl.oauthbearer.client.secret",
-            "sasl.jaas.config",
-            "ssl.key.pem",
-            "sasl.oauthbearer.config",
-            "SASL.PASSWORD",
-        ] {
-            assert!(is_secret_key(key), "{key}");
-            assert_eq!(redact(key, "hunter22"), REDACTED);
-        }
-        for key in ["sasl.username", "security.protocol", "ssl.ca.location", "sasl.oauthbearer.client.id"] {
-            assert!(!is_secret_key(key), "{key}");
-            assert_eq!(redact(key, "value"), "value");
-        }
-    }
-
-    #[test]
-    fn secret_values_are_blanked_in_messages() {
-        let properties = pairs(&[("sasl.password", "s3cr3t-pw"), ("sasl.username", "alice")]);
-        let text = redact_text("auth as alice with s3cr3t-pw failed", &properties);
-        assert_eq!(text, "auth as alice with [redacted] failed");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMe
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::TopicPartition;
 use super::errors::{TxnError, is_fenced, is_permanent_produce_error};
 use super::membership::{DUEL_WINDOW, Membership, Rejoins};
 use super::producer::{CommitPhases, TransactionalProducer};
@@ -121,7 +122,7 @@ pub struct Transaction {
 #[derive(Default)]
 struct PolicyNews {
     /// The next offset of every partition, per commit, in order.
-    committed: Vec<Vec<(String, i32, i64)>>,
+    committed: Vec<Vec<(TopicPartition, i64)>>,
     /// Records one of whose outputs Kafka refused for good.
     refused: Vec<(RecordId, String)>,
 }
@@ -357,14 +358,18 @@ impl Transaction {
     pub fn commit(&mut self, member: &impl GroupMember) -> Result<(), Failure> {
         let Some(open) = &self.open else { return Ok(()) };
         let started = Instant::now();
-        let next_offsets: Vec<(String, i32, i64)> =
-            self.partitions.iter().filter_map(|p| p.next.map(|next| (p.topic.clone(), p.partition, next))).collect();
+        let next_offsets: Vec<(TopicPartition, i64)> = self
+            .partitions
+            .iter()
+            .filter_map(|p| p.next.map(|next| (TopicPartition::new(p.topic.clone(), p.partition), next)))
+            .collect();
         let offsets = if next_offsets.is_empty() {
             None
         } else {
             let mut list = TopicPartitionList::with_capacity(next_offsets.len());
-            for (topic, partition, next) in &next_offsets {
-                list.add_partition_offset(topic, *partition, Offset::Offset(*next)).map_err(|e| Failure::Fatal(e.into()))?;
+            for (tp, next) in &next_offsets {
+                list.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*next))
+                    .map_err(|e| Failure::Fatal(e.into()))?;
             }
             match member.group_metadata() {
                 Some(group) => Some((list, group)),

@@ -107,4 +107,3 @@ pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<WorldReport, LoadEr
     }
     Ok(report)
 }
-

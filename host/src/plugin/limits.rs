@@ -43,7 +43,6 @@ impl SandboxLimits {
     }
 }
 
-
 /// Upper bound on table growth; tables hold function references, not data.
 const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 

@@ -15,8 +15,8 @@
 //! ([`client::producer_config`]): its commit waits for the rows' acknowledgements
 //! inside librdkafka, not in 100 ms polling slices.
 
+mod checkpoint;
 mod outbox;
-mod progress;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use crate::config::librdkafka_settings;
 use crate::defaults;
 use crate::events::{Event, OutboxHeldBack};
 use crate::failure::Failure;
+use crate::kafka::TopicPartition;
 use crate::kafka::client::{self, Cluster};
 use crate::kafka::errors::{TxnError, is_fenced};
 use crate::kafka::producer::{CommitPhases, TransactionalProducer};
@@ -38,8 +39,10 @@ use crate::metrics::Metrics;
 use crate::plugin::{InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::policy::OnError;
 use crate::processor::{Fate, OutputRules, Processor};
+use crate::redact;
+use crate::retry::{Backoff, sleep_unless_stopped};
 use crate::scaffold::{Host, ProgressSettings};
-use crate::sink::{connect, is_unavailable, redact};
+use crate::sink::{connect, is_unavailable};
 use crate::state::SharedState;
 use outbox::{Cursor, OutboxError, OutboxRow};
 
@@ -93,6 +96,7 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
         None => None,
         Some(raw) => Some(raw.parse().map_err(|_| Failure::usage(format!("--metrics-addr \"{raw}\" is not HOST:PORT")))?),
     };
+    crate::logging::log_relay_configuration(&args, &librdkafka);
 
     let progress = ProgressSettings { every: Duration::from_secs(defaults::PROGRESS_INTERVAL_S), lag_known: false };
     let host = Host::start(stop, metrics_addr, Some(progress))?;
@@ -166,21 +170,21 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     let producer_config = client::producer_config(&args.bootstrap_servers, &librdkafka, &transactional_id);
     // Its init_transactions fences a previous relay of this table and ends
     // its open transaction, so the progress read next is final.
-    let producer = TransactionalProducer::create(producer_config, metrics.clone(), stop.clone(), CONNECT_TIMEOUT)
-        .map_err(|e| Failure::Fatal(e.context(format!("starting the relay's producer ({transactional_id})"))))?;
-    if host.stopping() {
-        return host.stopped_during_start_up();
-    }
+    let producer = match TransactionalProducer::create(producer_config, metrics.clone(), stop.clone(), CONNECT_TIMEOUT) {
+        Ok(_) | Err(_) if host.stopping() => return host.stopped_during_start_up(),
+        Ok(producer) => producer,
+        Err(error) => return Err(Failure::Fatal(error.context(format!("starting the relay's producer ({transactional_id})")))),
+    };
     let reader =
         client::connection_config(&args.bootstrap_servers, &librdkafka, &format!("eoshost-relay-progress-{}", args.outbox_table));
-    let Some(cursor) = progress::read_back(reader, &progress_topic, &args.outbox_table, Duration::from_secs(60), &stop)
+    let Some(cursor) = checkpoint::read_back(reader, &progress_topic, &args.outbox_table, Duration::from_secs(60), &stop)
         .map_err(Failure::Fatal)?
     else {
         return host.stopped_during_start_up();
     };
     tracing::info!(
         table = %args.outbox_table, outputs = ?outputs, progress_topic = %progress_topic, %transactional_id,
-        cursor = ?cursor, url = %redact(&args.postgres_url), "relay started"
+        cursor = ?cursor, url = %redact::urls(&args.postgres_url), "relay started"
     );
     metrics.set_ready(true);
     let mut relay = Relay {
@@ -204,23 +208,23 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
 
 impl Relay {
     fn run(mut self) -> Result<(), Failure> {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         while !self.stop.load(Ordering::Acquire) {
             self.metrics.loop_alive();
             match self.step() {
                 Ok(published) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     if published == 0 {
-                        std::thread::sleep(self.poll_interval);
+                        sleep_unless_stopped(self.poll_interval, &self.stop);
                     }
                 }
                 Err(StepError::Database(error)) => {
-                    tracing::warn!("PostgreSQL: {error}; retrying in {backoff:?}");
+                    tracing::warn!("PostgreSQL: {error}; retrying");
                     self.client = None;
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff.wait(&self.stop);
                 }
                 Err(StepError::Fatal(failure)) => return Err(failure),
+                Err(StepError::Stopping) => break,
             }
         }
         tracing::info!("stopped cleanly");
@@ -274,7 +278,7 @@ impl Relay {
         self.metrics.transaction_committed(started.elapsed(), records.len() as u64, 0, 0);
         if let Some(processor) = &mut self.processor {
             // Published rows never come back: no decision about them is kept.
-            processor.committed(&[(self.table.clone(), 0, i64::MAX)]);
+            processor.committed(&[(TopicPartition::new(self.table.clone(), 0), i64::MAX)]);
         }
         self.cursor = next;
         self.delete_published();
@@ -294,7 +298,7 @@ impl Relay {
                     value: row.value.clone(),
                     headers: row.headers.clone(),
                 }],
-                Some(processor) => transform_row(processor, &self.table, row)?,
+                Some(processor) => transform_row(processor, &self.table, row, &self.stop)?,
             };
             for output in outputs {
                 let topic = output.topic.clone().unwrap_or_else(|| row_topic.clone());
@@ -321,9 +325,9 @@ impl Relay {
         for (topic, record) in records {
             self.producer.send(topic, record, None, 0).map_err(send_failed)?;
         }
-        let value = progress::encode(&self.table, next);
+        let value = checkpoint::encode(&self.table, next);
         self.producer
-            .send_to_partition(&self.progress_topic, progress::PROGRESS_PARTITION, self.table.as_bytes(), Some(&value), 0)
+            .send_to_partition(&self.progress_topic, checkpoint::PROGRESS_PARTITION, self.table.as_bytes(), Some(&value), 0)
             .map_err(send_failed)?;
         self.producer.commit(None, &mut CommitPhases::default())
     }
@@ -359,7 +363,12 @@ impl Relay {
 /// One row through the processor; a trap is retried at once on a fresh
 /// instance (nothing of the batch is sent yet), up to `--max-retries`, then
 /// `--on-error` applies: a skipped row publishes nothing.
-fn transform_row(processor: &mut Processor, table: &str, row: &OutboxRow) -> Result<Vec<OutputRecord>, StepError> {
+fn transform_row(
+    processor: &mut Processor,
+    table: &str,
+    row: &OutboxRow,
+    stop: &AtomicBool,
+) -> Result<Vec<OutputRecord>, StepError> {
     let record = InputRecord {
         topic: table.to_owned(),
         partition: 0,
@@ -370,8 +379,9 @@ fn transform_row(processor: &mut Processor, table: &str, row: &OutboxRow) -> Res
         headers: row.headers.clone(),
     };
     loop {
-        while processor.ensure_instances().is_err() {
-            std::thread::sleep(Duration::from_millis(100));
+        if !processor.wait_for_instances(stop) {
+            // Stopping: the batch is not published; it is read again.
+            return Err(StepError::Stopping);
         }
         match processor.process(&record).map_err(StepError::Fatal)? {
             Fate::Write(outputs) => return Ok(outputs),
@@ -407,6 +417,8 @@ fn fatal(table: &str, error: &TxnError) -> Failure {
 enum StepError {
     Database(String),
     Fatal(Failure),
+    /// A stop came while a batch was being prepared: nothing of it was sent.
+    Stopping,
 }
 
 impl StepError {

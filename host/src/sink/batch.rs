@@ -14,7 +14,7 @@ use crate::plugin::{Header, InputRecord, OutputRecord};
 use crate::policy::RecordId;
 
 /// A topic-partition, as the offsets table keys it.
-pub type Partition = (String, i32);
+pub type Partition = crate::kafka::TopicPartition;
 
 /// One plugin output, as a row of the sink table.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +74,7 @@ impl Batch {
     fn advance(&mut self, id: &RecordId, base: Option<i64>) {
         self.opened.get_or_insert_with(Instant::now);
         self.records += 1;
-        let span = self.spans.entry((id.topic.clone(), id.partition)).or_insert(Span { base, next: id.offset + 1 });
+        let span = self.spans.entry(Partition::new(id.topic.clone(), id.partition)).or_insert(Span { base, next: id.offset + 1 });
         span.next = id.offset + 1;
     }
 
@@ -152,8 +152,8 @@ mod tests {
         batch.add_outputs(&record(0, 10), vec![output.clone(), output.clone()], Some(7));
         batch.add_skipped(&record(0, 12), Some(7));
         batch.add_dead_letter(&record(1, 3), "rejected: bad".into(), "enrich", None);
-        assert_eq!(batch.spans[&("orders".to_owned(), 0)], Span { base: Some(7), next: 13 });
-        assert_eq!(batch.spans[&("orders".to_owned(), 1)], Span { base: None, next: 4 });
+        assert_eq!(batch.spans[&Partition::new("orders", 0)], Span { base: Some(7), next: 13 });
+        assert_eq!(batch.spans[&Partition::new("orders", 1)], Span { base: None, next: 4 });
         assert_eq!((batch.records, batch.skipped, batch.rows.len(), batch.dead_letters.len()), (3, 1, 2, 1));
         assert_eq!(batch.rows.iter().map(|r| r.output_index).collect::<Vec<_>>(), [0, 1]);
         batch.clear();

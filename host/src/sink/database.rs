@@ -21,6 +21,7 @@ use postgres::{Client, NoTls};
 
 use super::batch::{Batch, Partition};
 use super::schema::{self, OFFSETS_TABLE, quote_identifier};
+use crate::redact;
 
 /// Bound on connecting; the loop retries with backoff.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,20 +58,6 @@ pub struct Database {
     client: Option<Client>,
     /// A COMMIT was sent and its answer lost: resolve before anything else.
     commit_unknown: bool,
-}
-
-/// A display form of the URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user_info = &url[scheme + 3..at];
-            match user_info.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// Whether an error means "the database is not there right now" (or a
@@ -112,12 +99,12 @@ pub fn connect(url: &str) -> Result<(postgres::Config, Client), DbError> {
     let mut config = postgres::Config::from_str(url).map_err(|e| {
         DbError::Fatal(format!(
             "--postgres-url {} is not a PostgreSQL connection URL ({e}); write postgres://USER@HOST:PORT/DATABASE",
-            redact(url)
+            redact::urls(url)
         ))
     })?;
     config.connect_timeout(CONNECT_TIMEOUT);
     config.application_name("eoshost");
-    let client = config.connect(NoTls).map_err(|e| classify(&format!("cannot connect to {}", redact(url)), e))?;
+    let client = config.connect(NoTls).map_err(|e| classify(&format!("cannot connect to {}", redact::urls(url)), e))?;
     Ok((config, client))
 }
 
@@ -141,8 +128,8 @@ impl Database {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
             let client =
-                self.config.connect(NoTls).map_err(|e| classify(&format!("cannot connect to {}", redact(&self.url)), e))?;
-            tracing::info!(url = %redact(&self.url), "connected to PostgreSQL");
+                self.config.connect(NoTls).map_err(|e| classify(&format!("cannot connect to {}", redact::urls(&self.url)), e))?;
+            tracing::info!(url = %redact::urls(&self.url), "connected to PostgreSQL");
             self.client = Some(client);
         }
         Ok(self.client.as_mut().expect("connected above"))
@@ -157,7 +144,7 @@ impl Database {
 
     /// The committed next offset of each partition that has a row.
     pub fn read_offsets(&mut self, partitions: &[Partition]) -> Result<HashMap<Partition, i64>, DbError> {
-        let (topics, numbers): (Vec<&str>, Vec<i32>) = partitions.iter().map(|(t, p)| (t.as_str(), *p)).unzip();
+        let (topics, numbers): (Vec<&str>, Vec<i32>) = partitions.iter().map(|tp| (tp.topic.as_str(), tp.partition)).unzip();
         let group = self.group.clone();
         let result = self.client().and_then(|client| {
             client
@@ -171,7 +158,7 @@ impl Database {
                 .map_err(|e| classify(&format!("cannot read {OFFSETS_TABLE}"), e))
         });
         match result {
-            Ok(rows) => Ok(rows.iter().map(|row| ((row.get(0), row.get(1)), row.get(2))).collect()),
+            Ok(rows) => Ok(rows.iter().map(|row| (Partition::new(row.get::<_, String>(0), row.get(1)), row.get(2))).collect()),
             Err(error) => {
                 self.forget_on(&error);
                 Err(error)
@@ -207,7 +194,7 @@ impl Database {
         let client = self.client()?;
         let mut txn = client.transaction().map_err(|e| classify("cannot begin a transaction", e))?;
 
-        let (topics, numbers): (Vec<&str>, Vec<i32>) = batch.spans.keys().map(|(t, p)| (t.as_str(), *p)).unzip();
+        let (topics, numbers): (Vec<&str>, Vec<i32>) = batch.spans.keys().map(|tp| (tp.topic.as_str(), tp.partition)).unzip();
         let locked = txn
             .query(
                 &format!(
@@ -218,7 +205,8 @@ impl Database {
                 &[&group, &topics, &numbers],
             )
             .map_err(|e| classify(&format!("cannot lock the offset rows in {OFFSETS_TABLE}"), e))?;
-        let found: HashMap<Partition, i64> = locked.iter().map(|row| ((row.get(0), row.get(1)), row.get(2))).collect();
+        let found: HashMap<Partition, i64> =
+            locked.iter().map(|row| (Partition::new(row.get::<_, String>(0), row.get(1)), row.get(2))).collect();
         let (mut new, mut moved) = (Vec::new(), Vec::new());
         for (partition, span) in &batch.spans {
             match (span.base, found.get(partition)) {
@@ -227,8 +215,8 @@ impl Database {
                 (base, now) => {
                     return Ok(Outcome::Stale(format!(
                         "{}/{}: the batch starts after offset {} but {OFFSETS_TABLE} holds {}",
-                        partition.0,
-                        partition.1,
+                        partition.topic,
+                        partition.partition,
                         base.map_or("(none)".to_owned(), |b| b.to_string()),
                         now.map_or("no row".to_owned(), |n| n.to_string()),
                     )));
@@ -280,9 +268,9 @@ fn columns(spans: &[(&Partition, i64)]) -> (Vec<String>, Vec<i32>, Vec<i64>) {
     let mut topics = Vec::with_capacity(spans.len());
     let mut numbers = Vec::with_capacity(spans.len());
     let mut nexts = Vec::with_capacity(spans.len());
-    for ((topic, partition), next) in spans {
-        topics.push(topic.clone());
-        numbers.push(*partition);
+    for (tp, next) in spans {
+        topics.push(tp.topic.clone());
+        numbers.push(tp.partition);
         nexts.push(*next);
     }
     (topics, numbers, nexts)
@@ -367,16 +355,4 @@ pub enum OpenError {
     Connect(DbError),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_not_shown_in_messages() {
-        assert_eq!(redact("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
-        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
-        assert_eq!(redact("host=h user=u"), "host=h user=u");
-    }
 }

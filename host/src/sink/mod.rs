@@ -11,5 +11,5 @@ mod partitions;
 pub mod postgres;
 mod schema;
 
-pub use database::{DbError, connect, is_unavailable, redact};
+pub use database::{DbError, connect, is_unavailable};
 pub use schema::quote_identifier;

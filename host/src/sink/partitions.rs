@@ -75,7 +75,7 @@ impl SinkState {
             let committed = found.get(partition).copied();
             let start = committed.map_or(self.reset, Offset::Offset);
             // Only errors on a negative partition number, which Kafka never assigns.
-            let _ = targets.add_partition_offset(&partition.0, partition.1, start);
+            let _ = targets.add_partition_offset(&partition.topic, partition.partition, start);
             self.partitions.insert(partition.clone(), PartitionState { committed, position: committed, seeded: true });
         }
         Ok(targets)
@@ -113,7 +113,7 @@ impl SinkState {
                     if let Some(state) = self.partitions.get_mut(partition) {
                         state.committed = Some(span.next);
                     }
-                    let _ = offsets.add_partition_offset(&partition.0, partition.1, Offset::Offset(span.next));
+                    let _ = offsets.add_partition_offset(&partition.topic, partition.partition, Offset::Offset(span.next));
                 }
                 self.metrics.transaction_committed(
                     started.elapsed(),
@@ -146,14 +146,10 @@ impl SinkState {
     }
 }
 
-fn partitions_of(list: &TopicPartitionList) -> Vec<Partition> {
-    list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
-}
-
 fn list_of(partitions: &[Partition]) -> TopicPartitionList {
     let mut list = TopicPartitionList::with_capacity(partitions.len());
-    for (topic, partition) in partitions {
-        list.add_partition(topic, *partition);
+    for tp in partitions {
+        list.add_partition(&tp.topic, tp.partition);
     }
     list
 }
@@ -169,7 +165,7 @@ impl ClientContext for SinkContext {
         let lags = {
             let state = self.state();
             crate::kafka::lag::partition_lags(&statistics, |topic, partition| {
-                state.partitions.get(&(topic.to_owned(), partition)).and_then(|p| p.committed)
+                state.partitions.get(&Partition::new(topic, partition)).and_then(|p| p.committed)
             })
         };
         self.metrics.set_consumer_lag(lags);
@@ -179,7 +175,7 @@ impl ClientContext for SinkContext {
 impl ConsumerContext for SinkContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
         let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
-        let partitions = partitions_of(tpl);
+        let partitions = Partition::all_of(tpl);
         let mut state = self.state();
         let result: KafkaResult<()> = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {

@@ -62,7 +62,7 @@ struct PostgresSinkLoop {
     /// Set while the database is unavailable: every partition is paused and
     /// the next attempt waits until then.
     retry_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
 }
 
 /// Where a partition with no offset row starts (`-X auto.offset.reset`).
@@ -147,7 +147,7 @@ impl PostgresSinkLoop {
             metrics,
             stop,
             retry_at: None,
-            backoff: Duration::from_millis(100),
+            backoff: Backoff::new(Duration::from_millis(100), MAX_BACKOFF),
             config,
         }))
     }
@@ -238,10 +238,9 @@ impl PostgresSinkLoop {
             tracing::warn!("{error}; pausing every partition and retrying (the open batch is kept)");
             set_paused(&self.consumer, &self.assigned(), true);
         } else {
-            tracing::debug!("{error}; retrying in {:?}", self.backoff);
+            tracing::debug!("{error}; retrying");
         }
-        self.retry_at = Some(Instant::now() + self.backoff);
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        self.retry_at = Some(Instant::now() + self.backoff.next_delay());
     }
 
     fn database_back(&mut self) {
@@ -253,7 +252,7 @@ impl PostgresSinkLoop {
             };
             set_paused(&self.consumer, &seeded, false);
         }
-        self.backoff = Duration::from_millis(100);
+        self.backoff.reset();
     }
 
     fn commit(&mut self) -> Result<(), Failure> {
@@ -264,9 +263,7 @@ impl PostgresSinkLoop {
         };
         match result {
             Ok(Outcome::Committed) => {
-                let next_offsets: Vec<(String, i32, i64)> =
-                    committed.into_iter().map(|((topic, partition), next)| (topic, partition, next)).collect();
-                self.processor.committed(&next_offsets);
+                self.processor.committed(&committed);
                 self.database_back();
                 Ok(())
             }
@@ -286,7 +283,7 @@ impl PostgresSinkLoop {
     /// fresh instance: nothing of the record is in the batch yet), then its
     /// rows, dead letter or skip go into the batch.
     fn process(&mut self, record: &InputRecord) -> Result<(), Failure> {
-        let partition = (record.topic.clone(), record.partition);
+        let partition = Partition::new(record.topic.clone(), record.partition);
         let base = {
             let state = self.consumer.context().state();
             match state.partitions.get(&partition) {
@@ -299,8 +296,9 @@ impl PostgresSinkLoop {
         let fate = loop {
             match self.processor.process(record)? {
                 Fate::Retry => {
-                    while self.processor.ensure_instances().is_err() {
-                        std::thread::sleep(Duration::from_millis(100));
+                    if !self.processor.wait_for_instances(&self.stop) {
+                        // Stopping: the record is read again by the next owner.
+                        return Ok(());
                     }
                 }
                 fate => break fate,

@@ -23,7 +23,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::changelog::{Changelog, decode_key};
 use super::store::Scope;
 use crate::failure::Failure;
+use crate::kafka::TopicPartition;
 use crate::kafka::client;
+use crate::retry::Backoff;
 
 /// Bound on one watermark request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,23 +47,23 @@ pub struct Restored {
 pub fn restore<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
     changelog: &Changelog,
-    which: Option<BTreeSet<(String, i32)>>,
+    which: Option<BTreeSet<TopicPartition>>,
     stop: &AtomicBool,
 ) -> Result<Option<(TopicPartitionList, Restored)>, Failure> {
     let started = Instant::now();
-    let partitions: BTreeSet<(String, i32)> = match which {
+    let partitions: BTreeSet<TopicPartition> = match which {
         Some(which) => which,
         None => consumer
             .assignment()
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the assignment to restore state: {e}")))?
             .elements()
             .iter()
-            .map(|e| (e.topic().to_owned(), e.partition()))
+            .map(|e| TopicPartition::new(e.topic(), e.partition()))
             .collect(),
     };
     let mut inputs = TopicPartitionList::with_capacity(partitions.len());
-    for (topic, partition) in &partitions {
-        inputs.add_partition(topic, *partition);
+    for tp in &partitions {
+        inputs.add_partition(&tp.topic, tp.partition);
     }
     if partitions.is_empty() {
         return Ok(Some((inputs, Restored::default())));
@@ -85,7 +87,7 @@ pub fn restore<C: ConsumerContext>(
         .create::<BaseConsumer>()
         .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot create the changelog watermark client: {e}")))?;
     let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-    for partition in partitions.iter().map(|(_, p)| *p).collect::<BTreeSet<_>>() {
+    for partition in partitions.iter().map(|tp| tp.partition).collect::<BTreeSet<_>>() {
         let (low, high) = retrying(changelog.restore_patience, stop, || {
             watermarks.fetch_watermarks(&changelog.topic, partition, REQUEST_TIMEOUT)
         })
@@ -103,7 +105,7 @@ pub fn restore<C: ConsumerContext>(
 
     {
         let mut store = changelog.state.lock();
-        for (topic, partition) in &partitions {
+        for TopicPartition { topic, partition } in &partitions {
             store.forget_partition(topic, *partition);
         }
     }
@@ -121,7 +123,7 @@ pub fn restore<C: ConsumerContext>(
         seek.add_partition_offset(element.topic(), element.partition(), offset).map_err(|e| Failure::Fatal(e.into()))?;
     }
     let store = changelog.state.lock();
-    restored.keys = partitions.iter().map(|(topic, partition)| store.keys_of(topic, *partition)).sum();
+    restored.keys = partitions.iter().map(|tp| store.keys_of(&tp.topic, tp.partition)).sum();
     restored.bytes = store.bytes();
     drop(store);
     restored.elapsed = started.elapsed();
@@ -143,12 +145,13 @@ fn retrying<T, E: std::fmt::Display>(
     mut call: impl FnMut() -> Result<T, E>,
 ) -> Result<T, E> {
     let started = Instant::now();
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_millis(500));
     loop {
         match call() {
             Ok(value) => return Ok(value),
             Err(error) if started.elapsed() < patience && !stop.load(Ordering::Acquire) => {
                 tracing::warn!("restoring state: {error}; retrying");
-                std::thread::sleep(Duration::from_millis(500));
+                backoff.wait(stop);
             }
             Err(error) => return Err(error),
         }
@@ -160,7 +163,7 @@ fn retrying<T, E: std::fmt::Display>(
 /// input partitions in `partitions`. `false`: a stop came first.
 fn read_changelog(
     changelog: &Changelog,
-    partitions: &BTreeSet<(String, i32)>,
+    partitions: &BTreeSet<TopicPartition>,
     ends: &BTreeMap<i32, i64>,
     restored: &mut Restored,
     stop: &AtomicBool,
@@ -197,7 +200,7 @@ fn read_changelog(
                 since_check += 1;
                 last_progress = Instant::now();
                 if let Some((topic, plugin, key)) = message.key().and_then(decode_key)
-                    && partitions.contains(&(topic.to_owned(), message.partition()))
+                    && partitions.contains(&TopicPartition::new(topic, message.partition()))
                 {
                     let scope = Scope { topic: topic.to_owned(), partition: message.partition(), plugin: plugin.to_owned() };
                     changelog.state.lock().load(&scope, key, message.payload()).map_err(|e| Failure::usage(e.to_string()))?;

@@ -4,6 +4,7 @@
 //! not complete and of a transaction that aborted, and the keys the open
 //! transaction changed (its changelog records). Bounded by `--state-max-mb`.
 
+use crate::kafka::TopicPartition;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -87,7 +88,7 @@ pub struct StateStore {
     refusal: Option<StateError>,
     /// Input partitions whose state must be (re)read from the changelog
     /// before their records are processed.
-    to_restore: BTreeSet<(String, i32)>,
+    to_restore: BTreeSet<TopicPartition>,
     /// Every owned partition must be restored (a commit whose outcome is
     /// unknown failed).
     restore_all: bool,
@@ -284,29 +285,29 @@ impl StateStore {
 
     /// Partitions were assigned: their state is read from the changelog
     /// before any of their records is processed.
-    pub fn assigned(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
-        for (topic, partition) in partitions {
-            self.forget_partition(&topic, partition);
-            self.to_restore.insert((topic, partition));
+    pub fn assigned(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
+        for tp in partitions {
+            self.forget_partition(&tp.topic, tp.partition);
+            self.to_restore.insert(tp);
         }
     }
 
     /// Partitions were revoked or lost: their state is dropped.
-    pub fn revoked(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
-        for (topic, partition) in partitions {
-            self.forget_partition(&topic, partition);
-            self.to_restore.remove(&(topic, partition));
+    pub fn revoked(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
+        for tp in partitions {
+            self.forget_partition(&tp.topic, tp.partition);
+            self.to_restore.remove(&tp);
         }
     }
 
     /// Whether `topic`/`partition` waits for its restore.
     pub fn is_restoring(&self, topic: &str, partition: i32) -> bool {
-        self.restore_all || self.to_restore.iter().any(|(t, p)| *p == partition && t == topic)
+        self.restore_all || self.to_restore.iter().any(|tp| tp.partition == partition && tp.topic == topic)
     }
 
     /// What to restore now: the partitions waiting, or `None` for every
     /// owned one. Taken: a failed restore is the caller's to report.
-    pub fn take_restore(&mut self) -> Option<Option<BTreeSet<(String, i32)>>> {
+    pub fn take_restore(&mut self) -> Option<Option<BTreeSet<TopicPartition>>> {
         if std::mem::take(&mut self.restore_all) {
             self.to_restore.clear();
             return Some(None);
@@ -470,7 +471,7 @@ mod tests {
         let mut store = store();
         store.set(b"k".to_vec(), b"1".to_vec()).unwrap();
         store.record_completed();
-        store.revoked([("orders".to_owned(), 3)]);
+        store.revoked([TopicPartition::new("orders", 3)]);
         assert_eq!(store.bytes(), 0);
         assert!(store.changes().is_empty());
         assert_eq!(store.keys_of("orders", 3), 0);

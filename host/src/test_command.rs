@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::cli::{TestArgs, parse_pair};
 use crate::failure::Failure;
-use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::metrics::Metrics;
+use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::policy::OnError;
 use crate::processor::{OutputRules, Processor};
 use crate::state::SharedState;
@@ -131,7 +131,10 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     let plugin_name = chain.name().to_owned();
     // The same output checks as the pipeline's (without a size bound); no
     // poison policy: a rejection is shown, a trap ends the test.
-    let rules = OutputRules { topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())), max_message_bytes: None };
+    let rules = OutputRules {
+        topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())),
+        max_message_bytes: None,
+    };
     let topics = rules.topics.clone();
     let mut processor = Processor::new(chain, rules, OnError::Fail, 0, state.clone(), Arc::new(Metrics::new()));
 
