@@ -24,6 +24,13 @@ pub enum TxnError {
 }
 
 impl TxnError {
+    /// A record the producer did not take inside a transaction: a fenced
+    /// producer is done for (a newer one owns the transactional id); any
+    /// other refusal aborts the transaction.
+    pub fn from_refused_send(error: KafkaError) -> TxnError {
+        if is_fenced(&error) { TxnError::Fatal(error) } else { TxnError::Abortable(error) }
+    }
+
     /// The label of `eoshost_producer_replacements_total` when this error
     /// costs the producer, `None` when an abort is enough.
     pub fn replacement_reason(&self) -> Option<&'static str> {

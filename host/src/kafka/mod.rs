@@ -20,6 +20,11 @@ impl TopicPartition {
         TopicPartition { topic: topic.into(), partition }
     }
 
+    /// `partitions` as a log shows them: `orders/0, orders/1`.
+    pub fn list(partitions: &[TopicPartition]) -> String {
+        partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+
     /// Every partition of a librdkafka partition list.
     pub fn all_of(list: &rdkafka::TopicPartitionList) -> Vec<TopicPartition> {
         list.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()

@@ -323,12 +323,12 @@ impl Relay {
         // Inside a transaction a refused record makes the commit fail; why
         // it was refused is read after the abort.
         for (topic, record) in records {
-            self.producer.send(topic, record, None, 0).map_err(send_failed)?;
+            self.producer.send(topic, record, None, 0).map_err(TxnError::from_refused_send)?;
         }
         let value = checkpoint::encode(&self.table, next);
         self.producer
             .send_to_partition(&self.progress_topic, checkpoint::PROGRESS_PARTITION, self.table.as_bytes(), Some(&value), 0)
-            .map_err(send_failed)?;
+            .map_err(TxnError::from_refused_send)?;
         self.producer.commit(None, &mut CommitPhases::default())
     }
 
@@ -396,12 +396,6 @@ fn transform_row(
             }
         }
     }
-}
-
-/// A record the producer did not take: fenced, the relay stops; otherwise
-/// the batch is aborted and published again.
-fn send_failed(error: rdkafka::error::KafkaError) -> TxnError {
-    if is_fenced(&error) { TxnError::Fatal(error) } else { TxnError::Abortable(error) }
 }
 
 /// The relay's end after `error`.

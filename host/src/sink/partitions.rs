@@ -192,7 +192,7 @@ impl ConsumerContext for SinkContext {
                         (tpl.clone(), true)
                     }
                 };
-                tracing::info!(partitions = ?partitions, "assigned; starting at the database's offsets");
+                tracing::info!(partitions = %Partition::list(&partitions), "assigned; starting at the database's offsets");
                 let assigned = if cooperative { consumer.incremental_assign(&targets) } else { consumer.assign(&targets) };
                 assigned.and_then(|()| if paused { consumer.pause(&targets) } else { Ok(()) })
             }
@@ -212,7 +212,7 @@ impl ConsumerContext for SinkContext {
                     }
                 }
                 state.forget(&partitions);
-                tracing::info!(partitions = ?partitions, "revoked");
+                tracing::info!(partitions = %Partition::list(&partitions), "revoked");
                 if cooperative { consumer.incremental_unassign(tpl) } else { consumer.unassign() }
             }
             other => {

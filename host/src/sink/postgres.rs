@@ -211,7 +211,7 @@ impl PostgresSinkLoop {
                     self.consumer.context().state().redo_from_database();
                     return;
                 }
-                tracing::info!(partitions = ?unseeded, "resuming at the database's offsets");
+                tracing::info!(partitions = %Partition::list(&unseeded), "resuming at the database's offsets");
                 let batch_empty = self.consumer.context().state().batch.is_empty();
                 if self.retry_at.is_none() {
                     set_paused(&self.consumer, &unseeded, false);
