@@ -51,10 +51,8 @@ pub const TRANSACTION_TIMEOUT_MS: u64 = 30_000;
 /// Zero: a commit's flush waits for whatever is still unsent or
 /// unacknowledged, so every millisecond a batch lingers is a millisecond of
 /// commit. librdkafka still fills batches with what queues up while earlier
-/// requests are in flight, so a busy loop keeps large batches. Measured on
-/// the local broker (1.5 M records of 100 B, identity, 150 commits):
-/// linger 20 ms gave commit p50 8–12 ms, linger 0 (with the backoff below)
-/// 5.3–5.6 ms, at the same throughput.
+/// requests are in flight, so a busy loop keeps large batches (commit
+/// figures: bench/results/).
 pub const PRODUCER_LINGER_MS: u64 = 0;
 /// `retry.backoff.ms` of the transactional producers (overridable with
 /// `-X`), the first backoff of librdkafka's exponential retries (capped by

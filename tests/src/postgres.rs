@@ -132,6 +132,29 @@ impl Postgres {
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
+    /// Waits until the outbox `table` is empty (the relay `run` published
+    /// and deleted every row); fails if the relay ends first or `timeout`
+    /// passes. Returns how long it took.
+    pub fn wait_outbox_drained(
+        &self,
+        table: &str,
+        run: &mut crate::process::Eoshost,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<std::time::Duration> {
+        let started = std::time::Instant::now();
+        loop {
+            let left = self.count(table)?;
+            if left == 0 {
+                return Ok(started.elapsed());
+            }
+            if let Some(exit) = run.try_exit() {
+                anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
+            }
+            anyhow::ensure!(started.elapsed() < timeout, "{left} rows still in the outbox after {timeout:?}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Rows left in a table.
     pub fn count(&self, table: &str) -> anyhow::Result<i64> {
         let mut client = self.client()?;

@@ -144,22 +144,6 @@ fn wait_published(scenario: &Scenario, topic: &str, beyond: i64, run: &mut Eosho
     }
 }
 
-/// Waits until the relay has published and deleted every row.
-fn wait_outbox_empty(pg: &Postgres, table: &str, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    loop {
-        let left = pg.count(table)?;
-        if left == 0 {
-            return Ok(started.elapsed());
-        }
-        if let Some(exit) = run.try_exit() {
-            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
-        }
-        anyhow::ensure!(started.elapsed() < timeout, "{left} rows still in the outbox after {timeout:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_relays() -> anyhow::Result<()> {
     let scenario = Scenario::new("postgres_relay_kills");
@@ -208,7 +192,7 @@ fn every_outbox_row_exactly_once_through_sigkills_concurrent_writers_and_two_rel
 
     let committed = writers.finish()?;
     let mut last = scenario.spawn_args(&args, "relay-final")?;
-    wait_outbox_empty(&pg, &outbox.table, &mut last, Duration::from_secs(180))?;
+    pg.wait_outbox_drained(&outbox.table, &mut last, Duration::from_secs(180))?;
     let took = stop_final_run(&mut last)?;
     scenario.report(&format!("{} rows committed by the writers; final relay stopped cleanly in {took:?}", committed.len()));
 
@@ -237,7 +221,7 @@ fn relay_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()> {
     )?;
     let mut run = scenario.spawn_args(&outbox.relay_args(&pg, &scenario), "relay")?;
     let first = wait_published(&scenario, &outbox.output, 0, &mut run, FIRST_BATCH)?;
-    let elapsed = wait_outbox_empty(&pg, &outbox.table, &mut run, Duration::from_secs(240))?;
+    let elapsed = pg.wait_outbox_drained(&outbox.table, &mut run, Duration::from_secs(240))?;
     let rate = (count as i64 - first) as f64 / elapsed.as_secs_f64().max(0.001);
     scenario.report(&format!(
         "relay throughput: {} rows in {elapsed:.2?} after the first batch: {rate:.0} rows/s",
@@ -277,7 +261,7 @@ fn rows_are_relayed_in_transaction_id_order_across_a_power_of_ten() -> anyhow::R
     let batch_rows = args.iter().position(|a| a == "--batch-rows").expect("relay_args sets --batch-rows") + 1;
     args[batch_rows] = "2".to_owned();
     let mut run = scenario.spawn_args(&args, "relay")?;
-    wait_outbox_empty(&pg, &outbox.table, &mut run, ALL_COMMITTED_SOON)?;
+    pg.wait_outbox_drained(&outbox.table, &mut run, ALL_COMMITTED_SOON)?;
     run.terminate(Duration::from_secs(15))?;
 
     let expected: BTreeSet<u64> = (0..4).collect();

@@ -151,22 +151,6 @@ fn wait_first_commit(run: &mut Eoshost, metrics_addr: &str, timeout: Duration) -
     }
 }
 
-/// Waits until the relay has published and deleted every row.
-fn wait_outbox_empty(pg: &Postgres, table: &str, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    loop {
-        let left = pg.count(table)?;
-        if left == 0 {
-            return Ok(started.elapsed());
-        }
-        if let Some(exit) = run.try_exit() {
-            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
-        }
-        anyhow::ensure!(started.elapsed() < timeout, "{left} rows still in the outbox after {timeout:?}");
-        std::thread::sleep(POLL);
-    }
-}
-
 /// One thread inserting rows `0..rows`, `ROWS_PER_TRANSACTION` a
 /// transaction every `WRITE_PACE`. Its transactions commit one after
 /// another, so per-key order is checkable. Stopped when dropped.
@@ -298,7 +282,7 @@ fn relay_publishes_exactly_once_over_sasl_ssl_scram_with_password_file_creating_
     let mut last = scenario.spawn_args_with_env(&args, &env, "relay-final")?;
     let written = writer.finish(WRITING_WITHIN)?;
     anyhow::ensure!(written == rows, "the writer wrote {written} of {rows} rows");
-    let drained = wait_outbox_empty(&pg, &outbox.table, &mut last, DRAIN_WITHIN)?;
+    let drained = pg.wait_outbox_drained(&outbox.table, &mut last, DRAIN_WITHIN)?;
     let took = stop_final_run(&mut last)?;
     scenario.report(&format!(
         "{written} rows written; the final relay emptied the outbox {drained:?} after the writer ended and stopped on \
