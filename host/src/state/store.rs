@@ -300,11 +300,6 @@ impl StateStore {
         }
     }
 
-    /// Whether `topic`/`partition` waits for its restore.
-    pub fn is_restoring(&self, topic: &str, partition: i32) -> bool {
-        self.restore_all || self.to_restore.iter().any(|tp| tp.partition == partition && tp.topic == topic)
-    }
-
     /// What to restore now: the partitions waiting, or `None` for every
     /// owned one. Taken: a failed restore is the caller's to report.
     pub fn take_restore(&mut self) -> Option<Option<BTreeSet<TopicPartition>>> {
