@@ -107,10 +107,6 @@ impl Processor {
         self.chain.name()
     }
 
-    pub fn rules(&self) -> &OutputRules {
-        &self.rules
-    }
-
     /// Makes every plugin's instance ready outside a record's call; a trap
     /// while starting one is counted and returned (the caller waits and
     /// tries again).
