@@ -405,8 +405,7 @@ mod tests {
         let command = arguments::<PipelineOptions>();
         // The file's error for an unknown key lists every key it accepts.
         let keys = toml::from_str::<PipelineFile>("no-such-option = 0").unwrap_err().to_string();
-        let cli = Cli::try_parse_from([
-            "eoshost",
+        let config = Config::from_args(&[
             "--plugin",
             "enrich.wasm",
             "--input",
@@ -422,8 +421,8 @@ mod tests {
             "-X",
             "linger.ms=5",
         ])
-        .expect("valid command line");
-        let config = Config::resolve(cli.run).expect("valid configuration");
+        .expect("valid configuration");
+
         let shown = PipelineOptions::shown(&config);
         let docs = documented();
         assert_eq!(PipelineOptions::IDS.len(), command.get_arguments().count());

@@ -122,6 +122,12 @@ pub fn librdkafka_pairs(_flag: &str, pairs: KeyValues) -> Result<Vec<(String, St
     librdkafka_settings(pairs.file, &pairs.given)
 }
 
+/// The value of librdkafka property `key` among `pairs` as the clients get
+/// it (the last setting wins), when set and readable as a `T`.
+pub fn librdkafka_value<T: std::str::FromStr>(pairs: &[(String, String)], key: &str) -> Option<T> {
+    pairs.iter().rev().find(|(k, _)| k == key).and_then(|(_, value)| value.parse().ok())
+}
+
 fn check_librdkafka(pairs: &[(String, String)]) -> Result<(), Failure> {
     for (key, value) in pairs {
         if let Some((_, safe)) = GUARDED.iter().find(|(guarded, _)| guarded == key)
@@ -146,7 +152,7 @@ impl Config {
     /// last `-X`, environment or file setting wins), when set and readable
     /// as a `T`.
     pub fn librdkafka_value<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
-        self.librdkafka.iter().rev().find(|(k, _)| k == key).and_then(|(_, value)| value.parse().ok())
+        librdkafka_value(&self.librdkafka, key)
     }
 
     /// Merges the layers and validates. Errors are usage errors (exit 2).
@@ -210,7 +216,7 @@ impl Config {
         // static member's restart with UNRELEASED_INSTANCE_ID (fatal) until
         // the crashed predecessor's session expires: off unless asked for.
         let consumer_protocol =
-            librdkafka.iter().rev().find(|(key, _)| key == "group.protocol").is_some_and(|(_, value)| value == "consumer");
+            librdkafka_value::<String>(&librdkafka, "group.protocol").is_some_and(|value| value == "consumer");
         let static_membership = match options.static_membership {
             Some(switch) => switch == Switch::On,
             None => !consumer_protocol,
@@ -267,13 +273,23 @@ impl Config {
 }
 
 #[cfg(test)]
+impl Config {
+    /// The configuration of `eoshost ARGS…`, for unit tests (the command
+    /// line itself must parse).
+    pub(crate) fn from_args(args: &[&str]) -> Result<Config, Failure> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(std::iter::once("eoshost").chain(args.iter().copied()))
+            .expect("a command line clap accepts");
+        Config::resolve(cli.run)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn resolve(args: &[&str]) -> Result<Config, Failure> {
-        let cli = crate::cli::Cli::try_parse_from(std::iter::once("eoshost").chain(args.iter().copied())).unwrap();
-        Config::resolve(cli.run)
+        Config::from_args(args)
     }
 
     fn message(result: Result<Config, Failure>) -> String {

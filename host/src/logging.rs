@@ -165,9 +165,7 @@ mod tests {
 
     #[test]
     fn the_configuration_line_names_every_setting_without_their_secrets() {
-        use clap::Parser;
-        let cli = crate::cli::Cli::try_parse_from([
-            "eoshost",
+        let config = Config::from_args(&[
             "--plugin",
             "enrich.wasm",
             "--input",
@@ -181,8 +179,8 @@ mod tests {
             "--plugin-config",
             "lookup_url=https://svc:hunter4@lookup.internal/v1",
         ])
-        .expect("valid command line");
-        let config = Config::resolve(cli.run).expect("valid configuration");
+        .expect("valid configuration");
+
         let pairs = effective_configuration(&config);
         let line: String = pairs.iter().map(|(name, value)| format!("{name}={value} ")).collect();
         for secret in ["hunter2", "hunter3", "hunter4"] {
@@ -195,9 +193,7 @@ mod tests {
 
     #[test]
     fn the_configuration_line_names_the_sink_and_membership_with_the_database_password_redacted() {
-        use clap::Parser;
-        let cli = crate::cli::Cli::try_parse_from([
-            "eoshost",
+        let config = Config::from_args(&[
             "--plugin",
             "enrich.wasm",
             "--input",
@@ -211,8 +207,8 @@ mod tests {
             "--group-instance-id",
             "enrich-a",
         ])
-        .expect("valid command line");
-        let config = Config::resolve(cli.run).expect("valid configuration");
+        .expect("valid configuration");
+
         let line: String = effective_configuration(&config).iter().map(|(name, value)| format!("{name}={value} ")).collect();
         assert!(!line.contains("hunter5"), "{line}");
         for expected in [

@@ -29,7 +29,7 @@ use crate::kafka::reading;
 use crate::kafka::slot;
 use crate::kafka::transaction::{Settings, Transaction};
 use crate::metrics::Metrics;
-use crate::plugin::{InputRecord, OutputTopics};
+use crate::plugin::{self, InputRecord, OutputTopics};
 use crate::policy::{RecordId, dead_letter};
 use crate::processor::{Fate, OutputRules, Processor};
 use crate::scaffold::{Host, ProgressSettings};
@@ -81,7 +81,7 @@ impl Pipeline {
     /// `None`: a stop came during start-up.
     fn start(config: Config, host: &Host) -> Result<Option<Self>, Failure> {
         let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
-        let max_message_bytes = client::max_message_bytes(&config);
+        let max_message_bytes = client::max_message_bytes(&config.librdkafka);
         let (chain, state) = host.load_plugins(&config.chain, config.limits, || {
             let state = SharedState::new(config.state_max_bytes);
             // Room for the record's framing and headers.
@@ -159,7 +159,7 @@ impl Pipeline {
         })?;
         reading::subscribe(&consumer, &config.inputs)?;
         tracing::info!(
-            plugins = %chain_paths(&config), group = %config.group, transactional_id = %transactional_id,
+            plugins = %plugin::chain_paths(&config.chain), group = %config.group, transactional_id = %transactional_id,
             group_instance_id = membership.instance_id().unwrap_or("none (dynamic membership)"),
             inputs = ?config.inputs, outputs = ?config.outputs,
             state_topic = changelog.as_ref().map_or("none (stateless plugin)", |c| c.topic.as_str()), "eoshost started"
@@ -442,8 +442,4 @@ impl Pipeline {
         tracing::info!("stopped cleanly");
         Ok(())
     }
-}
-
-fn chain_paths(config: &Config) -> String {
-    config.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::defaults;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
-use crate::plugin::{Chain, PluginSpec, SandboxLimits};
+use crate::plugin::{Chain, PluginSpec, SandboxLimits, chain_paths};
 use crate::state::SharedState;
 
 /// Installs the SIGTERM and SIGINT handlers: the first signal sets the
@@ -99,7 +99,7 @@ impl Host {
         state: impl FnOnce() -> SharedState,
     ) -> Result<(Chain, Option<SharedState>), Failure> {
         let started = Instant::now();
-        tracing::info!(plugins = %paths(specs), "loading plugins");
+        tracing::info!(plugins = %chain_paths(specs), "loading plugins");
         let loaded = Chain::load(specs, limits, state)?;
         tracing::info!(elapsed = ?started.elapsed(), "plugins loaded");
         Ok(loaded)
@@ -110,10 +110,6 @@ impl Host {
         tracing::info!("stopped before start-up finished; nothing was committed");
         Ok(())
     }
-}
-
-fn paths(specs: &[PluginSpec]) -> String {
-    specs.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
 }
 
 /// Logs the stop once it is asked for and exits (code 1), saying why, when

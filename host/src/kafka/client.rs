@@ -141,8 +141,8 @@ pub fn committed_offsets<C: ConsumerContext>(
 }
 
 /// The largest record the producer accepts (`message.max.bytes`).
-pub fn max_message_bytes(config: &Config) -> usize {
-    config.librdkafka_value("message.max.bytes").unwrap_or(1_000_000)
+pub fn max_message_bytes(librdkafka: &[(String, String)]) -> usize {
+    crate::config::librdkafka_value(librdkafka, "message.max.bytes").unwrap_or(1_000_000)
 }
 
 /// The start-up probe's context: keeps the first TLS or authentication

@@ -159,12 +159,10 @@ impl Membership {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn config(args: &[&str]) -> Config {
-        let base = ["eoshost", "--plugin", "p/enrich.wasm", "--input", "in", "--output", "out"];
-        let cli = crate::cli::Cli::try_parse_from(base.iter().chain(args).copied()).unwrap();
-        Config::resolve(cli.run).unwrap()
+        let base = ["--plugin", "p/enrich.wasm", "--input", "in", "--output", "out"];
+        Config::from_args(&[&base[..], args].concat()).unwrap()
     }
 
     #[test]

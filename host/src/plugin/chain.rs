@@ -32,6 +32,11 @@ impl PluginSpec {
     }
 }
 
+/// The plugins' files in chain order, as logs show them: `a.wasm -> b.wasm`.
+pub fn chain_paths(specs: &[PluginSpec]) -> String {
+    specs.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(" -> ")
+}
+
 fn stem(path: &Path) -> String {
     path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into_owned())
 }

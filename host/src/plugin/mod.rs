@@ -16,7 +16,7 @@ mod sandbox;
 mod wasi;
 
 pub use cache::CodeOrigin;
-pub use chain::{Chain, PluginSpec, assign_config};
+pub use chain::{Chain, PluginSpec, assign_config, chain_paths};
 pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
 pub use engine::PluginEngine;
 pub use inspect::{WORLD, WorldReport, inspect};

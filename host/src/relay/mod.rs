@@ -119,11 +119,7 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
             }
             let rules = OutputRules {
                 topics: Some(OutputTopics::new(outputs.clone())),
-                max_message_bytes: librdkafka
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "message.max.bytes")
-                    .and_then(|(_, v)| v.parse().ok()),
+                max_message_bytes: Some(client::max_message_bytes(&librdkafka)),
             };
             let max_retries = args.max_retries.unwrap_or(defaults::MAX_RETRIES);
             Some(Processor::new(chain, rules, on_error, max_retries, None, metrics.clone()))
