@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::config::options::{OneOrMany, Shown, host_port, key_values, options, positive};
+use crate::config::options::{OneOrMany, Shown, TableValues, host_port, key_values, options, positive, table_values};
 use crate::config::{Config, librdkafka_pairs};
 use crate::defaults;
 pub use crate::policy::OnError;
@@ -101,7 +101,7 @@ options! {
     /// The plugin: a WebAssembly component of the eoshost:transform world.
     /// Repeat for a chain: every output of one plugin goes through the next.
     #[arg(long, env = "EOSHOST_PLUGIN", value_name = "PATH")]
-    plugin: Vec<PathBuf> as OneOrMany,
+    plugin: Vec<PathBuf> as OneOrMany<PathBuf>,
         show |c| c.chain.iter().map(|p| p.path.display().to_string()).collect::<Vec<_>>().join(",");
 
     /// Topics to read, comma-separated.
@@ -226,9 +226,22 @@ options! {
     #[arg(long, env = "EOSHOST_POSTGRES_URL", value_name = "URL")]
     postgres_url: String, show |c| c.postgres.as_ref().map(|sink| &sink.url);
 
-    /// The table --sink postgres writes rows to (created when missing).
-    #[arg(long, env = "EOSHOST_TABLE", value_name = "NAME")]
-    table: String, show |c| c.postgres.as_ref().map(|sink| &sink.table);
+    /// NAME=TOPIC: a table for plugins to look up (WIT `tables`), the latest
+    /// value per key of a compacted topic, loaded to its end before the
+    /// first record and kept current; repeat for more. NAME alone: the table
+    /// --sink postgres writes rows to (created when missing).
+    #[arg(long, env = "EOSHOST_TABLE", value_name = "NAME=TOPIC|NAME")]
+    table: Vec<String> as OneOrMany<String>, check table_values => TableValues,
+        show |c| {
+            let mut shown: Vec<String> = c.tables.iter().map(|t| format!("{}={}", t.name, t.source)).collect();
+            shown.extend(c.postgres.as_ref().map(|sink| sink.table.clone()));
+            (!shown.is_empty()).then(|| shown.join(","))
+        };
+
+    /// Most bytes of keys and values one --table may hold, in MiB; past it
+    /// eoshost stops (exit 2).
+    #[arg(long, env = "EOSHOST_TABLE_MAX_MB")]
+    table_max_mb: u64 = defaults::TABLE_MAX_MB, check positive, show |c| c.table_max_bytes >> 20;
 }
 
 /// `eoshost test`: DESIGN §1.2.
@@ -252,6 +265,12 @@ pub struct TestArgs {
     /// (outputs of records that name none get the first topic).
     #[arg(long, value_name = "TOPIC[,TOPIC..]", value_delimiter = ',')]
     pub output: Vec<String>,
+
+    /// NAME=FILE.jsonl: a table for the plugin to look up (WIT `tables`),
+    /// one record a line in the input format with "key" and "value" (the
+    /// last line of a key wins); repeat for more.
+    #[arg(long, value_name = "NAME=FILE.jsonl")]
+    pub table: Vec<String>,
 
     /// Wall-clock budget of one plugin call, in ms.
     #[arg(long, default_value_t = defaults::PLUGIN_TIMEOUT_MS)]

@@ -55,6 +55,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How often a progress line is logged; `None` when turned off (`0`).
     pub progress_interval: Option<Duration>,
+    /// `--table NAME=TOPIC`: the tables plugins look up.
+    pub tables: Vec<crate::tables::TableSpec>,
+    /// `--table-max-mb`, in bytes.
+    pub table_max_bytes: usize,
     /// `--sink postgres`: outputs become rows of this table (§1.7) instead
     /// of records on `outputs`, which is then an optional allow-list.
     pub postgres: Option<PostgresSink>,
@@ -175,7 +179,8 @@ impl Config {
         if inputs.is_empty() {
             return Err(Failure::usage("--input is required: the topic(s) to read, comma-separated"));
         }
-        let postgres = resolve_sink(options.sink, options.postgres_url, options.table)?;
+        let postgres = resolve_sink(options.sink, options.postgres_url, options.table.sink_table)?;
+        let tables = options.table.tables;
         if outputs.is_empty() && postgres.is_none() {
             return Err(Failure::usage("--output is required: the topic(s) the plugin may write to, comma-separated"));
         }
@@ -258,6 +263,8 @@ impl Config {
                 ..SandboxLimits::default()
             },
             state_topic,
+            tables,
+            table_max_bytes: (options.table_max_mb as usize) << 20,
             state_max_bytes: (options.state_max_mb as usize) << 20,
             metrics_addr: options.metrics_addr,
             connect_timeout: Duration::from_millis(options.connect_timeout_ms),
@@ -394,6 +401,38 @@ mod tests {
             message(resolve(&["--plugin", "x.wasm", "--input", "a", "--output", "b", "--table", "t"]))
                 .contains("--sink postgres")
         );
+    }
+
+    #[test]
+    fn table_name_equals_topic_is_a_lookup_table_and_a_bare_name_the_sink_table() {
+        let base = ["--plugin", "x.wasm", "--input", "a", "--output", "b"];
+        let config = resolve(&[&base[..], &["--table", "customers=crm.customers", "--table", "products=p"]].concat()).unwrap();
+        let tables: Vec<(&str, &str)> = config.tables.iter().map(|t| (t.name.as_str(), t.source.as_str())).collect();
+        assert_eq!(tables, [("customers", "crm.customers"), ("products", "p")]);
+        assert!(config.postgres.is_none());
+        assert_eq!(config.table_max_bytes, (crate::defaults::TABLE_MAX_MB as usize) << 20);
+
+        let sink = resolve(&[
+            "--plugin",
+            "x.wasm",
+            "--input",
+            "a",
+            "--sink",
+            "postgres",
+            "--postgres-url",
+            "u",
+            "--table",
+            "rows",
+            "--table",
+            "customers=c",
+        ])
+        .unwrap();
+        assert_eq!(sink.postgres.unwrap().table, "rows");
+        assert_eq!(sink.tables.len(), 1);
+
+        assert!(message(resolve(&[&base[..], &["--table", "c=x", "--table", "c=y"]].concat())).contains("\"c\" twice"));
+        assert!(message(resolve(&[&base[..], &["--table", "=x"]].concat())).contains("NAME=TOPIC"));
+        assert!(message(resolve(&[&base[..], &["--table-max-mb", "0"]].concat())).contains("--table-max-mb"));
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub const PRODUCER_RETRY_BACKOFF_MS: u64 = 10;
 /// `--state-max-mb`: the most state (keys and values, MiB) of the
 /// partitions one instance owns, over every stateful plugin.
 pub const STATE_MAX_MB: u64 = 256;
+/// `--table-max-mb`: the most keys and values (MiB) one `--table` may hold.
+/// Every instance holds every table whole, so this bounds each instance's
+/// memory (a table costs about twice its bytes: the map's entries and the
+/// allocator's rounding).
+pub const TABLE_MAX_MB: u64 = 1024;
 /// `segment.bytes` of a changelog topic eoshost creates: small, because the
 /// active segment is never compacted and a restore reads all of it (Kafka's
 /// smallest allowed value).

@@ -6,7 +6,7 @@
 //! [`pipeline`] and the Kafka transaction in [`kafka::transaction`]; what
 //! every long-running mode stands on (signals, metrics, progress, plugin
 //! loading) in [`scaffold`]; stateful plugins' exactly-once state in
-//! [`state`].
+//! [`state`]; the tables plugins join with (`--table`) in [`tables`].
 //!
 //! "DESIGN §N" in comments and messages is a section of `docs/design.md`, the
 //! project's design (its §1 is pinned: relied on by checks outside the code).
@@ -30,6 +30,7 @@ pub mod retry;
 pub mod scaffold;
 pub mod sink;
 pub mod state;
+pub mod tables;
 pub mod test_command;
 
 use cli::{Cli, Command};

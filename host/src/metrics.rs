@@ -38,6 +38,12 @@ struct ReasonLabels {
 /// fatal error, a call that never returned, or an abort that failed.
 pub const REPLACEMENT_REASONS: [&str; 4] = ["fenced", "fatal", "hung_call", "abort_failed"];
 
+/// A `--table` by its NAME.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: String,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PartitionLabels {
     topic: String,
@@ -79,6 +85,9 @@ pub struct Metrics {
     relay_held_back: Gauge,
     state_restore_seconds: Histogram,
     state_bytes: Gauge,
+    table_records: Family<TableLabels, Gauge>,
+    table_bytes: Family<TableLabels, Gauge>,
+    table_lag: Family<TableLabels, Gauge>,
     ready: AtomicBool,
     /// The rate limiters of the run's events ([`crate::events`]).
     pub(crate) limiters: crate::events::Limiters,
@@ -115,6 +124,9 @@ impl Metrics {
         let relay_held_back = Gauge::default();
         let state_restore_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         let state_bytes = Gauge::default();
+        let table_records = Family::<TableLabels, Gauge>::default();
+        let table_bytes = Family::<TableLabels, Gauge>::default();
+        let table_lag = Family::<TableLabels, Gauge>::default();
         // Counters are registered without the `_total` suffix: the encoder adds it.
         registry.register("eoshost_records_consumed", "Input records read", records_consumed.clone());
         registry.register("eoshost_records_produced", "Output records committed", records_produced.clone());
@@ -159,6 +171,13 @@ impl Metrics {
             "Bytes of keys and values of stateful plugins' state held (as of the last restore or commit)",
             state_bytes.clone(),
         );
+        registry.register("eoshost_table_records", "Keys held by each --table", table_records.clone());
+        registry.register("eoshost_table_bytes", "Bytes of keys and values held by each --table", table_bytes.clone());
+        registry.register(
+            "eoshost_table_lag",
+            "Records of each --table's topic not yet applied to the table (to the last stable offset)",
+            table_lag.clone(),
+        );
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -181,6 +200,9 @@ impl Metrics {
             relay_held_back,
             state_restore_seconds,
             state_bytes,
+            table_records,
+            table_bytes,
+            table_lag,
             ready: AtomicBool::new(false),
             limiters: crate::events::Limiters::default(),
             last_loop_secs: AtomicU64::new(now_secs()),
@@ -283,6 +305,18 @@ impl Metrics {
 
     pub fn set_state_bytes(&self, bytes: usize) {
         self.state_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// A table holds `records` keys and `bytes` bytes of keys and values.
+    pub fn set_table_size(&self, table: &str, records: usize, bytes: usize) {
+        let labels = TableLabels { table: table.to_owned() };
+        self.table_records.get_or_create(&labels).set(i64::try_from(records).unwrap_or(i64::MAX));
+        self.table_bytes.get_or_create(&labels).set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// A table's topic holds `records` not yet applied to it.
+    pub fn set_table_lag(&self, table: &str, records: i64) {
+        self.table_lag.get_or_create(&TableLabels { table: table.to_owned() }).set(records.max(0));
     }
 
     pub fn set_ready(&self, ready: bool) {

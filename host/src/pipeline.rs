@@ -34,6 +34,7 @@ use crate::policy::{RecordId, dead_letter};
 use crate::processor::{Fate, OutputRules, Processor};
 use crate::scaffold::{Host, ProgressSettings};
 use crate::state::{self, Changelog, SharedState};
+use crate::tables::Tables;
 
 /// Bound on one rewind (committed-offset fetch and seeks).
 const REWIND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,10 +44,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     let statistics = client::consumer_statistics(&config);
     let progress = config.progress_interval.map(|every| ProgressSettings { every, lag_known: statistics });
     let host = Host::start(stop, config.metrics_addr, progress)?;
-    match Pipeline::start(config, &host)? {
+    let outcome = match Pipeline::start(config, &host)? {
         Some(pipeline) => pipeline.run(),
         None => host.stopped_during_start_up(),
-    }
+    };
+    host.finish(outcome)
 }
 
 /// Records read in one go from the consumer's prefetch queue before they
@@ -77,17 +79,20 @@ struct Pipeline {
 
 impl Pipeline {
     /// Builds the pipeline: plugins, the changelog topic of a stateful
-    /// chain, the producer (`init_transactions`), the consumer, subscribed.
+    /// chain, the tables (loaded), the producer (`init_transactions`), the
+    /// consumer, subscribed.
     /// `None`: a stop came during start-up.
     fn start(config: Config, host: &Host) -> Result<Option<Self>, Failure> {
         let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
         let max_message_bytes = client::max_message_bytes(&config.librdkafka);
-        let (chain, state) = host.load_plugins(&config.chain, config.limits, || {
+        let tables = Tables::new(&config.tables, config.table_max_bytes);
+        let state = || {
             let state = SharedState::new(config.state_max_bytes);
             // Room for the record's framing and headers.
             state.lock().limit_entries(max_message_bytes.saturating_sub(1024));
             state
-        })?;
+        };
+        let (chain, state) = host.load_plugins(&config.chain, config.limits, state, &tables)?;
         if host.stopping() {
             return Ok(None);
         }
@@ -99,7 +104,9 @@ impl Pipeline {
             }
         };
 
-        if !client::await_cluster(&config, &stop)? {
+        if !client::await_cluster(&config, &stop)?
+            || !host.load_tables(&tables, &config.tables, client::table_reader_config(&config))?
+        {
             return Ok(None);
         }
         let changelog = match &state {

@@ -1,7 +1,8 @@
 //! What every long-running mode stands on — the Kafka pipeline, the
 //! PostgreSQL sink and the outbox relay: the stop request, the background
 //! runtime that serves `/metrics` and logs the progress line, the stop
-//! deadline, and loading the plugins.
+//! deadline, loading the plugins and the tables (`--table`), and the
+//! failure a background part (a table's follower) ends the run with.
 //!
 //! The SIGTERM/SIGINT handlers are flags installed before the mode reads its
 //! options ([`install_stop_handlers`]), so a signal at any moment of
@@ -12,8 +13,8 @@
 //! runtime, which may not be nested in this one.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::defaults;
@@ -21,6 +22,7 @@ use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{Chain, PluginSpec, SandboxLimits, chain_paths};
 use crate::state::SharedState;
+use crate::tables::{self, FollowerSettings, TableSpec, Tables};
 
 /// Installs the SIGTERM and SIGINT handlers: the first signal sets the
 /// returned flag, a second one exits with code 1 without finishing anything
@@ -51,6 +53,9 @@ pub struct ProgressSettings {
 pub struct Host {
     pub metrics: Arc<Metrics>,
     pub stop: Arc<AtomicBool>,
+    /// The failure a background part left when it asked for the stop; the
+    /// run ends with it ([`Host::finish`]).
+    background_failure: Arc<Mutex<Option<Failure>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -81,7 +86,7 @@ impl Host {
             runtime.spawn(crate::progress_line::report(metrics.clone(), progress.every, progress.lag_known));
         }
         runtime.spawn(watch_stop(stop.clone(), Duration::from_secs(defaults::STOP_DEADLINE_S)));
-        Ok(Host { metrics, stop, _runtime: runtime })
+        Ok(Host { metrics, stop, background_failure: Arc::default(), _runtime: runtime })
     }
 
     /// Whether a stop was asked for: start-up steps give up, loops finish
@@ -97,12 +102,55 @@ impl Host {
         specs: &[PluginSpec],
         limits: SandboxLimits,
         state: impl FnOnce() -> SharedState,
+        tables: &Tables,
     ) -> Result<(Chain, Option<SharedState>), Failure> {
         let started = Instant::now();
         tracing::info!(plugins = %chain_paths(specs), "loading plugins");
-        let loaded = Chain::load(specs, limits, state)?;
+        let loaded = Chain::load(specs, limits, state, tables)?;
         tracing::info!(elapsed = ?started.elapsed(), "plugins loaded");
         Ok(loaded)
+    }
+
+    /// Loads every table of `specs` into `tables` up to the end its topic
+    /// had now, logging each load, and leaves a follower keeping each
+    /// current until the stop. `client` carries the connection settings.
+    /// `Ok(false)`: a stop came first.
+    pub fn load_tables(&self, tables: &Tables, specs: &[TableSpec], client: rdkafka::ClientConfig) -> Result<bool, Failure> {
+        if specs.is_empty() {
+            return Ok(true);
+        }
+        tracing::info!(tables = specs.len(), "loading tables");
+        for spec in specs {
+            // Exported from the start, at zero, like every labelled family.
+            self.metrics.set_table_size(&spec.name, 0, 0);
+            self.metrics.set_table_lag(&spec.name, 0);
+        }
+        let settings = FollowerSettings {
+            client,
+            metrics: self.metrics.clone(),
+            stop: self.stop.clone(),
+            failure: self.background_failure.clone(),
+        };
+        let Some(reports) = tables::follow(tables, specs, settings)? else { return Ok(false) };
+        for report in reports {
+            let seconds = report.elapsed.as_secs_f64();
+            tracing::info!(
+                table = %report.table, topic = %report.topic, records = report.records, keys = report.keys,
+                bytes = report.bytes, seconds = format_args!("{seconds:.3}"),
+                records_per_second = (report.records as f64 / seconds.max(1e-6)) as u64, "table loaded"
+            );
+        }
+        Ok(true)
+    }
+
+    /// How the run ends: with the failure a background part left when it
+    /// asked for the stop (the loop then stopped cleanly, committing what it
+    /// had), else with the loop's own `outcome`.
+    pub fn finish(&self, outcome: Result<(), Failure>) -> Result<(), Failure> {
+        match self.background_failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(failure) => Err(failure),
+            None => outcome,
+        }
     }
 
     /// Ends a start-up that a stop interrupted: exit 0, nothing committed.

@@ -3,6 +3,8 @@
 //! `{"offset":N,"error":"…"}` line per rejected record, out. A stateful
 //! plugin gets an in-memory store scoped, as in the pipeline, to each
 //! record's `topic` and `partition`; a rejected record's writes are undone.
+//! `--table NAME=FILE.jsonl` gives a plugin a table read from a file in the
+//! same format (`key` and `value`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -21,6 +23,7 @@ use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputT
 use crate::policy::OnError;
 use crate::processor::{OutputRules, Processor};
 use crate::state::SharedState;
+use crate::tables::{Table, TableSpec, Tables};
 
 /// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
 #[derive(Debug, Deserialize)]
@@ -127,7 +130,14 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         memory_bytes: (args.plugin_memory_mb as usize) << 20,
         ..SandboxLimits::default()
     };
-    let (chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20))?;
+    let table_specs =
+        args.table.iter().map(|raw| TableSpec::parse("--table", raw)).collect::<Result<Vec<_>, _>>().map_err(Failure::usage)?;
+    TableSpec::check_distinct("--table", &table_specs).map_err(Failure::usage)?;
+    let tables = Tables::new(&table_specs, usize::MAX);
+    for spec in &table_specs {
+        load_table_file(tables.table(&spec.name).expect("made from the specs"), Path::new(&spec.source))?;
+    }
+    let (chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20), &tables)?;
     let plugin_name = chain.name().to_owned();
     // The same output checks as the pipeline's (without a size bound); no
     // poison policy: a rejection is shown, a trap ends the test.
@@ -186,6 +196,31 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         }
     }
     out.flush().map_err(|e| Failure::Fatal(e.into()))
+}
+
+/// Fills `table` from a JSONL file of records (`key` and `value`, as in the
+/// input); a later line of the same key replaces an earlier one.
+fn load_table_file(table: &Table, path: &Path) -> Result<(), Failure> {
+    let source = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::usage(format!("cannot read the file of --table {}={source}: {e}; check the path", table.name())))?;
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.map_err(|e| Failure::usage(format!("{source}:{line_no}: cannot read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = parse_line(&line, index as i64).map_err(|reason| {
+            Failure::usage(format!(
+                "{source}:{line_no}: {reason}; each line of a table file is a JSON object with \"key\" and \"value\""
+            ))
+        })?;
+        let key = record
+            .key
+            .ok_or_else(|| Failure::usage(format!("{source}:{line_no}: a table row needs a \"key\" (or \"key_b64\")")))?;
+        table.apply(&key, record.value.as_deref()).map_err(Failure::usage)?;
+    }
+    Ok(())
 }
 
 fn open(path: &Path) -> Result<std::fs::File, Failure> {

@@ -13,6 +13,7 @@ use eoshost::plugin::{Chain, InputRecord, OutputTopics, PluginSpec};
 use eoshost::policy::{OnError, RecordId};
 use eoshost::processor::{Fate, OutputRules, Processor};
 use eoshost::state::SharedState;
+use eoshost::tables::Tables;
 
 fn make(
     plugin: &str,
@@ -23,7 +24,8 @@ fn make(
 ) -> (Processor, Arc<Metrics>) {
     let spec =
         PluginSpec { path: plugin_path(plugin), config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
-    let (chain, state) = Chain::load(&[spec], limits(2000, 64), || SharedState::new(1 << 20)).expect("the plugin loads");
+    let (chain, state) =
+        Chain::load(&[spec], limits(2000, 64), || SharedState::new(1 << 20), &Tables::default()).expect("the plugin loads");
     let metrics = Arc::new(Metrics::new());
     (Processor::new(chain, rules, on_error, max_retries, state, metrics.clone()), metrics)
 }

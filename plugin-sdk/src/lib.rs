@@ -40,7 +40,10 @@
 //! after every trap, so state kept in `self` lives only as long as one
 //! instance. State that must survive — a count, a set of ids seen — goes
 //! through [`state`]: eoshost keeps it per input partition, exactly once,
-//! in a changelog topic written in the same transaction as the outputs. Return [`Rejection`] for a record that is bad in itself: the
+//! in a changelog topic written in the same transaction as the outputs.
+//! Reference data to join with — customers, products — comes from
+//! [`tables`]: the latest value per key of a compacted topic the operator
+//! names with `--table NAME=TOPIC`. Return [`Rejection`] for a record that is bad in itself: the
 //! operator's `--on-error` policy applies to it at once. A panic is a trap:
 //! the transaction is aborted and the record retried on a fresh instance.
 
@@ -49,6 +52,7 @@
 mod config;
 mod records;
 pub mod state;
+pub mod tables;
 
 pub use config::Config;
 pub use records::Rejection;
@@ -63,9 +67,10 @@ pub use wit::eoshost::transform::types::{Header, InputRecord, OutputRecord};
 pub mod wit {
     wit_bindgen::generate!({
         path: "../wit",
-        // A superset of `transformer`: a plugin that never calls `state`
-        // does not import it, and runs as a stateless one.
-        world: "stateful-transformer",
+        // The superset of every world: a plugin imports only what it calls
+        // (a plugin that never calls `state` runs as a stateless one, one
+        // that never calls `tables` needs no `--table`).
+        world: "stateful-table-transformer",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "::eoshost_plugin_sdk::wit",

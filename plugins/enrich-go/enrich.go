@@ -1,14 +1,18 @@
 // The enrich rules, in plain Go (no wasm, no bindings): `go test` runs them
 // natively against tests/conformance/enrich.
 //
-// The JSON reader is a strict RFC 8259 validator that keeps only the
-// top-level members it needs. It is iterative (no recursion), so nesting
-// depth is bounded by memory, not by the stack. encoding/json is not used:
-// it replaces invalid UTF-8 and lone surrogates instead of rejecting them,
-// and it would pull reflection into the component.
+// The JSON reader validates the whole document with the shared strict
+// scanner (../go-sdk/strictjson) and keeps only the top-level members it
+// needs. It is iterative (no recursion), so nesting depth is bounded by
+// memory, not by the stack.
 package main
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"eoshost.local/go-sdk/strictjson"
+)
 
 const (
 	fOrderID = iota
@@ -39,7 +43,7 @@ type field struct {
 // Enrich applies the rules to a record value (never nil here). It returns the
 // output value and the region, or a rejection reason.
 func Enrich(value []byte) (out []byte, region string, reason string) {
-	if !utf8Valid(value) {
+	if !utf8.Valid(value) {
 		return nil, "", "value is not valid JSON"
 	}
 	var fields [fieldCount]field
@@ -59,11 +63,11 @@ func Enrich(value []byte) (out []byte, region string, reason string) {
 	region = regionOf(string(fields[fCountry].str))
 	out = make([]byte, 0, 128+len(fields[fOrderID].str)+len(fields[fCustomerID].str)+len(fields[fCountry].str))
 	out = append(out, `{"order_id":`...)
-	out = appendJSONString(out, fields[fOrderID].str)
+	out = strictjson.AppendString(out, fields[fOrderID].str)
 	out = append(out, `,"customer_id":`...)
-	out = appendJSONString(out, fields[fCustomerID].str)
+	out = strictjson.AppendString(out, fields[fCustomerID].str)
 	out = append(out, `,"country":`...)
-	out = appendJSONString(out, fields[fCountry].str)
+	out = strictjson.AppendString(out, fields[fCountry].str)
 	out = append(out, `,"region":"`...)
 	out = append(out, region...)
 	out = append(out, `","quantity":`...)
@@ -120,392 +124,55 @@ func regionOf(country string) string {
 	return "OTHER"
 }
 
-// appendJSONString escapes only '"', '\' and U+0000..U+001F.
-func appendJSONString(out, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	out = append(out, '"')
-	for _, c := range s {
-		switch c {
-		case '"':
-			out = append(out, '\\', '"')
-		case '\\':
-			out = append(out, '\\', '\\')
-		case '\b':
-			out = append(out, '\\', 'b')
-		case '\f':
-			out = append(out, '\\', 'f')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		default:
-			if c < 0x20 {
-				out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			} else {
-				out = append(out, c)
-			}
-		}
-	}
-	return append(out, '"')
-}
-
-func utf8Valid(s []byte) bool {
-	n := len(s)
-	for i := 0; i < n; {
-		c := s[i]
-		if c < 0x80 {
-			i++
-			continue
-		}
-		var size int
-		var cp, min uint32
-		switch {
-		case c >= 0xC2 && c <= 0xDF:
-			size, cp, min = 2, uint32(c&0x1F), 0x80
-		case c >= 0xE0 && c <= 0xEF:
-			size, cp, min = 3, uint32(c&0x0F), 0x800
-		case c >= 0xF0 && c <= 0xF4:
-			size, cp, min = 4, uint32(c&0x07), 0x10000
-		default:
-			return false
-		}
-		if n-i < size {
-			return false
-		}
-		for k := 1; k < size; k++ {
-			cc := s[i+k]
-			if cc&0xC0 != 0x80 {
-				return false
-			}
-			cp = cp<<6 | uint32(cc&0x3F)
-		}
-		if cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) {
-			return false
-		}
-		i += size
-	}
-	return true
-}
-
-func appendUTF8(out []byte, cp rune) []byte {
-	switch {
-	case cp < 0x80:
-		return append(out, byte(cp))
-	case cp < 0x800:
-		return append(out, byte(0xC0|cp>>6), byte(0x80|cp&0x3F))
-	case cp < 0x10000:
-		return append(out, byte(0xE0|cp>>12), byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
-	default:
-		return append(out, byte(0xF0|cp>>18), byte(0x80|(cp>>12)&0x3F), byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
-	}
-}
-
-type parser struct {
-	s []byte
-	i int
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func (p *parser) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func hex4(s []byte) int {
-	if len(s) < 4 {
-		return -1
-	}
-	v := 0
-	for _, c := range s[:4] {
-		var d int
-		switch {
-		case c >= '0' && c <= '9':
-			d = int(c - '0')
-		case c >= 'a' && c <= 'f':
-			d = int(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			d = int(c-'A') + 10
-		default:
-			return -1
-		}
-		v = v*16 + d
-	}
-	return v
-}
-
-// str reads the string at the opening quote; it decodes it into *out if out
-// is not nil. The input is already known to be valid UTF-8.
-func (p *parser) str(out *[]byte) bool {
-	s, n := p.s, len(p.s)
-	i := p.i + 1
-	for {
-		start := i
-		for i < n && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 {
-			i++
-		}
-		if out != nil {
-			*out = append(*out, s[start:i]...)
-		}
-		if i >= n {
-			return false
-		}
-		c := s[i]
-		if c == '"' {
-			p.i = i + 1
-			return true
-		}
-		if c < 0x20 || i+1 >= n { // raw control character, or a lone backslash at the end
-			return false
-		}
-		e := s[i+1]
-		i += 2
-		var simple byte
-		switch e {
-		case '"', '\\', '/':
-			simple = e
-		case 'b':
-			simple = '\b'
-		case 'f':
-			simple = '\f'
-		case 'n':
-			simple = '\n'
-		case 'r':
-			simple = '\r'
-		case 't':
-			simple = '\t'
-		case 'u':
-			cp := hex4(s[i:])
-			if cp < 0 {
-				return false
-			}
-			i += 4
-			if cp >= 0xDC00 && cp <= 0xDFFF { // lone low surrogate
-				return false
-			}
-			if cp >= 0xD800 && cp <= 0xDBFF {
-				if n-i < 6 || s[i] != '\\' || s[i+1] != 'u' {
-					return false
-				}
-				lo := hex4(s[i+2:])
-				if lo < 0xDC00 || lo > 0xDFFF {
-					return false
-				}
-				i += 6
-				cp = 0x10000 + (cp-0xD800)<<10 + (lo - 0xDC00)
-			}
-			if out != nil {
-				*out = appendUTF8(*out, rune(cp))
-			}
-			continue
-		default:
-			return false
-		}
-		if out != nil {
-			*out = append(*out, simple)
-		}
-	}
-}
-
-// number reads a number token; isInt tells whether it has no fraction and no exponent.
-func (p *parser) number() (isInt, ok bool) {
-	s, n, i := p.s, len(p.s), p.i
-	if i < n && s[i] == '-' {
-		i++
-	}
-	if i >= n || !isDigit(s[i]) {
-		return false, false
-	}
-	if s[i] == '0' {
-		i++
-	} else {
-		for i < n && isDigit(s[i]) {
-			i++
-		}
-	}
-	isInt = true
-	if i < n && s[i] == '.' {
-		i++
-		if i >= n || !isDigit(s[i]) {
-			return false, false
-		}
-		for i < n && isDigit(s[i]) {
-			i++
-		}
-		isInt = false
-	}
-	if i < n && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < n && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= n || !isDigit(s[i]) {
-			return false, false
-		}
-		for i < n && isDigit(s[i]) {
-			i++
-		}
-		isInt = false
-	}
-	p.i = i
-	return isInt, true
-}
-
-func (p *parser) literal(word string) bool {
-	if len(p.s)-p.i < len(word) || string(p.s[p.i:p.i+len(word)]) != word {
-		return false
-	}
-	p.i += len(word)
-	return true
-}
-
-// memberKey reads `"key" :` and the whitespace after it. For a member of the
-// top-level object it returns the index of the field the key names, or -1.
-func (p *parser) memberKey(top bool, key *[]byte) (int, bool) {
-	if p.i >= len(p.s) || p.s[p.i] != '"' {
-		return -1, false
-	}
-	var ok bool
-	if top {
-		*key = (*key)[:0]
-		ok = p.str(key)
-	} else {
-		ok = p.str(nil)
-	}
-	if !ok {
-		return -1, false
-	}
-	p.ws()
-	if p.i >= len(p.s) || p.s[p.i] != ':' {
-		return -1, false
-	}
-	p.i++
-	p.ws()
-	if !top {
-		return -1, true
-	}
-	for f, name := range fieldNames {
-		if string(*key) == name {
-			return f, true
-		}
-	}
-	return -1, true
-}
-
 // parseDocument validates the whole document. It tells whether the top-level
 // value is an object and fills fields with the members we need (duplicates:
 // the last one wins).
 func parseDocument(s []byte, fields *[fieldCount]field) (isObject, ok bool) {
-	p := parser{s: s}
-	n := len(s)
-	var stack []byte // one byte per open container: '{' or '['
-	var key []byte
-	cur := -1 // the top-level member whose value comes next, if we need it
-	p.ws()
-	isObject = p.i < n && s[p.i] == '{'
-	for {
-		// ---- a value starts here
-		if p.i >= n {
-			return false, false
+	p := strictjson.Scanner{Src: s}
+	p.SkipSpace()
+	isObject = p.Pos < len(s) && s[p.Pos] == '{'
+	if isObject {
+		ok = p.Object(func(key []byte) bool { return readMember(&p, key, fields) })
+	} else {
+		ok = p.Value(nil)
+	}
+	p.SkipSpace()
+	return isObject, ok && p.Pos == len(s)
+}
+
+// readMember reads the value of the top-level member key, into fields if it
+// is one we need.
+func readMember(p *strictjson.Scanner, key []byte, fields *[fieldCount]field) bool {
+	f := fieldOf(key)
+	if f < 0 || p.Pos >= len(p.Src) {
+		return p.Value(nil)
+	}
+	fd := &fields[f]
+	switch c := p.Src[p.Pos]; {
+	case c == '"':
+		*fd = field{kind: kString, str: fd.str[:0]}
+		return p.String(&fd.str)
+	case c == '-' || strictjson.IsDigit(c):
+		start := p.Pos
+		isInt, ok := p.Number()
+		if isInt {
+			*fd = field{kind: kInt, token: p.Src[start:p.Pos]}
+		} else {
+			*fd = field{kind: kOther}
 		}
-		c := s[p.i]
-		var f *field
-		if len(stack) == 1 && stack[0] == '{' && cur >= 0 {
-			f = &fields[cur]
-		}
-		switch {
-		case c == '{' || c == '[':
-			if f != nil {
-				*f = field{kind: kOther}
-			}
-			stack = append(stack, c)
-			p.i++
-			p.ws()
-			closer := byte(']')
-			if c == '{' {
-				closer = '}'
-			}
-			if p.i < n && s[p.i] == closer {
-				p.i++
-				stack = stack[:len(stack)-1]
-			} else {
-				if c == '{' {
-					if cur, ok = p.memberKey(len(stack) == 1, &key); !ok {
-						return false, false
-					}
-				}
-				continue
-			}
-		case c == '"':
-			if f != nil {
-				*f = field{kind: kString, str: f.str[:0]}
-				if !p.str(&f.str) {
-					return false, false
-				}
-			} else if !p.str(nil) {
-				return false, false
-			}
-		case c == '-' || isDigit(c):
-			start := p.i
-			isInt, ok := p.number()
-			if !ok {
-				return false, false
-			}
-			if f != nil {
-				if isInt {
-					*f = field{kind: kInt, token: s[start:p.i]}
-				} else {
-					*f = field{kind: kOther}
-				}
-			}
-		default:
-			word := "null"
-			if c == 't' {
-				word = "true"
-			} else if c == 'f' {
-				word = "false"
-			}
-			if !p.literal(word) {
-				return false, false
-			}
-			if f != nil {
-				*f = field{kind: kOther}
-			}
-		}
-		// ---- after a value: close containers, or go on after a comma
-		for {
-			p.ws()
-			if len(stack) == 0 {
-				return isObject, p.i == n
-			}
-			open := stack[len(stack)-1]
-			if p.i >= n {
-				return false, false
-			}
-			c = s[p.i]
-			if c == ',' {
-				p.i++
-				p.ws()
-				if open == '{' {
-					if cur, ok = p.memberKey(len(stack) == 1, &key); !ok {
-						return false, false
-					}
-				}
-				break
-			}
-			if (open == '{' && c != '}') || (open == '[' && c != ']') {
-				return false, false
-			}
-			p.i++
-			stack = stack[:len(stack)-1]
+		return ok
+	default:
+		*fd = field{kind: kOther}
+		return p.Value(nil)
+	}
+}
+
+// fieldOf returns the index of the field key names, or -1.
+func fieldOf(key []byte) int {
+	for f, name := range fieldNames {
+		if string(key) == name {
+			return f
 		}
 	}
+	return -1
 }

@@ -5,11 +5,17 @@
 // plugins/README.md and checked by tests/conformance/enrich/.
 //
 // Files: enrich.go (the rules, plain Go), plugin.go (configure and
-// transform), eoshost.go and eoshost_wasm.go (the world's types and its
-// canonical ABI glue, the same for every Go plugin), patch_core.py and
-// build.sh (core module to component). `go test` runs the conformance suite
-// natively.
+// transform), build.sh (core module to component, with
+// ../go-sdk/component.sh). The world's types, its canonical ABI glue and the
+// strict JSON reader and writer are the packages of ../go-sdk, shared by
+// every Go plugin. `go test` runs the conformance suite natively.
 package main
+
+import "eoshost.local/go-sdk/eoshost"
+
+func init() {
+	eoshost.Register(eoshost.Plugin{Configure: configure, Transform: transform})
+}
 
 // A c-shared (reactor) module runs no main; the package still needs one.
 func main() {}

@@ -1,12 +1,14 @@
-// The enrich plugin: what eoshost calls (see eoshost_wasm.go), over the rules
-// in enrich.go.
+// The enrich plugin: what eoshost calls (registered in main.go), over the
+// rules in enrich.go.
 package main
+
+import "eoshost.local/go-sdk/eoshost"
 
 // configure gets the --plugin-config KEY=VALUE pairs once per instance;
 // an error stops eoshost (exit code 2) with its text.
 func configure(config [][2]string) error {
 	for _, kv := range config {
-		return Rejected(`unknown config key "` + kv[0] + `"`)
+		return eoshost.Rejected(`unknown config key "` + kv[0] + `"`)
 	}
 	return nil
 }
@@ -14,20 +16,20 @@ func configure(config [][2]string) error {
 var regionKey = "region"
 
 // transform is called once per record.
-func transform(rec *InputRecord) ([]OutputRecord, error) {
+func transform(rec *eoshost.InputRecord) ([]eoshost.OutputRecord, error) {
 	if rec.Value == nil {
-		return nil, Rejected("value is missing")
+		return nil, eoshost.Rejected("value is missing")
 	}
 	out, region, reason := Enrich(rec.Value)
 	if reason != "" {
-		return nil, Rejected(reason)
+		return nil, eoshost.Rejected(reason)
 	}
-	headers := make([]Header, 0, len(rec.Headers)+1)
+	headers := make([]eoshost.Header, 0, len(rec.Headers)+1)
 	for _, h := range rec.Headers {
 		if h.Key != regionKey {
 			headers = append(headers, h)
 		}
 	}
-	headers = append(headers, Header{Key: regionKey, Value: []byte(region)})
-	return []OutputRecord{{Key: rec.Key, Value: out, Headers: headers}}, nil
+	headers = append(headers, eoshost.Header{Key: regionKey, Value: []byte(region)})
+	return []eoshost.OutputRecord{{Key: rec.Key, Value: out, Headers: headers}}, nil
 }

@@ -123,7 +123,16 @@ impl Broker {
     /// Creates `name` with `partitions` partitions and waits until every
     /// partition has a leader. An existing topic is an error: names are unique.
     pub fn create_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
-        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication));
+        self.create_topic_with(name, partitions, &[])
+    }
+
+    /// Creates a topic with topic-level `configs` (e.g.
+    /// `cleanup.policy=compact`) and waits until every partition has a leader.
+    pub fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) -> anyhow::Result<()> {
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication));
+        for (key, value) in configs {
+            topic = topic.set(key, value);
+        }
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
         let results = block_on(self.admin.create_topics([&topic], &options)).with_context(|| format!("creating topic {name}"))?;
         for result in results {

@@ -35,6 +35,7 @@ mod process;
 mod records;
 mod scenario;
 pub mod secured;
+mod tables;
 mod verify;
 
 pub use broker::{Broker, GroupProgress};
@@ -42,6 +43,7 @@ pub use postgres::Postgres;
 pub use process::{Eoshost, EoshostSpec, Exit, eoshost_binary, plugin_path};
 pub use records::{Feeder, InputRecord, RecordPlan, Seeded, record_number};
 pub use scenario::{Scenario, env_number, unique_suffix};
+pub use tables::TableRows;
 pub use verify::{Isolation, OutputRecord, Tally, dead_letter_problems, mentions_number};
 
 /// `transaction.timeout.ms` eoshost uses unless told otherwise

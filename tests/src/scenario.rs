@@ -104,6 +104,15 @@ impl Scenario {
         Ok(name)
     }
 
+    /// Creates a unique compacted topic for `role` (a `--table`'s topic),
+    /// deleted when the scenario ends.
+    pub fn compacted_topic(&self, role: &str, partitions: i32) -> anyhow::Result<String> {
+        let name = self.unique(role);
+        self.broker().create_topic_with(&name, partitions, &[("cleanup.policy", "compact")])?;
+        self.topics.borrow_mut().push(name.clone());
+        Ok(name)
+    }
+
     /// A unique name for a topic that eoshost creates itself (a changelog,
     /// the relay's progress topic), deleted when the scenario ends.
     pub fn topic_created_by_eoshost(&self, role: &str) -> String {

@@ -14,12 +14,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::cli::{LogFormat, OnError, SinkKind, Switch, parse_pair};
 use crate::failure::Failure;
+use crate::tables::TableSpec;
 
 /// Declares a group of options once. Each entry: its doc (the help), one
 /// `#[arg(...)]` (flag, variable, value syntax), `id: Type`, then the
@@ -182,18 +182,19 @@ impl<T> Layer<T> for T {
     }
 }
 
-/// `plugin = "a.wasm"` or, for a chain, `plugin = ["a.wasm", "b.wasm"]`.
+/// A repeatable option in the file: `plugin = "a.wasm"` or, for a chain,
+/// `plugin = ["a.wasm", "b.wasm"]`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum OneOrMany {
-    One(PathBuf),
-    Many(Vec<PathBuf>),
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
 }
 
-impl Layer<OneOrMany> for Vec<PathBuf> {
-    type Value = Option<Vec<PathBuf>>;
+impl<T> Layer<OneOrMany<T>> for Vec<T> {
+    type Value = Option<Vec<T>>;
 
-    fn over(given: Option<Self>, file: Option<OneOrMany>) -> Option<Vec<PathBuf>> {
+    fn over(given: Option<Self>, file: Option<OneOrMany<T>>) -> Option<Vec<T>> {
         given.or(file.map(|file| match file {
             OneOrMany::One(path) => vec![path],
             OneOrMany::Many(paths) => paths,
@@ -254,6 +255,32 @@ pub fn host_port(flag: &str, value: Option<String>) -> Result<Option<SocketAddr>
             })
         })
         .transpose()
+}
+
+/// The values of `--table`: the lookup tables (`NAME=TOPIC`) and the
+/// `--sink postgres` table (a `NAME` alone), told apart by the `=`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TableValues {
+    pub sink_table: Option<String>,
+    pub tables: Vec<TableSpec>,
+}
+
+/// Check: each `--table` is `NAME=TOPIC` (a table to look up, names
+/// distinct) or a `NAME` alone (the `--sink postgres` table, once).
+pub fn table_values(flag: &str, values: Option<Vec<String>>) -> Result<TableValues, Failure> {
+    let mut parsed = TableValues::default();
+    for raw in values.unwrap_or_default() {
+        if raw.contains('=') {
+            parsed.tables.push(TableSpec::parse(flag, &raw).map_err(Failure::usage)?);
+        } else if let Some(first) = parsed.sink_table.replace(raw.clone()) {
+            return Err(Failure::usage(format!(
+                "{flag} \"{first}\" and {flag} \"{raw}\" both name the --sink postgres table; give one (a table to look \
+                 up is {flag} NAME=TOPIC)"
+            )));
+        }
+    }
+    TableSpec::check_distinct(flag, &parsed.tables).map_err(Failure::usage)?;
+    Ok(parsed)
 }
 
 /// Check: every `KEY=VALUE` splits; the file's pairs first.
@@ -339,6 +366,7 @@ shown_as_typed!(OnError, LogFormat, SinkKind, Switch);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn the_help_is_the_doc_as_clap_writes_it_and_the_default_after_it() {
@@ -354,7 +382,10 @@ mod tests {
     fn the_command_line_wins_and_key_values_add_up() {
         assert_eq!(<u32 as Layer<u32>>::over(Some(1), Some(2)), Some(1));
         assert_eq!(<u32 as Layer<u32>>::over(None, Some(2)), Some(2));
-        assert_eq!(<Vec<PathBuf> as Layer<OneOrMany>>::over(None, Some(OneOrMany::One("a".into()))), Some(vec!["a".into()]));
+        assert_eq!(
+            <Vec<PathBuf> as Layer<OneOrMany<PathBuf>>>::over(None, Some(OneOrMany::One("a".into()))),
+            Some(vec!["a".into()])
+        );
         let file = BTreeMap::from([("k".to_owned(), "file".to_owned())]);
         let pairs = <Vec<String> as Layer<_>>::over(Some(vec!["k=given".to_owned()]), Some(file));
         assert_eq!(key_values("--plugin-config", pairs).unwrap(), [("k".into(), "file".into()), ("k".into(), "given".into())]);

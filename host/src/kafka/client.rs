@@ -208,12 +208,13 @@ pub struct Cluster<'a> {
     pub topics: Vec<(&'a str, &'a str)>,
 }
 
-/// [`Cluster`] for the pipeline and the sink: their inputs, outputs and
-/// dead-letter topic.
+/// [`Cluster`] for the pipeline and the sink: their inputs, outputs,
+/// dead-letter topic and tables' topics.
 pub fn await_cluster(config: &Config, stop: &AtomicBool) -> Result<bool, Failure> {
     let mut topics: Vec<(&str, &str)> = config.inputs.iter().map(|t| (t.as_str(), "input")).collect();
     topics.extend(config.outputs.iter().map(|t| (t.as_str(), "output")));
     topics.extend(config.dlq_topic.iter().map(|t| (t.as_str(), "dead-letter")));
+    topics.extend(config.tables.iter().map(|t| (t.source.as_str(), "table")));
     let cluster = Cluster {
         bootstrap: &config.bootstrap_servers,
         librdkafka: &config.librdkafka,
@@ -222,6 +223,14 @@ pub fn await_cluster(config: &Config, stop: &AtomicBool) -> Result<bool, Failure
         topics,
     };
     cluster.wait(stop)
+}
+
+/// The client a table's follower reads with: the consumer's settings
+/// (connection, `-X`) without a group.
+pub fn table_reader_config(config: &Config) -> ClientConfig {
+    let mut client = member_consumer_config(config, None, false);
+    client.remove("group.id");
+    client
 }
 
 /// A client with the run's connection settings only: bootstrap servers,

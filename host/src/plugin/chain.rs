@@ -17,6 +17,7 @@ use super::limits::SandboxLimits;
 use super::sandbox::Sandbox;
 use crate::failure::Failure;
 use crate::state::SharedState;
+use crate::tables::Tables;
 
 /// One plugin of a chain as configured: its file and its `init` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,17 +86,29 @@ impl Chain {
     /// Loads every plugin of `specs` (one engine with `limits`), the one way
     /// every mode loads plugins. When any plugin is stateful, `state` makes
     /// the one store the chain's stateful plugins share (each with its own
-    /// tables), returned beside the chain. A plugin that cannot be loaded or
-    /// refuses its configuration is a usage error (exit 2).
+    /// tables), returned beside the chain. Plugins that import `tables` read
+    /// `tables` (filled by the caller before the first record). A plugin that
+    /// cannot be loaded or refuses its configuration, or reads tables when
+    /// none is given, is a usage error (exit 2).
     pub fn load(
         specs: &[PluginSpec],
         limits: SandboxLimits,
         state: impl FnOnce() -> SharedState,
+        tables: &Tables,
     ) -> Result<(Chain, Option<SharedState>), Failure> {
         let engine = PluginEngine::new(limits).map_err(Failure::Fatal)?;
         let mut plugins = Vec::with_capacity(specs.len());
         for spec in specs {
-            plugins.push(Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?);
+            let mut plugin = Plugin::load(&engine, &spec.path, spec.config.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+            if plugin.reads_tables() && tables.is_empty() {
+                return Err(Failure::usage(format!(
+                    "plugin {} reads tables (it imports the tables interface) but no --table was given; add --table \
+                     NAME=TOPIC for each table it reads (see its documentation for the names; eoshost relay reads no tables)",
+                    spec.path.display()
+                )));
+            }
+            plugin.attach_tables(tables);
+            plugins.push(plugin);
         }
         let state = plugins.iter().any(Plugin::is_stateful).then(state);
         if let Some(state) = &state {

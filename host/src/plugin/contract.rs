@@ -1,18 +1,20 @@
 //! The plugin contract on the host side: Rust bindings generated from
 //! `wit/transform.wit` (the single source of truth for every language), the
-//! host's `log` and `state` imports, and the output-topic allow-list that a
-//! plugin's records are checked against. The bindings are those of the
-//! `stateful-transformer` world, a superset of `transformer`: a component of
-//! either world links (one that imports no state never reaches the store).
+//! host's `log`, `state` and `tables` imports, and the output-topic
+//! allow-list that a plugin's records are checked against. The bindings are
+//! those of the `stateful-table-transformer` world, the superset of every
+//! world: a component of any of them links (one that imports no state never
+//! reaches the store, one that imports no tables never reads one).
 
 use super::wasi::SandboxState;
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "stateful-transformer",
-    // A state call can fail (outside transform, or past --state-max-mb):
-    // the call then traps.
-    imports: { "eoshost:transform/state": trappable },
+    world: "stateful-table-transformer",
+    // A state call can fail (outside transform, or past --state-max-mb), and
+    // a table lookup (outside transform, or a table not given): the call
+    // then traps.
+    imports: { "eoshost:transform/state": trappable, "eoshost:transform/tables": trappable },
 });
 
 pub use self::eoshost::transform::log::Level;
@@ -44,6 +46,15 @@ impl self::eoshost::transform::state::Host for SandboxState {
 
     fn delete(&mut self, key: Vec<u8>) -> wasmtime::Result<()> {
         Ok(self.state()?.lock().delete(&key)?)
+    }
+}
+
+impl self::eoshost::transform::tables::Host for SandboxState {
+    fn get(&mut self, table: String, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+        let tables = self.tables.as_ref().ok_or_else(|| {
+            wasmtime::Error::msg("tables.get may be called only from transform: in init the tables are not loaded yet")
+        })?;
+        Ok(tables.get(&table, &key)?)
     }
 }
 

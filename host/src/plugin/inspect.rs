@@ -18,10 +18,13 @@ use super::instance::{LoadError, link, read_component};
 pub const WORLD: &str = "eoshost:transform/transformer@0.1.0";
 /// The interface a stateful plugin imports (world `stateful-transformer`).
 pub const STATE_IMPORT: &str = "eoshost:transform/state@0.1.0";
-/// The non-WASI imports the host provides: the log function, the state
-/// interface, and the type-only interface a component imports to name the
-/// record types.
-const HOST_IMPORTS: [&str; 3] = ["eoshost:transform/log@0.1.0", STATE_IMPORT, "eoshost:transform/types@0.1.0"];
+/// The interface a plugin that joins with tables imports (worlds
+/// `table-transformer`, `stateful-table-transformer`).
+pub const TABLES_IMPORT: &str = "eoshost:transform/tables@0.1.0";
+/// The non-WASI imports the host provides: the log function, the state and
+/// tables interfaces, and the type-only interface a component imports to
+/// name the record types.
+const HOST_IMPORTS: [&str; 4] = ["eoshost:transform/log@0.1.0", STATE_IMPORT, TABLES_IMPORT, "eoshost:transform/types@0.1.0"];
 /// Exports the world requires.
 const REQUIRED_EXPORTS: [&str; 2] = ["init", "transform"];
 
@@ -79,6 +82,9 @@ impl WorldReport {
         let _ = writeln!(out, "world:  {WORLD} ({verdict})");
         if self.imports.iter().any(|(name, _)| name == STATE_IMPORT) {
             let _ = writeln!(out, "state:  imports {STATE_IMPORT} (stateful: needs a changelog topic, --state-topic)");
+        }
+        if self.imports.iter().any(|(name, _)| name == TABLES_IMPORT) {
+            let _ = writeln!(out, "tables: imports {TABLES_IMPORT} (reads tables: give each with --table NAME=TOPIC)");
         }
         let _ = writeln!(out, "exports:");
         for (name, kind) in &self.exports {

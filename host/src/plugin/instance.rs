@@ -11,12 +11,14 @@ use wasmtime::{Store, Trap as WasmTrap};
 
 use super::cache::{self, CodeOrigin};
 use super::contract::{
-    InputRecord, OutputRecord, PluginError, StatefulTransformer as Transformer, StatefulTransformerPre as TransformerPre,
+    InputRecord, OutputRecord, PluginError, StatefulTableTransformer as Transformer,
+    StatefulTableTransformerPre as TransformerPre,
 };
 use super::engine::PluginEngine;
-use super::inspect::{STATE_IMPORT, describe};
+use super::inspect::{STATE_IMPORT, TABLES_IMPORT, describe};
 use super::wasi::SandboxState;
 use crate::state::SharedState;
+use crate::tables::Tables;
 
 /// Longest line of plugin output copied into the host's log.
 const MAX_LOG_LINE_CHARS: usize = 500;
@@ -113,6 +115,10 @@ pub struct Plugin {
     stateful: bool,
     /// The store its state calls reach ([`Plugin::attach_state`]).
     state: Option<SharedState>,
+    /// Whether the component imports the `tables` interface.
+    reads_tables: bool,
+    /// The tables its lookups reach ([`Plugin::attach_tables`]).
+    tables: Option<Tables>,
 }
 
 /// What kind of file a path holds, from its first eight bytes.
@@ -162,10 +168,23 @@ impl Plugin {
     pub fn load(engine: &PluginEngine, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, LoadError> {
         let (component, code_origin) = read_component(engine, path)?;
         let pre = link(engine, path, &component)?;
-        let stateful = describe(engine.engine(), &component).imports.iter().any(|(name, _)| name == STATE_IMPORT);
+        let imports = describe(engine.engine(), &component).imports;
+        let stateful = imports.iter().any(|(name, _)| name == STATE_IMPORT);
+        let reads_tables = imports.iter().any(|(name, _)| name == TABLES_IMPORT);
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
-        // Init runs without a store: state calls there trap.
-        let plugin = Plugin { name, path: path.into(), engine: engine.clone(), pre, config, code_origin, stateful, state: None };
+        // Init runs without a store or tables: state and table calls there trap.
+        let plugin = Plugin {
+            name,
+            path: path.into(),
+            engine: engine.clone(),
+            pre,
+            config,
+            code_origin,
+            stateful,
+            state: None,
+            reads_tables,
+            tables: None,
+        };
         match plugin.instantiate() {
             Ok(_) => Ok(plugin),
             Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
@@ -196,6 +215,21 @@ impl Plugin {
         }
     }
 
+    /// Whether the component imports the `tables` interface (worlds
+    /// `table-transformer`, `stateful-table-transformer`): it then needs
+    /// `--table`.
+    pub fn reads_tables(&self) -> bool {
+        self.reads_tables
+    }
+
+    /// Gives the plugin's table lookups `tables` (only a plugin that reads
+    /// tables gets them).
+    pub fn attach_tables(&mut self, tables: &Tables) {
+        if self.reads_tables {
+            self.tables = Some(tables.clone());
+        }
+    }
+
     /// The store this plugin's state calls reach, if it is stateful.
     pub fn state(&self) -> Option<&SharedState> {
         self.state.as_ref()
@@ -209,7 +243,13 @@ impl Plugin {
     /// A fresh instance with `init` already called.
     pub fn instantiate(&self) -> Result<PluginInstance, InstantiateError> {
         let limits = self.engine.limits();
-        let state = SandboxState::new(self.name.clone(), limits.memory_bytes, limits.output_bytes_per_call, self.state.clone());
+        let state = SandboxState::new(
+            self.name.clone(),
+            limits.memory_bytes,
+            limits.output_bytes_per_call,
+            self.state.clone(),
+            self.tables.clone(),
+        );
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(limits.deadline_ticks());

@@ -26,6 +26,9 @@ pub struct SandboxState {
     pub(super) plugin_name: Arc<str>,
     /// The store behind the `state` import (`None` for a stateless plugin).
     pub(super) state: Option<crate::state::SharedState>,
+    /// The tables behind the `tables` import (`None` in `init`, and for a
+    /// plugin that reads none).
+    pub(super) tables: Option<crate::tables::Tables>,
 }
 
 impl SandboxState {
@@ -34,6 +37,7 @@ impl SandboxState {
         memory_bytes: usize,
         output_bytes: usize,
         state: Option<crate::state::SharedState>,
+        tables: Option<crate::tables::Tables>,
     ) -> Self {
         let stdout = CapturedOutput::new(output_bytes);
         let stderr = CapturedOutput::new(output_bytes);
@@ -54,6 +58,7 @@ impl SandboxState {
             stderr,
             plugin_name,
             state,
+            tables,
         }
     }
 }

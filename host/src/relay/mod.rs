@@ -44,6 +44,7 @@ use crate::retry::{Backoff, sleep_unless_stopped};
 use crate::scaffold::{Host, ProgressSettings};
 use crate::sink::{connect, is_unavailable};
 use crate::state::SharedState;
+use crate::tables::Tables;
 use outbox::{Cursor, OutboxError, OutboxRow};
 
 /// How long the relay waits for Kafka at start (`init_transactions`).
@@ -110,7 +111,8 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
                 config.push(parse_pair("--plugin-config", raw).map_err(Failure::usage)?);
             }
             let specs = assign_config(std::slice::from_ref(path), config).map_err(Failure::usage)?;
-            let (chain, state) = host.load_plugins(&specs, SandboxLimits::default(), || SharedState::new(0))?;
+            let (chain, state) =
+                host.load_plugins(&specs, SandboxLimits::default(), || SharedState::new(0), &Tables::default())?;
             if state.is_some() {
                 return Err(Failure::usage(format!(
                     "{} imports the state interface, which the relay does not provide; use a stateless plugin",

@@ -35,6 +35,7 @@ use crate::processor::{Fate, OutputRules, Processor};
 use crate::retry::Backoff;
 use crate::scaffold::{Host, ProgressSettings};
 use crate::state::SharedState;
+use crate::tables::Tables;
 
 /// Longest wait between retries while the database is unavailable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -45,10 +46,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     let statistics = client::consumer_statistics(&config);
     let progress = config.progress_interval.map(|every| ProgressSettings { every, lag_known: statistics });
     let host = Host::start(stop, config.metrics_addr, progress)?;
-    match PostgresSinkLoop::start(config, sink, &host)? {
+    let outcome = match PostgresSinkLoop::start(config, sink, &host)? {
         Some(sink) => sink.run(),
         None => host.stopped_during_start_up(),
-    }
+    };
+    host.finish(outcome)
 }
 
 struct PostgresSinkLoop {
@@ -102,7 +104,9 @@ impl PostgresSinkLoop {
     /// `None`: a stop came during start-up.
     fn start(config: Config, sink: PostgresSink, host: &Host) -> Result<Option<Self>, Failure> {
         let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
-        let (chain, state) = host.load_plugins(&config.chain, config.limits, || SharedState::new(config.state_max_bytes))?;
+        let tables = Tables::new(&config.tables, config.table_max_bytes);
+        let state = || SharedState::new(config.state_max_bytes);
+        let (chain, state) = host.load_plugins(&config.chain, config.limits, state, &tables)?;
         if state.is_some() {
             return Err(Failure::usage(format!(
                 "{} imports the state interface, which only the Kafka sink keeps exactly once (its changelog is a Kafka \
@@ -118,10 +122,12 @@ impl PostgresSinkLoop {
             reset: reset_offset(&config),
             metrics: metrics.clone(),
         };
-        // Only the inputs must exist: nothing is written to --output topics
-        // (they only restrict what outputs may name).
+        // Only the inputs (and tables) must exist: nothing is written to
+        // --output topics (they only restrict what outputs may name).
         let inputs_only = Config { outputs: Vec::new(), dlq_topic: None, ..config.clone() };
-        if !client::await_cluster(&inputs_only, &stop)? {
+        if !client::await_cluster(&inputs_only, &stop)?
+            || !host.load_tables(&tables, &config.tables, client::table_reader_config(&config))?
+        {
             return Ok(None);
         }
         let consumer: BaseConsumer<SinkContext> =

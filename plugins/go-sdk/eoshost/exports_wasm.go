@@ -1,23 +1,24 @@
 //go:build wasip1
 
-// eoshost_wasm.go: the canonical ABI glue for the eoshost `transformer`
-// world (wit/transform.wit), written by hand: wit-bindgen's Go generator
-// needs the module go.bytecodealliance.org/pkg, which the Go module proxy
-// does not serve. It is small because the world is: two exports, a realloc
-// and two post-return hooks. Offsets below are the wasm32 layouts of the
-// world's types. Generic: it calls the plugin's `configure` and `transform`.
+// The canonical ABI glue of the world's exports (wit/transform.wit), written
+// by hand: wit-bindgen's Go generator needs the module
+// go.bytecodealliance.org/pkg, which the Go module proxy does not serve. It
+// is small because the world is: two exports, a realloc and two post-return
+// hooks (the imports are in tables_wasm.go). Offsets below are the wasm32
+// layouts of the world's types. It calls the registered Plugin.
 //
-// Memory: the host writes arguments into buffers it gets from cabi_realloc;
-// results point into Go memory. All of it stays reachable (in `live`) until
-// the host calls the post-return hook, then goes to the GC. Go's heap does
-// not move objects, so the addresses stay valid meanwhile.
+// Memory: the host writes arguments (and the results of imports) into
+// buffers it gets from cabi_realloc; results point into Go memory. All of it
+// stays reachable (in `live`) until the host calls the post-return hook,
+// then goes to the GC. Go's heap does not move objects, so the addresses
+// stay valid meanwhile.
 //
 // Garbage collection: the host calls cabi_realloc while it lowers arguments,
 // when the component may not call any import ("cannot leave component
 // instance"). A Go allocation there that starts a GC cycle would read the
 // clock (an import) and trap. So the automatic GC is off, and the exports
 // run it themselves, on entry, once enough garbage may have piled up.
-package main
+package eoshost
 
 import (
 	"runtime"
@@ -47,15 +48,15 @@ func maybeGC() {
 }
 
 // adapterArena is where the WASI preview-1 adapter gets its memory (its
-// stack and state), through a `cabi_realloc_adapter` export that build.sh
-// adds to the core module (see patch_core.py). The adapter first needs memory
-// while Go's runtime is still initialising, when no Go export may run, and
-// it cannot grow the memory itself: Go assumes it owns every page past its
-// data. A global array is data, so the Go heap never hands it out. The
-// marker lets build.sh find its address.
+// stack and state), through a `cabi_realloc_adapter` export that
+// ../component.sh adds to the core module (see ../patch_core.py). The
+// adapter first needs memory while Go's runtime is still initialising, when
+// no Go export may run, and it cannot grow the memory itself: Go assumes it
+// owns every page past its data. A global array is data, so the Go heap
+// never hands it out. The marker lets patch_core.py find its address.
 var adapterArena = [adapterArenaSize]byte{'e', 'o', 's', 'h', 'o', 's', 't', '-', 'a', 'd', 'a', 'p', 't', 'e', 'r', '-', 'a', 'r', 'e', 'n', 'a', '-', 'v', '1'}
 
-const adapterArenaSize = 256 << 10 // = ADAPTER_ARENA in build.sh
+const adapterArenaSize = 256 << 10 // = ADAPTER_ARENA in ../component.sh
 
 // emptyList is the address given for an empty list: never read, but it must
 // be aligned for the list's element type.
@@ -144,7 +145,7 @@ func exportInit(configPtr, configLen uint32) uint32 {
 		config[i] = [2]string{string(mem(get32(e, 0), get32(e, 4))), string(mem(get32(e, 8), get32(e, 12)))}
 	}
 	r := ret()
-	if err := configure(config); err != nil {
+	if err := plugin.Configure(config); err != nil {
 		msg := err.Error()
 		r[0] = 1 // err(string)
 		put32(r, 4, keepString(msg))
@@ -194,7 +195,7 @@ func exportTransform(topicPtr, topicLen uint32, partition int32, offset int64,
 		}
 	}
 
-	outs, err := transform(&rec)
+	outs, err := plugin.Transform(&rec)
 	r := ret()
 	if err != nil {
 		msg := err.Error()

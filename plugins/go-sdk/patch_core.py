@@ -12,10 +12,10 @@ runtime initialization"). Growing the memory instead is no better: Go's
 allocator assumes every page past its data is its own.
 
 So the added function is plain wasm, not Go: a bump allocator over the Go
-global `adapterArena` (see eoshost_wasm.go), found by the marker it starts with. It
-never frees (the adapter allocates once per instance) and traps when the
-arena is full. Standard library only; the module is edited in place by
-appending a global, a function and an export, so no index moves.
+global `adapterArena` (see eoshost/exports_wasm.go), found by the marker it
+starts with. It never frees (the adapter allocates once per instance) and
+traps when the arena is full. Standard library only; the module is edited
+in place by appending a global, a function and an export, so no index moves.
 """
 
 import sys

@@ -1,0 +1,3 @@
+module eoshost.local/go-sdk
+
+go 1.24

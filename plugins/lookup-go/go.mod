@@ -1,0 +1,7 @@
+module eoshost.local/lookup-go
+
+go 1.24
+
+require eoshost.local/go-sdk v0.0.0
+
+replace eoshost.local/go-sdk => ../go-sdk
