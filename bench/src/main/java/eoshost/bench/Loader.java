@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
@@ -14,7 +15,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupState;
 
 /**
- * Writes the orders (see {@link Orders}) every contender reads. Two modes:
+ * Writes the orders (see {@link Orders}) every contender reads, or with
+ * --data customers the join case's table (see {@link Customers}). Two modes:
  * preload (--records N, as fast as the broker takes them, before a contender
  * starts) and paced (--rate R for --warmup-seconds W and then --seconds S,
  * while a contender runs, for the latency figures). A record's timestamp is
@@ -24,11 +26,28 @@ import org.apache.kafka.common.GroupState;
 final class Loader {
     private Loader() {}
 
+    /** The value of record index, of exactly size bytes. */
+    private interface Values {
+        byte[] of(long index, int size);
+    }
+
+    /** What load can write: its records' keys and values, and the least value size they fit in. */
+    private record Data(String noun, LongFunction<byte[]> keys, Values values, int minSize) {
+        static Data named(String name) {
+            return switch (name) {
+                case "orders" -> new Data("order", Orders::key, Orders::value, Orders.minSize());
+                case "customers" -> new Data("customer", Customers::key, Customers::value, Customers.minSize());
+                default -> throw new Args.UsageException("--data is orders or customers, not '" + name + "'");
+            };
+        }
+    }
+
     static void run(Args args) throws Exception {
         String topic = args.get("topic");
         int size = (int) args.getLong("size");
-        if (size < Orders.minSize()) {
-            throw new Args.UsageException("--size must be at least " + Orders.minSize() + " bytes (one order)");
+        Data data = Data.named(args.get("data", "orders"));
+        if (size < data.minSize()) {
+            throw new Args.UsageException("--size must be at least " + data.minSize() + " bytes (one " + data.noun() + ")");
         }
         var config = Clients.producer(args.get("bootstrap"));
         AtomicReference<Exception> failure = new AtomicReference<>();
@@ -40,13 +59,13 @@ final class Loader {
             try (var producer = new KafkaProducer<byte[], byte[]>(config)) {
                 sent = args.getLong("records");
                 for (long i = 0; i < sent && failure.get() == null; i++) {
-                    producer.send(new ProducerRecord<>(topic, Orders.key(i), Orders.value(i, size)),
+                    producer.send(new ProducerRecord<>(topic, data.keys().apply(i), data.values().of(i, size)),
                             (metadata, error) -> failure.compareAndSet(null, error));
                 }
                 producer.flush();
             }
         } else {
-            sent = paced(args, config, topic, size, failure);
+            sent = paced(args, config, topic, size, data, failure);
         }
         if (failure.get() != null) {
             System.err.println("load: a record was not written to " + topic + ": " + failure.get());
@@ -56,7 +75,7 @@ final class Loader {
         System.err.printf("load: %d records of %d B into %s in %.1f s%n", sent, size, topic, seconds);
     }
 
-    private static long paced(Args args, java.util.Properties config, String topic, int size,
+    private static long paced(Args args, java.util.Properties config, String topic, int size, Data data,
             AtomicReference<Exception> failure) throws Exception {
         long rate = args.getLong("rate");
         long warmup = rate * args.getLong("warmup-seconds", 3);
@@ -77,7 +96,7 @@ final class Loader {
                 if (early > 0) {
                     LockSupport.parkNanos(early);
                 }
-                producer.send(new ProducerRecord<>(topic, Orders.key(i), Orders.value(i, size)),
+                producer.send(new ProducerRecord<>(topic, data.keys().apply(i), data.values().of(i, size)),
                         (metadata, error) -> failure.compareAndSet(null, error));
             }
             producer.flush();

@@ -14,13 +14,15 @@ public final class Main {
             "usage: java -jar eoshost-bench.jar COMMAND [--option value]...",
             "contenders (run until SIGTERM):",
             "  kstreams       Kafka Streams exactly_once_v2, mapValues identity (--threads N)",
+            "  kstreams-join  the same, each order joined with its customer from --table (a GlobalKTable)",
             "  eos-processor  the guide's exactly-once processor: one transaction per poll()",
             "  alo-copy       at-least-once consume -> produce, offsets committed every --commit-ms",
             "tools:",
-            "  load           write --records orders of --size bytes (or --rate R for --seconds S)",
+            "  load           write --records orders of --size bytes (or --rate R for --seconds S);",
+            "                 --data customers: the join's table instead (keys c00000..c99999)",
             "  count          count a topic back with read_committed; rate, CPU/record, latency",
             "  count-serve    the same for one job per stdin line (the options of one count)",
-            "  admin          create TOPIC:PARTITIONS... | delete-prefix PREFIX");
+            "  admin          create TOPIC:PARTITIONS... [--topic-config K=V,...] | delete-prefix PREFIX");
 
     public static void main(String[] argv) throws Exception {
         if (argv.length == 0) {
@@ -31,6 +33,7 @@ public final class Main {
         try {
             switch (argv[0]) {
                 case "kstreams" -> StreamsMap.run(args);
+                case "kstreams-join" -> GlobalJoin.run(args);
                 case "eos-processor" -> GuideProcessor.run(args);
                 case "alo-copy" -> AtLeastOnceCopy.run(args);
                 case "load" -> Loader.run(args);

@@ -9,7 +9,7 @@ import java.util.Arrays;
  * field (`enrich` drops extra fields) or, where no field fits, JSON
  * whitespace. Every number has a fixed width, so all orders have the same
  * length before padding. The key is the order id, so records spread over the
- * partitions.
+ * partitions. The customer id is one of the join case's {@link Customers}.
  */
 final class Orders {
     private static final String[] COUNTRIES = {"DE", "US", "JP", "FR", "BR", "IN", "CA", "SE"};
@@ -28,7 +28,7 @@ final class Orders {
     private static byte[] head(long index) {
         byte[] head = TEMPLATE.clone();
         digits(head, ORDER_AT, 9, index);
-        digits(head, CUSTOMER_AT, 5, index % 100_000);
+        digits(head, CUSTOMER_AT, Customers.ID_DIGITS, Customers.ofOrder(index));
         byte[] country = COUNTRIES[(int) (index % COUNTRIES.length)].getBytes(StandardCharsets.US_ASCII);
         head[COUNTRY_AT] = country[0];
         head[COUNTRY_AT + 1] = country[1];
@@ -53,7 +53,7 @@ final class Orders {
     }
 
     /** Writes value as exactly width decimal digits at bytes[at..]. */
-    private static void digits(byte[] bytes, int at, int width, long value) {
+    static void digits(byte[] bytes, int at, int width, long value) {
         for (int i = at + width - 1; i >= at; i--) {
             bytes[i] = (byte) ('0' + value % 10);
             value /= 10;

@@ -1,7 +1,9 @@
 package eoshost.bench;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -11,7 +13,9 @@ import org.apache.kafka.clients.admin.NewTopic;
 
 /**
  * Topic and group housekeeping in one JVM start: `create NAME:PARTITIONS...`
- * (waits until created), and `delete-prefix PREFIX` (every topic and consumer
+ * (waits until created; `--topic-config KEY=VALUE,...` gives every topic
+ * created these settings, e.g. cleanup.policy=compact for the join case's
+ * table), and `delete-prefix PREFIX` (every topic and consumer
  * group whose name starts with PREFIX — scripts/bench names all of its own
  * with the run's prefix, so nobody else's are touched).
  */
@@ -28,13 +32,15 @@ final class TopicAdmin {
         try (var admin = org.apache.kafka.clients.admin.Admin.create(config)) {
             switch (words.get(0)) {
                 case "create" -> {
+                    Map<String, String> settings = topicConfig(args.get("topic-config", ""));
                     List<NewTopic> topics = new ArrayList<>();
                     for (String spec : words.subList(1, words.size())) {
                         String[] parts = spec.split(":");
                         if (parts.length != 2) {
                             throw new Args.UsageException("create wants NAME:PARTITIONS, not '" + spec + "'");
                         }
-                        topics.add(new NewTopic(parts[0], Optional.of(Integer.parseInt(parts[1])), Optional.empty()));
+                        topics.add(new NewTopic(parts[0], Optional.of(Integer.parseInt(parts[1])), Optional.empty())
+                                .configs(settings));
                     }
                     admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
                 }
@@ -59,5 +65,21 @@ final class TopicAdmin {
                 default -> throw new Args.UsageException("unknown admin command '" + words.get(0) + "'");
             }
         }
+    }
+
+    /** KEY=VALUE,... as a map; "" is none. */
+    private static Map<String, String> topicConfig(String text) {
+        Map<String, String> settings = new HashMap<>();
+        for (String pair : text.split(",")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int equals = pair.indexOf('=');
+            if (equals <= 0) {
+                throw new Args.UsageException("--topic-config wants KEY=VALUE,..., not '" + pair + "'");
+            }
+            settings.put(pair.substring(0, equals), pair.substring(equals + 1));
+        }
+        return settings;
     }
 }
