@@ -190,7 +190,15 @@ fn orders_produced_after_a_customer_update_carry_the_new_value() -> anyhow::Resu
     let first_after = seeded.len() as u64;
     seeded.extend(broker, &plan, 600)?;
     progress.wait_all_committed(&mut [&mut run], FIRST_COMMIT)?;
-    let metrics = metrics::scrape(&metrics_addr).unwrap_or_default();
+    // The gauges: sizes every second, the lag every 5 s, so wait for a lag
+    // measured after the update was applied.
+    let caught_up = |text: &str| samples_by_label(text, "eoshost_table_lag", "table").get("customers") == Some(&0.0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(12);
+    let mut metrics = metrics::scrape(&metrics_addr).unwrap_or_default();
+    while !caught_up(&metrics) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        metrics = metrics::scrape(&metrics_addr).unwrap_or_default();
+    }
     stop_cleanly(&mut run, EXIT_AFTER_SIGTERM).map_err(anyhow::Error::msg)?;
 
     let outputs = broker.read_topic(&output, Isolation::Committed, seeded.len())?;
