@@ -1,6 +1,8 @@
 //! Every rule of the crate's `//!` doc, natively, against the SDK's table
 //! test double. A lookup in a table that was never filled panics, so a test
-//! that leaves `customers` unfilled also proves no lookup happened.
+//! that leaves `customers` unfilled also proves no lookup happened. The
+//! last tests prove the fast path for compact input writes what the general
+//! path writes, and leaves to it whatever it cannot prove compact.
 
 use super::*;
 
@@ -10,7 +12,11 @@ fn lookup() -> Lookup {
 }
 
 fn join(plugin: &Lookup, value: &str) -> Result<String, String> {
-    plugin.join(Some(value.as_bytes())).map_err(|r| r.reason)
+    text(plugin.join(Some(value.as_bytes())))
+}
+
+fn text(joined: Result<Vec<u8>, Rejection>) -> Result<String, String> {
+    joined.map(|bytes| String::from_utf8(bytes).expect("output is UTF-8")).map_err(|r| r.reason)
 }
 
 #[test]
@@ -227,4 +233,119 @@ fn config_needs_all_three_keys_and_refuses_others() {
     assert!(init(&[("table", "t"), ("as", "a")]).unwrap().starts_with("config key \"key_field\" is required"));
     assert!(init(&[("table", "t"), ("key_field", "k")]).unwrap().starts_with("config key \"as\" is required"));
     assert!(init(&[("table", "t"), ("key_field", "k"), ("as", "a")]).is_none());
+}
+
+/// `value` through `join` and through the general path alone: the same
+/// result, and whether the fast path took it.
+fn both_paths(plugin: &Lookup, value: &str) -> (Result<String, String>, bool) {
+    let joined = join(plugin, value);
+    assert_eq!(joined, text(plugin.join_rewriting(value.as_bytes())), "{value}");
+    let mut members = Vec::new();
+    let fast = canonical::object(value.as_bytes(), &mut members) && distinct(value.as_bytes(), &members);
+    (joined, fast)
+}
+
+#[test]
+fn compact_input_is_spliced_without_rewriting() {
+    let plugin = lookup();
+    tables::insert("customers", b"c1", br#"{"name":"Ada","tags":["a\"b",{}],"n":-1.50e+3}"#);
+    tables::insert("customers", "c\"1\n\u{1}".as_bytes(), b"[true,false,null]");
+    let ada = r#"{"name":"Ada","tags":["a\"b",{}],"n":-1.50e+3}"#;
+    for (value, expected) in [
+        ("{}".to_owned(), r#"{"customer":null}"#.to_owned()),
+        (r#"{"customer":1}"#.to_owned(), r#"{"customer":null}"#.to_owned()),
+        (r#"{"customer_id":"c1"}"#.to_owned(), format!(r#"{{"customer_id":"c1","customer":{ada}}}"#)),
+        (r#"{"customer":[1,{"a":2}],"customer_id":"c1"}"#.to_owned(), format!(r#"{{"customer":{ada},"customer_id":"c1"}}"#)),
+        (r#"{"a":{},"customer":"x","b":[]}"#.to_owned(), r#"{"a":{},"customer":null,"b":[]}"#.to_owned()),
+        (r#"{"customer_id":"c1","customer":{}}"#.to_owned(), format!(r#"{{"customer_id":"c1","customer":{ada}}}"#)),
+        (
+            r#"{"customer_id":"nobody","x":"\u001f\t"}"#.to_owned(),
+            r#"{"customer_id":"nobody","x":"\u001f\t","customer":null}"#.to_owned(),
+        ),
+        (
+            r#"{"customer_id":"c\"1\n\u0001"}"#.to_owned(),
+            r#"{"customer_id":"c\"1\n\u0001","customer":[true,false,null]}"#.to_owned(),
+        ),
+        (
+            r#"{"customer_id":7,"n":[0,-0,1e999999]}"#.to_owned(),
+            r#"{"customer_id":7,"n":[0,-0,1e999999],"customer":null}"#.to_owned(),
+        ),
+        (
+            r#"{"customer_id":{"customer_id":"c1"}}"#.to_owned(),
+            r#"{"customer_id":{"customer_id":"c1"},"customer":null}"#.to_owned(),
+        ),
+        (r#"{"customer\u0000":1,"é😀":"/<>&"}"#.to_owned(), r#"{"customer\u0000":1,"é😀":"/<>&","customer":null}"#.to_owned()),
+    ] {
+        assert_eq!(both_paths(&plugin, &value), (Ok(expected), true), "{value}");
+    }
+}
+
+#[test]
+fn a_table_value_not_yet_compact_is_rewritten_on_the_fast_path() {
+    let plugin = lookup();
+    for (table_value, joined) in [
+        (&b" { \"a\" : [ 1 ] } "[..], Ok(r#"{"customer_id":"c1","customer":{"a":[1]}}"#)),
+        (br#""\u00e9\/""#, Ok(r#"{"customer_id":"c1","customer":"é/"}"#)),
+        (b"[1,]", Err(r#"the value of key "c1" in table "customers" is not valid JSON"#)),
+        (b"{\"a\":\"\xff\"}", Err(r#"the value of key "c1" in table "customers" is not valid JSON"#)),
+    ] {
+        tables::insert("customers", b"c1", table_value);
+        let expected = joined.map(str::to_owned).map_err(str::to_owned);
+        assert_eq!(both_paths(&plugin, r#"{"customer_id":"c1"}"#), (expected, true), "{}", String::from_utf8_lossy(table_value));
+    }
+}
+
+#[test]
+fn input_the_fast_path_cannot_prove_compact_takes_the_general_path() {
+    let plugin = lookup();
+    tables::insert("customers", b"c1", b"1");
+    let many: String = (0..40).map(|i| format!(r#""f{i}":{i},"#)).collect();
+    for (value, expected) in [
+        // repeated members, among few and among many
+        (r#"{"a":1,"a":2}"#.to_owned(), r#"{"a":2,"customer":null}"#.to_owned()),
+        (r#"{"customer":0,"customer_id":"c1","customer":2}"#.to_owned(), r#"{"customer":1,"customer_id":"c1"}"#.to_owned()),
+        (format!(r#"{{{many}"f7":"again"}}"#), format!(r#"{{{}"customer":null}}"#, many.replace(r#""f7":7"#, r#""f7":"again""#))),
+        // whitespace
+        (r#"{"customer_id": "c1"}"#.to_owned(), r#"{"customer_id":"c1","customer":1}"#.to_owned()),
+        ("{\"a\":[1,\n2]}".to_owned(), r#"{"a":[1,2],"customer":null}"#.to_owned()),
+        // escapes compact() rewrites, in names and in values
+        (r#"{"\u0063ustomer_id":"c1"}"#.to_owned(), r#"{"customer_id":"c1","customer":1}"#.to_owned()),
+        (r#"{"customer_id":"\u0063\u0031"}"#.to_owned(), r#"{"customer_id":"c1","customer":1}"#.to_owned()),
+        (r#"{"a":"\/\u001F"}"#.to_owned(), r#"{"a":"/\u001f","customer":null}"#.to_owned()),
+        // nesting deeper than the proof follows
+        (
+            format!(r#"{{"d":{}1{}}}"#, "[".repeat(70), "]".repeat(70)),
+            format!(r#"{{"d":{}1{},"customer":null}}"#, "[".repeat(70), "]".repeat(70)),
+        ),
+    ] {
+        assert_eq!(both_paths(&plugin, &value), (Ok(expected), false), "{value}");
+    }
+    let distinct_many = format!(r#"{{{many}"customer_id":"c1"}}"#);
+    assert_eq!(both_paths(&plugin, &distinct_many), (Ok(format!(r#"{{{many}"customer_id":"c1","customer":1}}"#)), true));
+}
+
+#[test]
+fn invalid_input_that_looks_compact_gets_the_same_rejection() {
+    let plugin = lookup();
+    tables::insert("customers", b"c1", b"1");
+    let valid = r#"{"customer_id":"c1","q":[-1.5e3,true,null,{"k":"v\n"}]}"#;
+    // Every prefix, and every single-byte change to a byte that matters.
+    let mut cases: Vec<Vec<u8>> = (0..valid.len()).map(|end| valid.as_bytes()[..end].to_vec()).collect();
+    for at in 0..valid.len() {
+        for byte in *b"\"\\,:{}[]0-.eu\x01 x" {
+            let mut changed = valid.as_bytes().to_vec();
+            changed[at] = byte;
+            cases.push(changed);
+        }
+    }
+    cases.extend(
+        [&b"{\"a\":1}x"[..], b"{\"a\":01}", b"{\"a\":\"\\ud800\"}", b"{\"a\":\"\xff\"}", b"{\"a\":tru}"].map(<[u8]>::to_vec),
+    );
+    let mut rejected = 0;
+    for case in &cases {
+        let joined = plugin.join(Some(case)).map_err(|r| r.reason);
+        assert_eq!(joined, plugin.join_rewriting(case).map_err(|r| r.reason), "{}", String::from_utf8_lossy(case));
+        rejected += usize::from(joined.is_err());
+    }
+    assert!(rejected > cases.len() / 2, "{rejected} of {}", cases.len());
 }
