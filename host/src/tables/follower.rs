@@ -159,8 +159,7 @@ impl Follower {
 
     /// Reads the topic up to its start-up end. `None`: a stop came first.
     fn load(&self) -> Result<Option<(BaseConsumer, u64)>, Failure> {
-        let ends = self.start_up_ends()?;
-        tracing::debug!(table = self.table.name(), ?ends, "read the table's start-up ends");
+        // The reader first: it connects while the ends are read.
         let reader: BaseConsumer = self
             .client
             .clone()
@@ -174,19 +173,26 @@ impl Follower {
             .set("max.partition.fetch.bytes", "4194304")
             .create()
             .map_err(|e| Failure::usage(format!("cannot create the reader of table \"{}\": {e}", self.table.name())))?;
-        // Leaders known before the assignment: librdkafka otherwise waits
-        // for its offset-query timer (500 ms) before the first fetch.
+        let ends = self.start_up_ends()?;
+        tracing::debug!(table = self.table.name(), ?ends, "read the table's start-up ends");
+        // From each partition's first offset, as read with its end (a
+        // logical `Beginning` costs one more lookup; an offset compacted
+        // away meanwhile resets to the earliest), with the leaders known:
+        // librdkafka otherwise starts the partitions after a timer.
         reader
             .fetch_metadata(Some(&self.topic), REQUEST_TIMEOUT)
             .map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the metadata of the topic \"{}\": {e}", self.topic)))?;
         let mut assignment = TopicPartitionList::new();
-        for partition in ends.keys() {
-            assignment.add_partition_offset(&self.topic, *partition, Offset::Beginning).map_err(|e| Failure::Fatal(e.into()))?;
+        for (partition, (start, _)) in &ends {
+            assignment
+                .add_partition_offset(&self.topic, *partition, Offset::Offset(*start))
+                .map_err(|e| Failure::Fatal(e.into()))?;
         }
         reader.assign(&assignment).map_err(|e| {
             Failure::Fatal(anyhow::anyhow!("cannot read the topic \"{}\" of table \"{}\": {e}", self.topic, self.table.name()))
         })?;
-        let mut pending: BTreeMap<i32, i64> = ends.into_iter().filter(|(_, end)| *end > 0).collect();
+        let mut pending: BTreeMap<i32, i64> =
+            ends.into_iter().filter(|(_, (start, end))| end > start).map(|(partition, (_, end))| (partition, end)).collect();
         tracing::debug!(table = self.table.name(), "reading the table's topic");
         let (mut records, mut since_check) = (0u64, 0u32);
         let mut last_progress = Instant::now();
@@ -231,9 +237,9 @@ impl Follower {
         Ok(Some((reader, records)))
     }
 
-    /// Every partition of the topic and its end at start-up (high watermark,
-    /// `read_uncommitted`).
-    fn start_up_ends(&self) -> Result<BTreeMap<i32, i64>, Failure> {
+    /// Every partition of the topic with its first offset and its end at
+    /// start-up (high watermark, `read_uncommitted`).
+    fn start_up_ends(&self) -> Result<BTreeMap<i32, (i64, i64)>, Failure> {
         let name = self.table.name();
         let probe: BaseConsumer = self
             .client
@@ -260,13 +266,13 @@ impl Follower {
         }
         let mut ends = BTreeMap::new();
         for partition in partitions {
-            let (_, high) = probe.fetch_watermarks(&self.topic, partition, REQUEST_TIMEOUT).map_err(|e| {
+            let (low, high) = probe.fetch_watermarks(&self.topic, partition, REQUEST_TIMEOUT).map_err(|e| {
                 Failure::Fatal(anyhow::anyhow!(
                     "cannot read the end of the topic \"{}\" of table \"{name}\", partition {partition}: {e}; check the brokers",
                     self.topic
                 ))
             })?;
-            ends.insert(partition, high);
+            ends.insert(partition, (low, high));
         }
         Ok(ends)
     }
