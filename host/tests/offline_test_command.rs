@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{eoshost, plugin_path, scratch, stderr, stdout, workspace_root};
+use common::{assert_prints, eoshost, plugin_path, scratch, stderr, stdout, workspace_root};
 
 /// Every language's `enrich` against the shared suite (tests/conformance/enrich).
 fn assert_conformance(plugin: &str) {
@@ -14,12 +14,7 @@ fn assert_conformance(plugin: &str) {
     let input = suite.join("input.jsonl");
     let expected = std::fs::read_to_string(suite.join("expected.jsonl")).unwrap();
     let output = eoshost(&["test", "--plugin", plugin_path(plugin).to_str().unwrap(), "--input", input.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{plugin}: {}", stderr(&output));
-    let actual = stdout(&output);
-    for (n, (got, want)) in actual.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(got, want, "{plugin}: line {} differs", n + 1);
-    }
-    assert_eq!(actual.lines().count(), expected.lines().count(), "{plugin}: line count");
+    assert_prints(plugin, &output, &expected);
 }
 
 #[test]

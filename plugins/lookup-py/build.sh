@@ -7,16 +7,4 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../toolchain.sh
 . "$(dirname "$0")/../toolchain.sh"
 
-CPY_VERSION=0.25.1           # PyPI: componentize-py
-
-ensure_venv_tool componentize-py "$CPY_VERSION" "componentize-py==$CPY_VERSION"
-venv=$tools/componentize-py-$CPY_VERSION
-
-# No --stub-wasi: eoshost links WASI preview 2, and CPython's start-up only
-# asks it for an (empty) environment, no preopens, the clock and random seed.
-# From a copy: componentize-py leaves __pycache__ next to the sources.
-mkdir "$work/src"
-cp "$here"/*.py "$work/src/"
-run_logged "$venv/bin/componentize-py" -d "$root/wit" -w table-transformer componentize \
-    -p "$work/src" app -o "$work/enrich.wasm"
-deliver
+build_python_plugin table-transformer

@@ -4,13 +4,14 @@
 //! the group has moved its partitions to the others (a session outlives
 //! 6 s with `fast_failure_detection`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::broker::GroupProgress;
-use crate::faults::ended_on_its_own;
+use crate::faults::{by_mode, ended_on_its_own, wait_all_committed_or_stall};
 use crate::process::{Eoshost, EoshostSpec};
-use crate::records::Feeder;
+use crate::records::{Feeder, Seeded};
 use crate::scenario::Scenario;
+use crate::timeouts::{FIRST_COMMIT, STALL};
 
 /// What the kill phase did.
 pub struct KillPhase {
@@ -70,4 +71,35 @@ pub fn kill_at_random(
         progress.describe()
     ));
     Ok(phase)
+}
+
+/// The whole run of a kill scenario: `count` members of `spec` start (the
+/// group's first commit awaited), [`kill_at_random`] runs while `feeder`
+/// writes, then the feeder finishes and everything fed to `progress`'s
+/// topic must be committed (a stall is a problem of the phase, reported).
+/// Returns the members, still running, the phase and what was fed.
+pub fn run_through_kills(
+    scenario: &Scenario,
+    spec: &EoshostSpec,
+    count: usize,
+    feeder: Feeder,
+    progress: &GroupProgress<'_>,
+    kills_wanted: usize,
+    minimum: u64,
+) -> anyhow::Result<(Vec<Eoshost>, KillPhase, Seeded)> {
+    let mut members: Vec<Eoshost> =
+        (0..count).map(|i| scenario.spawn(spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
+    {
+        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
+    }
+    let mut phase = kill_at_random(scenario, spec, &mut members, &feeder, progress, kills_wanted, minimum)?;
+    let seeded = feeder.finish()?;
+    let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
+    let overall = Duration::from_secs(by_mode(120, 600));
+    if let Some(stalled) = wait_all_committed_or_stall(scenario.broker(), progress, &seeded.topic, &mut runs, STALL, overall)? {
+        scenario.report(&stalled);
+        phase.problems.push(stalled);
+    }
+    Ok((members, phase, seeded))
 }

@@ -12,7 +12,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::broker::Broker;
-use crate::process::{Eoshost, EoshostSpec, workspace_root};
+use anyhow::Context as _;
+
+use crate::process::{Eoshost, EoshostSpec, Exit, workspace_root};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -148,6 +150,19 @@ impl Scenario {
         let run = Eoshost::spawn(spec, &self.log_dir, &label)?;
         self.report(&format!("started {label} (pid {})", run.pid()));
         Ok(run)
+    }
+
+    /// Starts an instance that is expected to end on its own (a start-up
+    /// error) and waits for its end: its exit, its stderr and how long it
+    /// ran. Still running after `within` is an error with its stderr tail.
+    pub fn run_to_exit(&self, spec: &EoshostSpec, label: &str, within: Duration) -> anyhow::Result<(Exit, String, Duration)> {
+        let mut run = self.spawn(spec, label)?;
+        let exit = run
+            .wait_exit(within)
+            .with_context(|| format!("{label}: still running after {within:?}; stderr tail:\n{}", run.stderr_tail(20)))?;
+        let stderr = run.stderr();
+        self.report(&format!("{label}: {exit} after {:?}; last line: {}", run.uptime(), stderr.lines().last().unwrap_or("")));
+        Ok((exit, stderr, run.uptime()))
     }
 
     /// Starts eoshost with a raw command line (e.g. `relay …`), logged as

@@ -15,13 +15,12 @@
 //! of kills; `EOSHOST_TEST_SEED` replays the random choices.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use eoshost_tests::counts::CountTally;
-use eoshost_tests::faults::{by_mode, mode_name, stop_cleanly, wait_all_committed_or_stall};
-use eoshost_tests::kills::kill_at_random;
-use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
+use eoshost_tests::faults::{by_mode, mode_name, stop_cleanly};
+use eoshost_tests::kills::run_through_kills;
+use eoshost_tests::timeouts::EXIT_AFTER_SIGTERM;
+use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, TRANSACTION_TIMEOUT, env_number};
 
 const MEMBERS: usize = 2;
 const PARTITIONS: i32 = 6;
@@ -41,26 +40,9 @@ fn every_key_counts_one_to_n_without_gap_or_repeat_while_counter_instances_are_k
 
     let feeder = Feeder::start(broker, &input, RecordPlan::new(KEYS, PARTITIONS), minimum, per_second)?;
     let spec = scenario.spec("counter", &input, &[&output], &group).fast_failure_detection().args(["--static-membership", "off"]);
-    let mut members: Vec<Eoshost> =
-        (0..MEMBERS).map(|i| scenario.spawn(&spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
     let progress = broker.progress(&group, &input)?;
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
-    }
-
-    let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
+    let (mut members, phase, seeded) = run_through_kills(&scenario, &spec, MEMBERS, feeder, &progress, kills_wanted, minimum)?;
     let (kills, moved, mut problems) = (phase.kills, phase.takeovers, phase.problems);
-    let seeded = feeder.finish()?;
-
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        let overall = Duration::from_secs(by_mode(120, 600));
-        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, STALL, overall)? {
-            scenario.report(&stalled);
-            problems.push(stalled);
-        }
-    }
     let restores: usize = members.iter().map(|m| m.stderr().matches("restored state from the changelog").count()).sum();
     for member in &mut members {
         if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {

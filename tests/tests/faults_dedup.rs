@@ -12,12 +12,11 @@
 //! 60,000 records, 15 kills.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use eoshost_tests::faults::{FaultReport, by_mode, stop_cleanly, wait_all_committed_or_stall};
-use eoshost_tests::kills::kill_at_random;
-use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
-use eoshost_tests::{Eoshost, Feeder, Isolation, RecordPlan, Scenario, env_number};
+use eoshost_tests::faults::{FaultReport, by_mode, stop_cleanly};
+use eoshost_tests::kills::run_through_kills;
+use eoshost_tests::timeouts::EXIT_AFTER_SIGTERM;
+use eoshost_tests::{Feeder, Isolation, RecordPlan, Scenario, env_number};
 
 const MEMBERS: usize = 2;
 const PARTITIONS: i32 = 6;
@@ -43,24 +42,9 @@ fn every_distinct_id_exactly_once_while_dedup_instances_are_killed() -> anyhow::
         .plugin_config("window=1h")
         .fast_failure_detection()
         .args(["--static-membership", "off"]);
-    let mut members: Vec<Eoshost> =
-        (0..MEMBERS).map(|i| scenario.spawn(&spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
     let progress = broker.progress(&group, &input)?;
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
-    }
-    let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
+    let (mut members, phase, seeded) = run_through_kills(&scenario, &spec, MEMBERS, feeder, &progress, kills_wanted, minimum)?;
     let mut problems = phase.problems;
-    let seeded = feeder.finish()?;
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        let overall = Duration::from_secs(by_mode(120, 600));
-        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, STALL, overall)? {
-            scenario.report(&stalled);
-            problems.push(stalled);
-        }
-    }
     for member in &mut members {
         if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {
             problems.push(problem);

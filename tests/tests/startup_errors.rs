@@ -6,25 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use eoshost_tests::timeouts::EXIT_AT_START;
 use eoshost_tests::{EoshostSpec, Exit, Scenario};
-
-/// Runs `spec` to its end and returns the exit and stderr.
-fn run_to_exit(
-    scenario: &Scenario,
-    spec: &EoshostSpec,
-    label: &str,
-    within: Duration,
-) -> anyhow::Result<(Exit, String, Duration)> {
-    let mut run = scenario.spawn(spec, label)?;
-    let exit = run
-        .wait_exit(within)
-        .with_context(|| format!("{label}: still running after {within:?}; stderr tail:\n{}", run.stderr_tail(20)))?;
-    let stderr = run.stderr();
-    scenario.report(&format!("{label}: {exit} after {:?}; last line: {}", run.uptime(), stderr.lines().last().unwrap_or("")));
-    Ok((exit, stderr, run.uptime()))
-}
 
 #[test]
 fn missing_input_topic_exits_2_naming_it() -> anyhow::Result<()> {
@@ -32,7 +15,7 @@ fn missing_input_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let missing = scenario.unique("no-such-input");
     let output = scenario.topic("out", 1)?;
     let spec = scenario.spec("identity", &missing, &[&output], &scenario.unique("group"));
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-input", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "missing-input", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&missing), "stderr does not name the missing topic {missing}:\n{stderr}");
     Ok(())
@@ -45,7 +28,7 @@ fn missing_output_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let output = scenario.topic("out", 1)?;
     let missing = scenario.unique("no-such-output");
     let spec = scenario.spec("identity", &input, &[&output, &missing], &scenario.unique("group"));
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-output", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "missing-output", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&missing), "stderr does not name the missing topic {missing}:\n{stderr}");
     Ok(())
@@ -57,7 +40,7 @@ fn missing_default_dead_letter_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let input = scenario.topic("in", 1)?;
     let output = scenario.topic("out", 1)?;
     let spec = scenario.spec("identity", &input, &[&output], &scenario.unique("group")).args(["--on-error", "dlq"]);
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "missing-dlq", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "missing-dlq", EXIT_AT_START)?;
     let dlq = format!("{input}.dlq");
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&dlq), "stderr does not name the missing dead-letter topic {dlq}:\n{stderr}");
@@ -72,7 +55,7 @@ fn unreachable_broker_exits_1_after_the_connect_timeout() -> anyhow::Result<()> 
     let spec = EoshostSpec::new("identity", "orders", &["enriched"], &scenario.unique("group"), unreachable)
         .args(["--connect-timeout-ms", "3000"]);
     let started = Instant::now();
-    let (exit, stderr, _) = run_to_exit(&scenario, &spec, "unreachable", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "unreachable", EXIT_AT_START)?;
     let took = started.elapsed();
     assert_eq!(exit, Exit::Code(1), "stderr:\n{stderr}");
     assert!(took < Duration::from_secs(12), "gave up only after {took:?} with --connect-timeout-ms 3000");

@@ -14,11 +14,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use eoshost_tests::faults::{by_mode, mode_name, samples_by_label, stop_cleanly, wait_all_committed_or_stall};
-use eoshost_tests::kills::kill_at_random;
-use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT, STALL};
+use eoshost_tests::faults::{by_mode, mode_name, samples_by_label, stop_cleanly};
+use eoshost_tests::kills::run_through_kills;
+use eoshost_tests::timeouts::{EXIT_AFTER_SIGTERM, FIRST_COMMIT};
 use eoshost_tests::{
-    Eoshost, EoshostSpec, Feeder, Isolation, OutputRecord, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, TableRows, Tally,
+    EoshostSpec, Feeder, Isolation, OutputRecord, RecordPlan, Scenario, Seeded, TRANSACTION_TIMEOUT, TableRows, Tally,
     env_number, metrics,
 };
 
@@ -42,13 +42,34 @@ fn customer_rows() -> Vec<(String, Option<String>)> {
     rows
 }
 
-fn lookup_spec(scenario: &Scenario, input: &str, output: &str, group: &str, table_topic: &str) -> EoshostSpec {
-    scenario
-        .spec("lookup", input, &[output], group)
-        .plugin_config("table=customers")
-        .plugin_config("key_field=customer_id")
-        .plugin_config("as=customer")
-        .args(["--table".to_owned(), format!("customers={table_topic}")])
+/// What every join test starts from: the customers table written to its
+/// compacted topic, the orders and output topics, a group, and `lookup`
+/// joining each order with its customer.
+struct Join {
+    table: TableRows,
+    table_topic: String,
+    input: String,
+    output: String,
+    group: String,
+    spec: EoshostSpec,
+}
+
+impl Join {
+    fn set_up(scenario: &Scenario) -> anyhow::Result<Join> {
+        let table_topic = scenario.compacted_topic("customers", 3)?;
+        let mut table = TableRows::default();
+        table.write(scenario.broker(), &table_topic, &customer_rows())?;
+        let input = scenario.topic("orders", PARTITIONS)?;
+        let output = scenario.topic("joined", PARTITIONS)?;
+        let group = scenario.unique("group");
+        let spec = scenario
+            .spec("lookup", &input, &[&output], &group)
+            .plugin_config("table=customers")
+            .plugin_config("key_field=customer_id")
+            .plugin_config("as=customer")
+            .args(["--table".to_owned(), format!("customers={table_topic}")]);
+        Ok(Join { table, table_topic, input, output, group, spec })
+    }
 }
 
 /// The order `output` joined, and the customer value it carries (compact
@@ -90,36 +111,15 @@ fn wrong_joins(outputs: &[OutputRecord], expected: impl Fn(&str) -> String) -> V
 fn every_order_is_joined_exactly_once_with_its_customer_while_instances_are_killed() -> anyhow::Result<()> {
     let scenario = Scenario::new("tables_join_kills");
     let broker = scenario.broker();
-    let table_topic = scenario.compacted_topic("customers", 3)?;
-    let mut table = TableRows::default();
-    table.write(broker, &table_topic, &customer_rows())?;
-    let input = scenario.topic("orders", PARTITIONS)?;
-    let output = scenario.topic("joined", PARTITIONS)?;
-    let group = scenario.unique("group");
+    let Join { table, input, output, group, spec, .. } = Join::set_up(&scenario)?;
     let minimum = scenario.scaled(by_mode(10_000, 80_000));
     let kills_wanted = env_number("EOSHOST_FAULTS_BOUNCES", by_mode(5.0, 15.0)) as usize;
 
     let feeder = Feeder::start(broker, &input, RecordPlan::new(CUSTOMERS, PARTITIONS), minimum, scenario.scaled(500))?;
-    let spec = lookup_spec(&scenario, &input, &output, &group, &table_topic)
-        .fast_failure_detection()
-        .args(["--static-membership", "off"]);
-    let mut members: Vec<Eoshost> =
-        (0..2).map(|i| scenario.spawn(&spec, &format!("member{i}"))).collect::<anyhow::Result<_>>()?;
+    let spec = spec.fast_failure_detection().args(["--static-membership", "off"]);
     let progress = broker.progress(&group, &input)?;
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        progress.wait_progress(0, &mut runs, FIRST_COMMIT)?;
-    }
-    let phase = kill_at_random(&scenario, &spec, &mut members, &feeder, &progress, kills_wanted, minimum)?;
+    let (mut members, phase, seeded) = run_through_kills(&scenario, &spec, 2, feeder, &progress, kills_wanted, minimum)?;
     let mut problems = phase.problems;
-    let seeded = feeder.finish()?;
-    {
-        let mut runs: Vec<&mut Eoshost> = members.iter_mut().collect();
-        let overall = Duration::from_secs(by_mode(120, 600));
-        if let Some(stalled) = wait_all_committed_or_stall(broker, &progress, &input, &mut runs, STALL, overall)? {
-            problems.push(stalled);
-        }
-    }
     let loads: usize = members.iter().map(|m| m.stderr().matches("table loaded").count()).sum();
     for member in &mut members {
         if let Err(problem) = stop_cleanly(member, EXIT_AFTER_SIGTERM) {
@@ -163,16 +163,11 @@ fn every_order_is_joined_exactly_once_with_its_customer_while_instances_are_kill
 fn orders_produced_after_a_customer_update_carry_the_new_value() -> anyhow::Result<()> {
     let scenario = Scenario::new("tables_join_update");
     let broker = scenario.broker();
-    let table_topic = scenario.compacted_topic("customers", 3)?;
-    let mut table = TableRows::default();
-    table.write(broker, &table_topic, &customer_rows())?;
-    let input = scenario.topic("orders", PARTITIONS)?;
-    let output = scenario.topic("joined", PARTITIONS)?;
-    let group = scenario.unique("group");
+    let Join { mut table, table_topic, input, output, group, spec } = Join::set_up(&scenario)?;
     let metrics_addr = metrics::free_local_addr()?;
     let plan = RecordPlan::new(CUSTOMERS, PARTITIONS);
 
-    let spec = lookup_spec(&scenario, &input, &output, &group, &table_topic).args(["--metrics-addr", &metrics_addr]);
+    let spec = spec.args(["--metrics-addr", &metrics_addr]);
     let mut run = scenario.spawn(&spec, "lookup")?;
     let mut seeded = Seeded::write(broker, &input, &plan, 600)?;
     let progress = broker.progress(&group, &input)?;
@@ -229,14 +224,8 @@ fn orders_produced_after_a_customer_update_carry_the_new_value() -> anyhow::Resu
 fn a_restart_reloads_the_table_before_processing_a_record() -> anyhow::Result<()> {
     let scenario = Scenario::new("tables_join_restart");
     let broker = scenario.broker();
-    let table_topic = scenario.compacted_topic("customers", 3)?;
-    let mut table = TableRows::default();
-    table.write(broker, &table_topic, &customer_rows())?;
-    let input = scenario.topic("orders", PARTITIONS)?;
-    let output = scenario.topic("joined", PARTITIONS)?;
-    let group = scenario.unique("group");
+    let Join { mut table, table_topic, input, output, group, spec } = Join::set_up(&scenario)?;
     let plan = RecordPlan::new(CUSTOMERS, PARTITIONS);
-    let spec = lookup_spec(&scenario, &input, &output, &group, &table_topic);
 
     let mut first = scenario.spawn(&spec, "first")?;
     let mut seeded = Seeded::write(broker, &input, &plan, 120)?;

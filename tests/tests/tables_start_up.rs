@@ -5,21 +5,9 @@
 //! grows it (eoshost then stops cleanly, committing what it processed,
 //! and exits 2 naming the flag and the table).
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use eoshost_tests::timeouts::{EXIT_AT_START, FIRST_COMMIT};
 use eoshost_tests::{EoshostSpec, Exit, RecordPlan, Scenario, Seeded, TableRows};
-
-fn run_to_exit(scenario: &Scenario, spec: &EoshostSpec, label: &str, within: Duration) -> anyhow::Result<(Exit, String)> {
-    let mut run = scenario.spawn(spec, label)?;
-    let exit = run
-        .wait_exit(within)
-        .with_context(|| format!("{label}: still running after {within:?}; stderr tail:\n{}", run.stderr_tail(20)))?;
-    let stderr = run.stderr();
-    scenario.report(&format!("{label}: {exit} after {:?}; last line: {}", run.uptime(), stderr.lines().last().unwrap_or("")));
-    Ok((exit, stderr))
-}
 
 fn lookup(scenario: &Scenario, input: &str, output: &str) -> EoshostSpec {
     scenario
@@ -41,7 +29,7 @@ fn a_missing_table_topic_exits_2_naming_it() -> anyhow::Result<()> {
     let output = scenario.topic("out", 1)?;
     let missing = scenario.unique("no-such-table");
     let spec = lookup(&scenario, &input, &output).args(["--table".to_owned(), format!("customers={missing}")]);
-    let (exit, stderr) = run_to_exit(&scenario, &spec, "missing-table", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "missing-table", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains(&missing), "stderr does not name the missing table topic {missing}:\n{stderr}");
     Ok(())
@@ -52,7 +40,7 @@ fn a_plugin_that_reads_tables_without_any_table_given_exits_2() -> anyhow::Resul
     let scenario = Scenario::new("table_not_given");
     let input = scenario.topic("in", 1)?;
     let output = scenario.topic("out", 1)?;
-    let (exit, stderr) = run_to_exit(&scenario, &lookup(&scenario, &input, &output), "no-table", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&lookup(&scenario, &input, &output), "no-table", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(stderr.contains("no --table was given"), "stderr does not say --table is missing:\n{stderr}");
     Ok(())
@@ -72,7 +60,7 @@ fn a_table_past_table_max_mb_while_loading_exits_2_naming_the_flag_and_the_table
         "--table-max-mb".to_owned(),
         "1".to_owned(),
     ]);
-    let (exit, stderr) = run_to_exit(&scenario, &spec, "too-big", EXIT_AT_START)?;
+    let (exit, stderr, _) = scenario.run_to_exit(&spec, "too-big", EXIT_AT_START)?;
     assert_eq!(exit, Exit::Code(2), "stderr:\n{stderr}");
     assert!(
         stderr.contains("--table-max-mb") && stderr.contains("table \"customers\""),

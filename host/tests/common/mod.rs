@@ -41,6 +41,17 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Checks that a run of `eoshost test` with `plugin` exited 0 and printed
+/// exactly the lines of `expected`, naming the first line that differs.
+pub fn assert_prints(plugin: &str, output: &Output, expected: &str) {
+    assert_eq!(output.status.code(), Some(0), "{plugin}: {}", stderr(output));
+    let actual = stdout(output);
+    for (n, (got, want)) in actual.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(got, want, "{plugin}: line {} differs", n + 1);
+    }
+    assert_eq!(actual.lines().count(), expected.lines().count(), "{plugin}: line count");
+}
+
 /// A scratch directory unique to this test process and `name`.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("eoshost-test-{}-{name}", std::process::id()));
