@@ -35,7 +35,7 @@ mod process;
 mod records;
 mod scenario;
 pub mod secured;
-mod tables;
+pub mod tables;
 mod verify;
 
 pub use broker::{Broker, GroupProgress};
