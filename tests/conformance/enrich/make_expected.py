@@ -18,7 +18,11 @@ Standard library only.
 
 import base64
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from json_rules import json_string  # noqa: E402  (the suites' shared module)
 
 REGIONS = {
     **{c: "EU" for c in ("DE", "FR", "NL", "ES", "IT", "PL", "SE")},
@@ -26,22 +30,6 @@ REGIONS = {
     **{c: "APAC" for c in ("JP", "CN", "IN", "SG", "AU", "KR")},
 }
 MAX = 1_000_000_000
-
-SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def json_string(s: str) -> str:
-    """Minimal JSON string escaping: only '"', '\\' and U+0000..U+001F."""
-    out = ['"']
-    for ch in s:
-        if ch in SHORT_ESCAPES:
-            out.append(SHORT_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def dumps(o) -> str:

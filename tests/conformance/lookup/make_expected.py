@@ -24,25 +24,13 @@ Standard library only.
 
 import base64
 import json
+import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from json_rules import json_string  # noqa: E402  (the suites' shared module)
+
 TABLE, KEY_FIELD, AS = "customers", "customer_id", "customer"
-
-SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def json_string(s: str) -> str:
-    """Minimal JSON string escaping: only '"', '\\' and U+0000..U+001F."""
-    out = ['"']
-    for ch in s:
-        if ch in SHORT_ESCAPES:
-            out.append(SHORT_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 class Invalid(Exception):
