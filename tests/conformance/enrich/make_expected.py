@@ -16,13 +16,12 @@ lenient about), so that it is not one of the plugins checking itself.
 Standard library only.
 """
 
-import base64
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from json_rules import json_string  # noqa: E402  (the suites' shared module)
+from reference import bytes_field, dumps, json_string  # noqa: E402  (the suites' shared module)
 
 REGIONS = {
     **{c: "EU" for c in ("DE", "FR", "NL", "ES", "IT", "PL", "SE")},
@@ -30,23 +29,6 @@ REGIONS = {
     **{c: "APAC" for c in ("JP", "CN", "IN", "SG", "AU", "KR")},
 }
 MAX = 1_000_000_000
-
-
-def dumps(o) -> str:
-    """Compact JSON with minimal escaping and insertion key order (like serde_json)."""
-    if o is None:
-        return "null"
-    if isinstance(o, bool):
-        return "true" if o else "false"
-    if isinstance(o, int):
-        return str(o)
-    if isinstance(o, str):
-        return json_string(o)
-    if isinstance(o, list):
-        return "[" + ",".join(dumps(v) for v in o) + "]"
-    if isinstance(o, dict):
-        return "{" + ",".join(json_string(k) + ":" + dumps(v) for k, v in o.items()) + "}"
-    raise TypeError(type(o))
 
 
 class Rejected(Exception):
@@ -156,14 +138,6 @@ def enrich(value, headers):
     )
     new_headers = [(k, v) for (k, v) in headers if k != "region"] + [("region", region.encode())]
     return out.encode("utf-8"), new_headers
-
-
-def bytes_field(line, name):
-    if name in line:
-        return line[name].encode("utf-8")
-    if name + "_b64" in line:
-        return base64.b64decode(line[name + "_b64"], validate=True)
-    return None
 
 
 def main():

@@ -13,28 +13,21 @@ Standard library only.
 """
 import base64
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reference import record_line  # noqa: E402  (the suites' shared module)
 
 lines = []
 
 
+def rec(*case, **fields):
+    lines.append(record_line(*case, **fields))
+
+
 def dumps(o):
     return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
-
-
-def rec(name, value=None, value_b64=None, headers=None, key=True, extra=None):
-    o = {}
-    if extra:
-        o.update(extra)
-    if key:
-        o["key"] = name
-    if value is not None:
-        o["value"] = value
-    if value_b64 is not None:
-        o["value_b64"] = base64.b64encode(value_b64).decode()
-    if headers is not None:
-        o["headers"] = headers
-    lines.append(dumps(o))
 
 
 def order(oid="o-1", cid="c-1", country="DE", q="2", p="150", extra_pre="", extra_post=""):

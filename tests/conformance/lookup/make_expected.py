@@ -28,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from json_rules import json_string  # noqa: E402  (the suites' shared module)
+from reference import bytes_field, dumps, json_string  # noqa: E402  (the suites' shared module)
 
 TABLE, KEY_FIELD, AS = "customers", "customer_id", "customer"
 
@@ -246,27 +246,6 @@ def lookup(value, table):
     if AS not in last:
         members.append(json_string(AS) + ":" + joined)
     return "{" + ",".join(members) + "}"
-
-
-def dumps(o) -> str:
-    """Compact JSON as eoshost prints its lines (serde_json, keys in insertion order)."""
-    if o is None:
-        return "null"
-    if isinstance(o, int):
-        return str(o)
-    if isinstance(o, str):
-        return json_string(o)
-    if isinstance(o, dict):
-        return "{" + ",".join(json_string(k) + ":" + dumps(v) for k, v in o.items()) + "}"
-    raise TypeError(type(o))
-
-
-def bytes_field(line, name):
-    if name in line:
-        return line[name].encode("utf-8")
-    if name + "_b64" in line:
-        return base64.b64decode(line[name + "_b64"], validate=True)
-    return None
 
 
 def jsonl(text):
