@@ -50,25 +50,32 @@ impl Table {
     /// Puts `value` under `key`, or deletes `key` for a tombstone (`None`).
     /// Refused, with the table unchanged, past the bound.
     pub fn apply(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), TableFull> {
-        let mut rows = self.rows.write().unwrap_or_else(|p| p.into_inner());
-        let held = rows.map.get(key).map_or(0, |old| key.len() + old.len());
-        match value {
-            None => {
-                if rows.map.remove(key).is_some() {
-                    rows.bytes -= held;
-                }
+        let mut guard = self.rows.write().unwrap_or_else(|p| p.into_inner());
+        let rows = &mut *guard;
+        let Some(value) = value else {
+            if let Some(old) = rows.map.remove(key) {
+                rows.bytes -= key.len() + old.len();
             }
-            Some(value) => {
-                let bytes = rows.bytes - held + key.len() + value.len();
+            return Ok(());
+        };
+        let full = || TableFull { table: self.name.clone(), max_mb: self.max_bytes >> 20 };
+        // One lookup for a key held (the common case of a compacted topic's
+        // updates), two for a new one.
+        match rows.map.get_mut(key) {
+            Some(old) => {
+                let bytes = rows.bytes - old.len() + value.len();
                 if bytes > self.max_bytes {
-                    return Err(TableFull { table: self.name.clone(), max_mb: self.max_bytes >> 20 });
+                    return Err(full());
                 }
-                match rows.map.get_mut(key) {
-                    Some(old) => *old = value.into(),
-                    None => {
-                        rows.map.insert(key.into(), value.into());
-                    }
+                *old = value.into();
+                rows.bytes = bytes;
+            }
+            None => {
+                let bytes = rows.bytes + key.len() + value.len();
+                if bytes > self.max_bytes {
+                    return Err(full());
                 }
+                rows.map.insert(key.into(), value.into());
                 rows.bytes = bytes;
             }
         }
