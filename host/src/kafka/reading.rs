@@ -1,9 +1,12 @@
 //! What every mode that consumes does with its consumer, written once: the
 //! subscription, a poll error (a transient one counted, one that retrying
 //! cannot cure returned), copying a message into the record the plugin sees,
-//! and seeking partitions (retried while a partition is not ready).
+//! seeking partitions (retried while a partition is not ready), and reading
+//! assigned partitions up to given ends (the state restore, a table's load).
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -111,4 +114,73 @@ pub fn seek<C: ConsumerContext>(consumer: &BaseConsumer<C>, targets: TopicPartit
         attempt += 1;
         std::thread::sleep(backoff.next_delay());
     }
+}
+
+/// How long one poll of [`read_to_ends`] waits.
+const CATCH_UP_POLL: Duration = Duration::from_millis(20);
+/// Records between two position checks of [`read_to_ends`] while records flow.
+const CATCH_UP_CHECK_EVERY: u32 = 1024;
+
+/// The partitions [`read_to_ends`] has yet to finish, with their ends.
+pub type Pending = BTreeMap<i32, i64>;
+
+/// What [`read_to_ends`] does besides reading.
+pub struct CatchUp<'a> {
+    /// A stop makes it give up (`Ok(false)`).
+    pub stop: &'a AtomicBool,
+    /// How long without a record or a partition done counts as stalled.
+    pub stall: Duration,
+    /// Told each poll error (librdkafka retries them).
+    pub on_error: &'a mut dyn FnMut(&KafkaError),
+    /// Told the partitions still pending (and their ends) after each stall;
+    /// an error gives up, `Ok` waits on.
+    pub on_stall: &'a mut dyn FnMut(&Pending) -> Result<(), Failure>,
+}
+
+/// Reads with `reader`, whose assignment holds the partitions of `ends`,
+/// until its position in each reaches that end (a `read_committed` position
+/// passes a transaction's records only once its marker is written), handing
+/// every record to `apply`. `Ok(false)`: a stop came first.
+pub fn read_to_ends<C: ConsumerContext>(
+    reader: &BaseConsumer<C>,
+    mut ends: Pending,
+    catch_up: CatchUp<'_>,
+    mut apply: impl FnMut(&BorrowedMessage<'_>) -> Result<(), Failure>,
+) -> Result<bool, Failure> {
+    let mut last_progress = Instant::now();
+    let mut since_check = 0u32;
+    while !ends.is_empty() {
+        if catch_up.stop.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let polled = reader.poll(CATCH_UP_POLL);
+        let idle = polled.is_none();
+        match polled {
+            None => {}
+            Some(Err(error)) => (catch_up.on_error)(&error),
+            Some(Ok(message)) => {
+                since_check += 1;
+                last_progress = Instant::now();
+                apply(&message)?;
+            }
+        }
+        if idle || since_check >= CATCH_UP_CHECK_EVERY {
+            since_check = 0;
+            if let Ok(positions) = reader.position() {
+                for element in positions.elements() {
+                    if let rdkafka::Offset::Offset(position) = element.offset()
+                        && ends.get(&element.partition()).is_some_and(|end| position >= *end)
+                    {
+                        ends.remove(&element.partition());
+                        last_progress = Instant::now();
+                    }
+                }
+            }
+            if !ends.is_empty() && last_progress.elapsed() > catch_up.stall {
+                (catch_up.on_stall)(&ends)?;
+                last_progress = Instant::now();
+            }
+        }
+    }
+    Ok(true)
 }

@@ -25,6 +25,7 @@ use super::store::Scope;
 use crate::failure::Failure;
 use crate::kafka::TopicPartition;
 use crate::kafka::client;
+use crate::kafka::reading::{self, CatchUp};
 use crate::retry::Backoff;
 
 /// Bound on one watermark request.
@@ -183,55 +184,33 @@ fn read_changelog(
         assignment.add_partition_offset(&changelog.topic, *partition, Offset::Beginning).map_err(|e| Failure::Fatal(e.into()))?;
     }
     reader.assign(&assignment).map_err(|e| Failure::Fatal(anyhow::anyhow!("cannot read the state topic: {e}")))?;
-    let mut pending: BTreeMap<i32, i64> = ends.clone();
-    let mut last_progress = Instant::now();
-    let mut since_check = 0u32;
-    while !pending.is_empty() {
-        if stop.load(Ordering::Acquire) {
-            return Ok(false);
+    let patience = changelog.restore_patience;
+    let mut stuck = |pending: &BTreeMap<i32, i64>| {
+        let stuck: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
+        Err(Failure::Fatal(anyhow::anyhow!(
+            "restoring state: the state topic \"{}\" did not become readable up to its end within {:?} at {}: a \
+             transaction on it stays open (an instance that died with a transaction open and was not restarted \
+             holds it until transaction.timeout.ms). Restart eoshost; if this repeats, check for a stuck \
+             producer on that topic (kafka-transactions --list)",
+            changelog.topic,
+            patience,
+            stuck.join(", ")
+        )))
+    };
+    let catch_up = CatchUp {
+        stop,
+        stall: patience,
+        on_error: &mut |error| tracing::debug!("reading the state topic: {error}"),
+        on_stall: &mut stuck,
+    };
+    reading::read_to_ends(&reader, ends.clone(), catch_up, |message| {
+        restored.records += 1;
+        if let Some((topic, plugin, key)) = message.key().and_then(decode_key)
+            && partitions.contains(&TopicPartition::new(topic, message.partition()))
+        {
+            let scope = Scope { topic: topic.to_owned(), partition: message.partition(), plugin: plugin.to_owned() };
+            changelog.state.lock().load(&scope, key, message.payload()).map_err(|e| Failure::usage(e.to_string()))?;
         }
-        let polled = reader.poll(Duration::from_millis(20));
-        let idle = polled.is_none();
-        match polled {
-            None => {}
-            Some(Err(error)) => tracing::debug!("reading the state topic: {error}"),
-            Some(Ok(message)) => {
-                restored.records += 1;
-                since_check += 1;
-                last_progress = Instant::now();
-                if let Some((topic, plugin, key)) = message.key().and_then(decode_key)
-                    && partitions.contains(&TopicPartition::new(topic, message.partition()))
-                {
-                    let scope = Scope { topic: topic.to_owned(), partition: message.partition(), plugin: plugin.to_owned() };
-                    changelog.state.lock().load(&scope, key, message.payload()).map_err(|e| Failure::usage(e.to_string()))?;
-                }
-            }
-        }
-        if idle || since_check >= 1024 {
-            since_check = 0;
-            if let Ok(positions) = reader.position() {
-                for element in positions.elements() {
-                    if let Offset::Offset(position) = element.offset()
-                        && pending.get(&element.partition()).is_some_and(|end| position >= *end)
-                    {
-                        pending.remove(&element.partition());
-                        last_progress = Instant::now();
-                    }
-                }
-            }
-            if last_progress.elapsed() > changelog.restore_patience {
-                let stuck: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
-                return Err(Failure::Fatal(anyhow::anyhow!(
-                    "restoring state: the state topic \"{}\" did not become readable up to its end within {:?} at {}: a \
-                     transaction on it stays open (an instance that died with a transaction open and was not restarted \
-                     holds it until transaction.timeout.ms). Restart eoshost; if this repeats, check for a stuck \
-                     producer on that topic (kafka-transactions --list)",
-                    changelog.topic,
-                    changelog.restore_patience,
-                    stuck.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(true)
+        Ok(())
+    })
 }

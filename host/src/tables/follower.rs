@@ -22,6 +22,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::{Table, TableSpec, Tables};
 use crate::failure::Failure;
+use crate::kafka::reading::{self, CatchUp};
 use crate::metrics::Metrics;
 
 /// Bound on one metadata or watermark request.
@@ -32,7 +33,7 @@ const FOLLOW_POLL: Duration = Duration::from_millis(100);
 /// How often the table's gauges are refreshed, and its lag measured.
 const GAUGE_EVERY: Duration = Duration::from_secs(1);
 const LAG_EVERY: Duration = Duration::from_secs(5);
-/// How often a load that makes no progress says what it waits for.
+/// How often a load that reads nothing says what it waits for.
 const STALL_WARNING: Duration = Duration::from_secs(10);
 
 /// What the followers need from the run.
@@ -191,48 +192,31 @@ impl Follower {
         reader.assign(&assignment).map_err(|e| {
             Failure::Fatal(anyhow::anyhow!("cannot read the topic \"{}\" of table \"{}\": {e}", self.topic, self.table.name()))
         })?;
-        let mut pending: BTreeMap<i32, i64> =
+        let ends: BTreeMap<i32, i64> =
             ends.into_iter().filter(|(_, (start, end))| end > start).map(|(partition, (_, end))| (partition, end)).collect();
         tracing::debug!(table = self.table.name(), "reading the table's topic");
-        let (mut records, mut since_check) = (0u64, 0u32);
-        let mut last_progress = Instant::now();
-        while !pending.is_empty() {
-            if self.stop.load(Ordering::Acquire) {
-                return Ok(None);
-            }
-            let polled = reader.poll(Duration::from_millis(20));
-            let idle = polled.is_none();
-            match polled {
-                None => {}
-                Some(Err(error)) => self.warn_rarely(&format!("loading: {error}; retrying")),
-                Some(Ok(message)) => {
-                    records += 1;
-                    since_check += 1;
-                    self.apply(&message).map_err(Failure::usage)?;
-                }
-            }
-            if idle || since_check >= 4096 {
-                since_check = 0;
-                let positions = reader.position().map_err(|e| Failure::Fatal(e.into()))?;
-                for element in positions.elements() {
-                    if let Offset::Offset(position) = element.offset()
-                        && pending.get(&element.partition()).is_some_and(|end| position >= *end)
-                    {
-                        pending.remove(&element.partition());
-                        last_progress = Instant::now();
-                    }
-                }
-                if last_progress.elapsed() >= STALL_WARNING && !pending.is_empty() {
-                    last_progress = Instant::now();
-                    let waiting: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
-                    tracing::warn!(
-                        table = self.table.name(), topic = %self.topic,
-                        "still loading the table up to its start-up end at {}: a transaction on the topic stays open, \
-                         or the brokers are slow; processing starts once it is loaded",
-                        waiting.join(", ")
-                    );
-                }
-            }
+        let mut records = 0u64;
+        let catch_up = CatchUp {
+            stop: &self.stop,
+            stall: STALL_WARNING,
+            on_error: &mut |error| self.warn_rarely(&format!("loading: {error}; retrying")),
+            on_stall: &mut |pending| {
+                let waiting: Vec<String> = pending.iter().map(|(p, end)| format!("partition {p} (end {end})")).collect();
+                tracing::warn!(
+                    table = self.table.name(), topic = %self.topic,
+                    "still loading the table up to its start-up end at {}: no record for {STALL_WARNING:?}; a \
+                     transaction on the topic stays open, or the brokers are slow; processing starts once it is loaded",
+                    waiting.join(", ")
+                );
+                Ok(())
+            },
+        };
+        let loaded = reading::read_to_ends(&reader, ends, catch_up, |message| {
+            records += 1;
+            self.apply(message).map_err(Failure::usage)
+        })?;
+        if !loaded {
+            return Ok(None);
         }
         Ok(Some((reader, records)))
     }
