@@ -82,16 +82,16 @@ EOF
 
 CPY_VERSION=0.25.1           # PyPI: componentize-py
 
-# build_python_plugin WORLD: the plugin's *.py files (module `app`) into a
-# component of WORLD with componentize-py, installed on first use, then
-# delivered. No --stub-wasi: eoshost links WASI preview 2, and CPython's
+# build_python_plugin WORLD: the plugin's *.py files (module `app`) and the
+# Python SDK (plugins/python-sdk/eoshost_sdk.py) into a component of WORLD
+# with componentize-py, installed on first use, then delivered. No --stub-wasi: eoshost links WASI preview 2, and CPython's
 # start-up only asks it for an (empty) environment, no preopens, the clock
 # and random seed. From a copy: componentize-py leaves __pycache__ next to
 # the sources.
 build_python_plugin() {
     ensure_venv_tool componentize-py "$CPY_VERSION" "componentize-py==$CPY_VERSION"
     mkdir "$work/src"
-    cp "$here"/*.py "$work/src/"
+    cp "$here"/*.py "$root/plugins/python-sdk/eoshost_sdk.py" "$work/src/"
     run_logged "$tools/componentize-py-$CPY_VERSION/bin/componentize-py" -d "$root/wit" -w "$1" componentize \
         -p "$work/src" app -o "$work/enrich.wasm"
     deliver

@@ -1,6 +1,7 @@
 //! The plugin runtime's figures, printed (not asserted): per-record call
 //! cost of `identity` for 100 B, 1 KiB and 64 KiB values and of `enrich` for
-//! a typical order; trap → fresh instance ready; start-up cold (compiling)
+//! a typical order (in every language, and in batches for those that take
+//! them); trap → fresh instance ready; start-up cold (compiling)
 //! and with the precompiled cache; peak resident memory of `eoshost test`
 //! with `enrich` over 100,000 orders. Needs `scripts/build-plugins` first.
 
@@ -113,12 +114,19 @@ fn main() {
     peak_memory_of_offline_test(order);
 }
 
+/// Records per `transform-batch` call in the table below: the pipeline's
+/// largest batch.
+const BATCH: usize = 256;
+
 /// The per-language table of plugins/README.md: size, instantiate + init,
-/// and per-record cost for a ~150 B and a ~1 KiB order (host call included).
+/// and per-record cost for a ~150 B and a ~1 KiB order (host call included),
+/// one call per record and, for a plugin that takes batches, in batches.
 fn enrich_in_every_language(engine: &PluginEngine) {
     println!("== enrich in every language ==");
-    println!("| plugin | component size | instantiate + init | per record, ~150 B | per record, ~1 KiB |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| plugin | component size | instantiate + init | per record, ~150 B | per record, ~1 KiB | in batches of {BATCH}, ~150 B | in batches of {BATCH}, ~1 KiB |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let small = br#"{"order_id":"o-12345","customer_id":"c-678","country":"DE","quantity":3,"unit_price_cents":1999,"note":"gift wrap please"}"#.to_vec();
     let large = format!(
         r#"{{"order_id":"o-12345","customer_id":"c-678","country":"DE","quantity":3,"unit_price_cents":1999,"note":"{}"}}"#,
@@ -139,21 +147,35 @@ fn enrich_in_every_language(engine: &PluginEngine) {
             })
             .collect();
         instantiations.sort();
+        let batches = plugin.takes_batches();
         let mut sandbox = Sandbox::new(plugin);
         let mut costs = Vec::new();
+        let mut batch_costs = Vec::new();
         for value in [&small, &large] {
             let input = record(value.clone());
             let per_round = if name == "enrich" || name == "enrich-c" { 5_000 } else { 500 };
-            costs.push(per_call(11, per_round, || {
+            costs.push(micros(per_call(11, per_round, || {
                 std::hint::black_box(sandbox.transform(&input).expect("enrich"));
-            }));
+            })));
+            if batches {
+                // A pipeline's batch: transform-batch once per BATCH records.
+                let batch = vec![input.clone(); BATCH];
+                let per_batch = per_call(11, 2, || {
+                    std::hint::black_box(sandbox.transform_batch(&batch).expect("enrich"));
+                });
+                batch_costs.push(micros(per_batch / BATCH as u32));
+            } else {
+                batch_costs.push("-".to_owned());
+            }
         }
         println!(
-            "| {name} | {:.0} KB | {:.2} ms | {} | {} |",
+            "| {name} | {:.0} KB | {:.2} ms | {} | {} | {} | {} |",
             size as f64 / 1000.0,
             instantiations[10].as_secs_f64() * 1e3,
-            micros(costs[0]),
-            micros(costs[1])
+            costs[0],
+            costs[1],
+            batch_costs[0],
+            batch_costs[1]
         );
     }
 }

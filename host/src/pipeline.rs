@@ -282,6 +282,7 @@ impl Pipeline {
     /// carries out each one's fate in the open transaction, committing when
     /// it is due; stops at the first abort (the rest is read again).
     fn process_batch(&mut self) -> Result<(), Failure> {
+        self.processor.prepare(&self.batch[..self.filled]);
         let mut transaction = self.consumer.context().transaction();
         let mut done = 0;
         while done < self.filled {

@@ -129,6 +129,16 @@ impl PoisonPolicy {
         !self.retry_alone.is_empty() && self.retry_alone.remove(&RecordId::of(record))
     }
 
+    /// Whether the record trapped before or has a verdict: it then goes to
+    /// the plugin (if at all) on its own, never in a batch.
+    pub fn knows(&self, record: &InputRecord) -> bool {
+        if self.traps.is_empty() && self.decided.is_empty() && self.retry_alone.is_empty() {
+            return false;
+        }
+        let id = RecordId::of(record);
+        self.traps.contains_key(&id) || self.decided.contains_key(&id) || self.retry_alone.contains(&id)
+    }
+
     /// The verdict reached earlier for this record, if any.
     pub fn decided(&self, record: &InputRecord) -> Option<Verdict> {
         if self.decided.is_empty() {

@@ -7,6 +7,7 @@
 //! carrying it out (queueing outputs in a Kafka transaction, rows in a
 //! database batch, lines on stdout) is the caller's.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -88,6 +89,23 @@ pub struct Processor {
     policy: PoisonPolicy,
     state: Option<SharedState>,
     metrics: Arc<Metrics>,
+    /// What a `transform-batch` call said of records not yet processed, in
+    /// their order ([`Processor::prepare`]).
+    prepared: VecDeque<Prepared>,
+}
+
+/// One record's answer from a batch call, taken when that record is processed.
+struct Prepared {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    result: Result<Vec<OutputRecord>, CallError>,
+}
+
+impl Prepared {
+    fn answers(&self, record: &InputRecord) -> bool {
+        self.offset == record.offset && self.partition == record.partition && self.topic == record.topic
+    }
 }
 
 impl Processor {
@@ -99,7 +117,7 @@ impl Processor {
         state: Option<SharedState>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Processor { chain, rules, policy: PoisonPolicy::new(on_error, max_retries), state, metrics }
+        Processor { chain, rules, policy: PoisonPolicy::new(on_error, max_retries), state, metrics, prepared: VecDeque::new() }
     }
 
     /// The plugins' names, comma-separated (what dead letters name).
@@ -124,6 +142,55 @@ impl Processor {
             }
         }
         true
+    }
+
+    /// Whether the plugin takes records in batches ([`Processor::prepare`]).
+    pub fn takes_batches(&self) -> bool {
+        self.chain.takes_batches()
+    }
+
+    /// Calls the plugin once for the records about to be processed, in this
+    /// order, when it takes batches (world `batch-transformer`, alone, no
+    /// state): [`Processor::process`] then takes each record's answer instead
+    /// of calling the plugin. The batch is the leading records that never
+    /// failed; a record that trapped or has a verdict goes alone, as without
+    /// batches. A trap in the batch call leaves nothing prepared: every record
+    /// then goes through `transform` on a fresh instance, so the record that
+    /// traps is found, and counted, as it would be alone. Returns how many
+    /// records the batch call answered.
+    pub fn prepare(&mut self, records: &[InputRecord]) -> usize {
+        self.prepared.clear();
+        if !self.chain.takes_batches() {
+            return 0;
+        }
+        let fresh = records.iter().take_while(|record| !self.policy.knows(record)).count();
+        if fresh < 2 {
+            return 0;
+        }
+        let batch = &records[..fresh];
+        let started = Instant::now();
+        let outcome = self.chain.transform_batch(batch);
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok(results) => {
+                let share = elapsed / fresh as u32;
+                for (record, result) in batch.iter().zip(results) {
+                    self.metrics.plugin_called(share);
+                    self.prepared.push_back(Prepared {
+                        topic: record.topic.clone(),
+                        partition: record.partition,
+                        offset: record.offset,
+                        result,
+                    });
+                }
+            }
+            Err(trap) => tracing::warn!(
+                plugin = self.chain.name(),
+                records = fresh,
+                "transform-batch trapped ({trap}); its records go through transform one by one"
+            ),
+        }
+        self.prepared.len()
     }
 
     /// One record through the chain and the poison policy: its fate. `Err`
@@ -155,9 +222,15 @@ impl Processor {
     /// why the record failed. The record's state writes are kept when it
     /// succeeds and undone when it does not. `Err` as for [`Self::process`].
     pub fn call(&mut self, record: &InputRecord) -> Result<Result<Vec<OutputRecord>, CallError>, Failure> {
-        let started = Instant::now();
-        let result = self.chain.transform(record);
-        self.metrics.plugin_called(started.elapsed());
+        let result = match self.take_prepared(record) {
+            Some(result) => result,
+            None => {
+                let started = Instant::now();
+                let result = self.chain.transform(record);
+                self.metrics.plugin_called(started.elapsed());
+                result
+            }
+        };
         let refusal = self.state.as_ref().and_then(|state| state.lock().take_refusal());
         if let Some(refusal) = refusal {
             return Err(Failure::usage(refusal.to_string()));
@@ -171,6 +244,18 @@ impl Processor {
             if result.is_ok() { state.record_completed() } else { state.record_undone() }
         }
         Ok(result)
+    }
+
+    /// The batch call's answer for `record`, if it is the next prepared one;
+    /// records come in the order prepared, so anything else (a rewind, a
+    /// record with a verdict) drops what is left.
+    fn take_prepared(&mut self, record: &InputRecord) -> Option<Result<Vec<OutputRecord>, CallError>> {
+        let next = self.prepared.pop_front()?;
+        if next.answers(record) {
+            return Some(next.result);
+        }
+        self.prepared.clear();
+        None
     }
 
     fn decided(&self, record: &InputRecord, verdict: Verdict) -> Fate {

@@ -25,6 +25,10 @@ use crate::processor::{OutputRules, Processor};
 use crate::state::SharedState;
 use crate::tables::{Table, TableSpec, Tables};
 
+/// Lines of an input file given to a plugin that takes batches in one call,
+/// as many as the pipeline's batches hold at most.
+const TEST_BATCH: usize = 256;
+
 /// One input line. Text fields are UTF-8; the `_b64` forms carry bytes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,44 +158,65 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|e| Failure::usage(format!("{source_name}:{line_no}: cannot read: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record = parse_line(&line, index as i64).map_err(|reason| {
-            Failure::usage(format!(
-                "{source_name}:{line_no}: {reason}; each line must be a JSON object with \"value\" (see `eoshost test --help`)"
-            ))
-        })?;
-        let offset = record.offset;
-        let result = processor.call(&record).map_err(|full| match full {
-            Failure::Usage(error) => Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {error:#}")),
-            other => other,
-        })?;
-        // Each record commits on its own.
-        if let Some(state) = &state
-            && result.is_ok()
-        {
-            state.lock().transaction_committed();
-        }
-        match result {
-            Ok(outputs) => {
-                for output in outputs {
-                    let topic = match &topics {
-                        None => output.topic.clone(),
-                        Some(topics) => Some(topics.resolve(&output).expect("checked above").to_owned()),
-                    };
-                    write_line(&mut out, &render_output(output, topic))?;
-                }
+    // A plugin that takes batches gets the lines of a file in batches, as
+    // the pipeline gives it records; lines typed on stdin go one by one.
+    let batch_size = if args.input.is_some() && processor.takes_batches() { TEST_BATCH } else { 1 };
+    let mut lines = reader.lines().enumerate();
+    let mut records: Vec<InputRecord> = Vec::with_capacity(batch_size);
+    let mut line_numbers: Vec<usize> = Vec::with_capacity(batch_size);
+    loop {
+        records.clear();
+        line_numbers.clear();
+        for (index, line) in lines.by_ref() {
+            let line_no = index + 1;
+            let line = line.map_err(|e| Failure::usage(format!("{source_name}:{line_no}: cannot read: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
             }
-            Err(CallError::Rejected(reason)) => write_line(&mut out, &Rejected { offset, error: &reason })?,
-            Err(CallError::Trap(trap)) => {
-                let _ = out.flush();
-                return Err(Failure::Fatal(anyhow::anyhow!(
-                    "plugin {plugin_name} trapped on {source_name}:{line_no} (offset {offset}): {trap}"
-                )));
+            let record = parse_line(&line, index as i64).map_err(|reason| {
+                Failure::usage(format!(
+                    "{source_name}:{line_no}: {reason}; each line must be a JSON object with \"value\" (see `eoshost test --help`)"
+                ))
+            })?;
+            records.push(record);
+            line_numbers.push(line_no);
+            if records.len() == batch_size {
+                break;
+            }
+        }
+        if records.is_empty() {
+            break;
+        }
+        processor.prepare(&records);
+        for (record, &line_no) in records.iter().zip(&line_numbers) {
+            let offset = record.offset;
+            let result = processor.call(record).map_err(|full| match full {
+                Failure::Usage(error) => Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {error:#}")),
+                other => other,
+            })?;
+            // Each record commits on its own.
+            if let Some(state) = &state
+                && result.is_ok()
+            {
+                state.lock().transaction_committed();
+            }
+            match result {
+                Ok(outputs) => {
+                    for output in outputs {
+                        let topic = match &topics {
+                            None => output.topic.clone(),
+                            Some(topics) => Some(topics.resolve(&output).expect("checked above").to_owned()),
+                        };
+                        write_line(&mut out, &render_output(output, topic))?;
+                    }
+                }
+                Err(CallError::Rejected(reason)) => write_line(&mut out, &Rejected { offset, error: &reason })?,
+                Err(CallError::Trap(trap)) => {
+                    let _ = out.flush();
+                    return Err(Failure::Fatal(anyhow::anyhow!(
+                        "plugin {plugin_name} trapped on {source_name}:{line_no} (offset {offset}): {trap}"
+                    )));
+                }
             }
         }
     }

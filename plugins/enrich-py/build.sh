@@ -7,4 +7,4 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../toolchain.sh
 . "$(dirname "$0")/../toolchain.sh"
 
-build_python_plugin transformer
+build_python_plugin batch-transformer

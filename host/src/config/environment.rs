@@ -35,6 +35,14 @@ pub fn plugin_cache_dir() -> Option<PathBuf> {
     cache_dir_from(std::env::var_os("EOSHOST_CACHE_DIR"), std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
 }
 
+/// Whether plugins' machine code is announced to `perf`
+/// (`EOSHOST_PERF_MAP=1`: wasmtime writes /tmp/perf-PID.map, so `perf
+/// record`/`perf report` name each Wasm function of a plugin). For
+/// profiling; it costs a little at load.
+pub fn perf_map() -> bool {
+    std::env::var_os("EOSHOST_PERF_MAP").is_some_and(|v| v == "1")
+}
+
 /// The directory of the transactional-id slot locks: `$EOSHOST_LOCK_DIR`,
 /// else `$XDG_RUNTIME_DIR/eoshost`, else `eoshost-slots` in the temporary
 /// directory.

@@ -143,6 +143,23 @@ impl Chain {
         Ok(())
     }
 
+    /// Whether [`Chain::transform_batch`] may be used: one plugin, which
+    /// exports `transform-batch` and keeps no state.
+    pub fn takes_batches(&self) -> bool {
+        match self.links.as_slice() {
+            [only] => only.plugin().takes_batches() && !only.plugin().is_stateful(),
+            _ => false,
+        }
+    }
+
+    /// Runs `records` through the chain's one plugin in one call (see
+    /// [`Chain::takes_batches`]): a result for each record, or the trap that
+    /// ended the call (then nothing is known of any record).
+    pub fn transform_batch(&mut self, records: &[InputRecord]) -> Result<Vec<Result<Vec<OutputRecord>, CallError>>, Trap> {
+        assert!(self.takes_batches(), "transform_batch on a chain that does not take batches");
+        self.links[0].transform_batch(records)
+    }
+
     /// Runs `record` through every plugin in order. Errors name the plugin
     /// when there is more than one.
     pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {

@@ -1,7 +1,8 @@
 //! The one wasmtime `Engine` of the process, narrowed to what plugins need:
 //! the component model, epoch interruption driven by a ticker thread (the
 //! wall-clock budget of a call), a pooling allocator sized for a handful of
-//! live instances, and the memory cap every instance gets.
+//! live instances, the memory cap every instance gets, and (for profiling,
+//! `EOSHOST_PERF_MAP=1`) a perf map of the plugins' machine code.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +50,9 @@ impl PluginEngine {
             .epoch_interruption(true)
             .max_wasm_stack(limits.stack_bytes)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if crate::config::environment::perf_map() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not configure the WebAssembly engine")?;
         let ticker = EpochTicker::start(&engine);
         Ok(PluginEngine { engine, limits, cache_dir: crate::config::environment::plugin_cache_dir(), _ticker: Arc::new(ticker) })

@@ -21,6 +21,10 @@ pub const STATE_IMPORT: &str = "eoshost:transform/state@0.1.0";
 /// The interface a plugin that joins with tables imports (worlds
 /// `table-transformer`, `stateful-table-transformer`).
 pub const TABLES_IMPORT: &str = "eoshost:transform/tables@0.1.0";
+/// The interface a plugin that takes records in batches exports (world
+/// `batch-transformer`), and its function.
+pub const BATCH_EXPORT: &str = "eoshost:transform/batch@0.1.0";
+pub const BATCH_FUNC: &str = "transform-batch";
 /// The non-WASI imports the host provides: the log function, the state and
 /// tables interfaces, and the type-only interface a component imports to
 /// name the record types.
@@ -82,6 +86,10 @@ impl WorldReport {
         let _ = writeln!(out, "world:  {WORLD} ({verdict})");
         if self.imports.iter().any(|(name, _)| name == STATE_IMPORT) {
             let _ = writeln!(out, "state:  imports {STATE_IMPORT} (stateful: needs a changelog topic, --state-topic)");
+        }
+        if self.exports.iter().any(|(name, _)| name == BATCH_EXPORT) {
+            let _ =
+                writeln!(out, "batch:  exports {BATCH_EXPORT} (takes records in batches when it runs alone and keeps no state)");
         }
         if self.imports.iter().any(|(name, _)| name == TABLES_IMPORT) {
             let _ = writeln!(out, "tables: imports {TABLES_IMPORT} (reads tables: give each with --table NAME=TOPIC)");

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Func, HasSelf, Linker};
 use wasmtime::{Store, Trap as WasmTrap};
 
 use super::cache::{self, CodeOrigin};
@@ -15,7 +15,7 @@ use super::contract::{
     StatefulTableTransformerPre as TransformerPre,
 };
 use super::engine::PluginEngine;
-use super::inspect::{STATE_IMPORT, TABLES_IMPORT, describe};
+use super::inspect::{BATCH_EXPORT, BATCH_FUNC, STATE_IMPORT, TABLES_IMPORT, describe};
 use super::wasi::SandboxState;
 use crate::state::SharedState;
 use crate::tables::Tables;
@@ -48,6 +48,11 @@ pub enum LoadError {
     #[error("plugin {path} failed while starting: {trap}")]
     InitTrapped { path: PathBuf, trap: Trap },
 }
+
+/// What `transform-batch` returns, as the host lifts it.
+type BatchResults = Vec<Result<Vec<OutputRecord>, PluginError>>;
+/// The typed `transform-batch`: the batch's records in, a result each out.
+type BatchFunc<'a> = wasmtime::component::TypedFunc<(&'a [InputRecord],), (BatchResults,)>;
 
 /// How a call ended abnormally. Labels are the `kind` of
 /// `eoshost_plugin_traps_total`.
@@ -119,6 +124,9 @@ pub struct Plugin {
     reads_tables: bool,
     /// The tables its lookups reach ([`Plugin::attach_tables`]).
     tables: Option<Tables>,
+    /// `transform-batch` of the `batch` export, if the component has it
+    /// (world `batch-transformer`).
+    batch: Option<ComponentExportIndex>,
 }
 
 /// What kind of file a path holds, from its first eight bytes.
@@ -171,6 +179,9 @@ impl Plugin {
         let imports = describe(engine.engine(), &component).imports;
         let stateful = imports.iter().any(|(name, _)| name == STATE_IMPORT);
         let reads_tables = imports.iter().any(|(name, _)| name == TABLES_IMPORT);
+        let batch = component
+            .get_export_index(None, BATCH_EXPORT)
+            .and_then(|interface| component.get_export_index(Some(&interface), BATCH_FUNC));
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
         // Init runs without a store or tables: state and table calls there trap.
         let plugin = Plugin {
@@ -184,9 +195,21 @@ impl Plugin {
             state: None,
             reads_tables,
             tables: None,
+            batch,
         };
         match plugin.instantiate() {
-            Ok(_) => Ok(plugin),
+            Ok(instance) => {
+                if let Some(func) = instance.batch {
+                    func.typed::<(&[InputRecord],), (BatchResults,)>(&instance.store).map_err(|reason| {
+                        LoadError::WrongWorld {
+                            path: path.into(),
+                            reason: anyhow::Error::from(reason)
+                                .context(format!("{BATCH_EXPORT} exports {BATCH_FUNC} with the wrong type")),
+                        }
+                    })?;
+                }
+                Ok(plugin)
+            }
             Err(InstantiateError::Config(message)) => Err(LoadError::Config { path: path.into(), message }),
             Err(InstantiateError::Trap(trap)) => Err(LoadError::InitTrapped { path: path.into(), trap }),
         }
@@ -230,6 +253,12 @@ impl Plugin {
         }
     }
 
+    /// Whether the component exports `transform-batch` (world
+    /// `batch-transformer`).
+    pub fn takes_batches(&self) -> bool {
+        self.batch.is_some()
+    }
+
     /// The store this plugin's state calls reach, if it is stateful.
     pub fn state(&self) -> Option<&SharedState> {
         self.state.as_ref()
@@ -254,11 +283,17 @@ impl Plugin {
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(limits.deadline_ticks());
         store.epoch_deadline_trap();
-        let bindings = match self.pre.instantiate(&mut store) {
-            Ok(bindings) => bindings,
+        let made = self.pre.instance_pre().instantiate(&mut store).and_then(|instance| {
+            let bindings = Transformer::new(&mut store, &instance)?;
+            let batch =
+                self.batch.map(|index| instance.get_func(&mut store, index).expect("the component exports transform-batch"));
+            Ok((bindings, batch))
+        });
+        let (bindings, batch) = match made {
+            Ok(made) => made,
             Err(error) => return Err(InstantiateError::Trap(classify(&error, &store))),
         };
-        let mut instance = PluginInstance { store, bindings, deadline_ticks: limits.deadline_ticks() };
+        let mut instance = PluginInstance { store, bindings, batch, deadline_ticks: limits.deadline_ticks() };
         instance.store.set_epoch_deadline(instance.deadline_ticks);
         let outcome = instance.bindings.call_init(&mut instance.store, &self.config);
         let result = match outcome {
@@ -285,6 +320,8 @@ pub enum InstantiateError {
 pub struct PluginInstance {
     store: Store<SandboxState>,
     bindings: Transformer,
+    /// `transform-batch`, if the plugin exports it (its type checked at load).
+    batch: Option<Func>,
     deadline_ticks: u64,
 }
 
@@ -299,6 +336,29 @@ impl PluginInstance {
         };
         self.forward_output();
         result
+    }
+
+    /// Calls `transform-batch` with `records`: a result for each, in order.
+    /// The call's time budget is a record's budget times their number. `Err`
+    /// when the call trapped or answered with the wrong number of results;
+    /// the caller then makes a fresh instance and goes record by record.
+    pub(super) fn transform_batch(&mut self, records: &[InputRecord]) -> Result<Vec<Result<Vec<OutputRecord>, CallError>>, Trap> {
+        let func = self.batch.expect("transform_batch is called only on a plugin that takes batches");
+        let typed: BatchFunc<'_> = func.typed(&self.store).map_err(|error| classify(&error, &self.store))?;
+        self.store.set_epoch_deadline(self.deadline_ticks.saturating_mul(records.len() as u64));
+        let outcome = typed.call(&mut self.store, (records,));
+        self.forward_output();
+        let (results,) = outcome.map_err(|error| classify(&error, &self.store))?;
+        if results.len() != records.len() {
+            return Err(Trap {
+                kind: TrapKind::Other,
+                message: format!("transform-batch returned {} results for {} records", results.len(), records.len()),
+            });
+        }
+        Ok(results
+            .into_iter()
+            .map(|result| result.map_err(|PluginError::Rejected(reason)| CallError::Rejected(reason)))
+            .collect())
     }
 
     /// Sends what the plugin printed during the call to the host's log.

@@ -66,6 +66,23 @@ impl Sandbox {
         outcome
     }
 
+    /// Calls `transform-batch` with `records` on the live instance (making
+    /// one if needed): a result for each record. After a trap the instance
+    /// is dropped, as for [`Sandbox::transform`], and nothing is known of
+    /// any record: the caller sends them through `transform` one by one.
+    /// Only for a plugin that takes batches and keeps no state (its writes
+    /// could not be kept or undone record by record).
+    pub fn transform_batch(&mut self, records: &[InputRecord]) -> Result<Vec<Result<Vec<OutputRecord>, CallError>>, Trap> {
+        debug_assert!(self.plugin.takes_batches() && !self.plugin.is_stateful());
+        self.ensure_instance()?;
+        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
+        let outcome = instance.transform_batch(records);
+        if outcome.is_err() {
+            self.live = None;
+        }
+        outcome
+    }
+
     /// Like [`Sandbox::transform`], also saying how long making a fresh
     /// instance took when one was needed.
     pub fn transform_timed(&mut self, record: &InputRecord) -> (Result<Vec<OutputRecord>, CallError>, CallStats) {
