@@ -4,9 +4,9 @@ ratio lines (printed last), and in the full run the markdown table
 bench/results/latest.md (with --join alone: bench/results/join.md).
 
 Input: the runs file scripts/bench writes, one tab-separated line per run:
-kind name partitions size round rate cpu_us p50_ms p99_ms commit_p50_ms
-commit_p99_ms peak_rss_mib status ("-" where a figure does not apply; for a latency run,
-rate is the input rate it was fed at); and the table loads of the join
+kind name partitions size round rate cpu_us broker_cpu_us p50_ms p99_ms
+commit_p50_ms commit_p99_ms peak_rss_mib status ("-" where a figure does not
+apply; for a latency run, rate is the input rate it was fed at); and the table loads of the join
 case's runs, one line per run: name round records bytes seconds (from the
 contender's "table loaded" line; "-" where it did not say).
 """
@@ -15,11 +15,15 @@ import argparse
 import statistics
 import sys
 
-FIELDS = ["kind", "name", "partitions", "size", "round", "rate", "cpu", "p50", "p99", "c50", "c99", "rss", "status"]
+FIELDS = ["kind", "name", "partitions", "size", "round", "rate", "cpu", "broker", "p50", "p99", "c50", "c99", "rss",
+          "status"]
 
 DESCRIPTIONS = {
     "eoshost-identity": "eoshost + identity.wasm",
     "eoshost-enrich": "eoshost + enrich.wasm",
+    "eoshost-enrich-py": "eoshost + enrich-py.wasm (enrich_order.py, componentize-py)",
+    "eoshost-enrich-js": "eoshost + enrich-js.wasm (QuickJS)",
+    "quix": "Quix Streams exactly-once, enrich_order.py in CPython",
     "kstreams-1": "Kafka Streams exactly_once_v2, mapValues, 1 thread",
     "kstreams-2": "Kafka Streams exactly_once_v2, mapValues, 2 threads",
     "eos-guide": "the guide's exactly-once processor (one transaction per poll)",
@@ -30,6 +34,11 @@ DESCRIPTIONS = {
     "kstreams-join-2": "Kafka Streams exactly_once_v2, join with a GlobalKTable, 2 threads",
 }
 ORDER = list(DESCRIPTIONS)
+# The copy cases' value sizes (any partition count).
+COPY_SIZES = (100, 1024)
+# The orders case's contenders: 6 partitions, orders of ORDERS_SIZE bytes, enriched.
+ENRICHERS = ("eoshost-enrich", "eoshost-enrich-py", "eoshost-enrich-js", "quix")
+ORDERS_SIZE = 200
 # The join case's contenders: 6 partitions, orders and customers of JOIN_SIZE bytes.
 JOINERS = ("eoshost-lookup", "kstreams-join-1", "kstreams-join-2")
 JOIN_SIZE = 200
@@ -94,21 +103,28 @@ class Table:
         return best
 
     def has_copies(self):
-        return any(key[0] == "throughput" and key[1] not in JOINERS for key in self.groups)
+        return any(key[0] == "throughput" and key[3] in COPY_SIZES for key in self.groups)
+
+    def has_orders(self):
+        return any(key[0] == "throughput" and key[1] in ENRICHERS and key[3] == ORDERS_SIZE for key in self.groups)
 
     def has_join(self):
         return any(key[0] == "throughput" and key[1] in JOINERS for key in self.groups)
 
     def ratios(self):
-        """The copy cases' four lines (when they ran), then the join case's (when it ran)."""
+        """The copy cases' four lines, the orders case's, then the join case's (of the cases that ran)."""
         lines = []
         if self.has_copies():
             for peer in ("kstreams", "alo"):
-                for size in (100, 1024):
+                for size in COPY_SIZES:
                     ours = self.median("throughput", "eoshost-identity", 6, size, "rate")
                     theirs = self.kstreams(6, size)[1] if peer == "kstreams" else \
                         self.median("throughput", "alo", 6, size, "rate")
                     lines.append(f"ratio eoshost/{peer} size={size} {ratio(ours, theirs)}")
+        if self.has_orders():
+            ours = self.median("throughput", "eoshost-enrich-py", 6, ORDERS_SIZE, "rate")
+            theirs = self.median("throughput", "quix", 6, ORDERS_SIZE, "rate")
+            lines.append(f"ratio eoshost-py/quix size={ORDERS_SIZE} {ratio(ours, theirs)}")
         if self.has_join():
             ours = self.median("throughput", "eoshost-lookup", 6, JOIN_SIZE, "rate")
             theirs = self.kstreams(6, JOIN_SIZE, ("kstreams-join-1", "kstreams-join-2"))[1]
@@ -164,30 +180,30 @@ def fmt(value, digits=0, unit=""):
     return f"{value:,.{digits}f}{unit}"
 
 
-def text_summary(table, partitions_list, sizes, rounds, customers=None):
+def text_summary(table, partitions_list, rounds, customers):
     out = []
-    cases = [(partitions, size) for partitions in partitions_list for size in sizes]
-    if customers:
-        cases.append((6, JOIN_SIZE))
-    for partitions, size in cases:
-        joining = size == JOIN_SIZE
-        names = [n for n in ORDER if (n in JOINERS) == joining and table.runs("throughput", n, partitions, size)]
+    # (heading, partitions, size, contenders) of each throughput case.
+    cases = [(f"{partitions} partitions, {size} B values", partitions, size, ORDER)
+             for partitions in partitions_list for size in COPY_SIZES]
+    cases.append((f"orders, 6 partitions, {ORDERS_SIZE} B, enriched", 6, ORDERS_SIZE, ENRICHERS))
+    cases.append((f"join, 6 partitions, {JOIN_SIZE} B orders, {customers:,} customers of {JOIN_SIZE} B", 6,
+                  JOIN_SIZE, JOINERS))
+    for heading, partitions, size, contenders in cases:
+        names = [n for n in ORDER if n in contenders and table.runs("throughput", n, partitions, size)]
         if not names:
             continue
-        if joining:
-            out.append(f"join, {partitions} partitions, {size} B orders, {customers:,} customers of {size} B "
-                       f"(median of {rounds} rounds):")
-        else:
-            out.append(f"{partitions} partitions, {size} B values (median of {rounds} rounds):")
+        out.append(f"{heading} (median of {rounds} rounds):")
         for name in names:
             rate = table.median("throughput", name, partitions, size, "rate")
             cpu = table.median("throughput", name, partitions, size, "cpu")
+            broker = table.median("throughput", name, partitions, size, "broker")
             c50 = table.median("throughput", name, partitions, size, "c50")
             c99 = table.median("throughput", name, partitions, size, "c99")
             ok = table.ok_count("throughput", name, partitions, size)
             all_rates = ", ".join(r["rate"] for r in table.runs("throughput", name, partitions, size))
             rss = table.median("throughput", name, partitions, size, "rss")
-            line = f"  {name:<17} {fmt(rate):>9} records/s  {fmt(cpu, 2):>6} µs CPU/record  {fmt(rss):>4} MiB peak"
+            line = (f"  {name:<17} {fmt(rate):>9} records/s  {fmt(cpu, 2):>6} µs CPU/record  "
+                    f"{fmt(broker, 2):>6} µs broker/record  {fmt(rss):>4} MiB peak")
             if c50 is not None:
                 line += f"  commit p50/p99 {fmt(c50, 1)}/{fmt(c99, 1)} ms"
             line += f"  [{ok} ok: {all_rates}]"
@@ -197,7 +213,9 @@ def text_summary(table, partitions_list, sizes, rounds, customers=None):
 
 INTRO = ("Throughput is records/s from the first committed output to the last, counted back by a "
          "read_committed consumer; CPU is the contender process's utime + stime over the same window, per "
-         "record. Every contender uses a 100 ms commit interval, on one local broker. The two cores are shared "
+         "record, and broker CPU the same for the broker's JVM (which also serves the counter's reads, alike "
+         "for every contender). Every contender uses a 100 ms commit interval, on one local broker. The two "
+         "cores are shared "
          "with the broker, the counter and whatever else runs on the machine, so figures move from run to run; "
          "compare ratios within one run. See bench/README.md.")
 
@@ -212,9 +230,9 @@ def machine_section(machine):
 def join_section(table, loads, customers):
     """The join case: throughput and CPU per contender, and the table load at start."""
     md = [f"## Join, 6 partitions ({JOIN_SIZE} B orders, {customers:,} customers of {JOIN_SIZE} B)", ""]
-    md.append("| contender | rec/s | CPU µs/rec | eoshost commit p50/p99 ms | peak RSS MiB | "
+    md.append("| contender | rec/s | CPU µs/rec | broker µs/rec | eoshost commit p50/p99 ms | peak RSS MiB | "
               "table load at start rec/s | table load s |")
-    md.append("|---|---|---|---|---|---|---|")
+    md.append("|---|---|---|---|---|---|---|---|")
     for name in JOINERS:
         if not table.runs("throughput", name, 6, JOIN_SIZE):
             continue
@@ -224,6 +242,7 @@ def join_section(table, loads, customers):
             DESCRIPTIONS[name],
             fmt(table.median("throughput", name, 6, JOIN_SIZE, "rate")),
             fmt(table.median("throughput", name, 6, JOIN_SIZE, "cpu"), 2),
+            fmt(table.median("throughput", name, 6, JOIN_SIZE, "broker"), 2),
             f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
             fmt(table.median("throughput", name, 6, JOIN_SIZE, "rss")),
             fmt(loads.median(name)),
@@ -237,11 +256,33 @@ def join_section(table, loads, customers):
     return md
 
 
+def orders_section(table):
+    """The orders case: throughput and CPU of every enrich on the same orders."""
+    md = [f"## Orders, 6 partitions ({ORDERS_SIZE} B orders, enriched)", ""]
+    md.append("| contender | rec/s | CPU µs/rec | broker µs/rec | eoshost commit p50/p99 ms | peak RSS MiB |")
+    md.append("|---|---|---|---|---|---|")
+    for name in ORDER:
+        if name not in ENRICHERS or not table.runs("throughput", name, 6, ORDERS_SIZE):
+            continue
+        c50 = table.median("throughput", name, 6, ORDERS_SIZE, "c50")
+        c99 = table.median("throughput", name, 6, ORDERS_SIZE, "c99")
+        md.append("| " + " | ".join([
+            DESCRIPTIONS[name],
+            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "rate")),
+            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "cpu"), 2),
+            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "broker"), 2),
+            f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
+            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "rss")),
+        ]) + " |")
+    md.append("")
+    return md
+
+
 def every_run_section(table, loads):
     md = ["## Every run", ""]
-    md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | p50 ms | p99 ms | "
-              "commit p50 ms | commit p99 ms | peak RSS MiB | status |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | broker µs/rec | p50 ms | "
+              "p99 ms | commit p50 ms | commit p99 ms | peak RSS MiB | status |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for runs in table.groups.values():
         for run in runs:
             md.append("| " + " | ".join(str(run[f]) for f in FIELDS) + " |")
@@ -263,49 +304,55 @@ def every_run_section(table, loads):
 def markdown(table, loads, machine, records, rounds, latency_seconds, customers):
     """bench/results/latest.md: the full run."""
     md = ["# scripts/bench: eoshost against its peers", ""]
+    orders = (f" The orders case read {records[ORDERS_SIZE]:,} orders of {ORDERS_SIZE} B."
+              if table.has_orders() else "")
     join = (f" The join case read {records['join']:,} orders of {JOIN_SIZE} B and a table of {customers:,} "
             f"customers of {JOIN_SIZE} B." if table.has_join() else "")
     md.append(f"Written by `scripts/bench` (the full run). Every contender of a case read the same preloaded "
-              f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{join} Medians of {rounds} "
-              f"rounds. " + INTRO)
+              f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{orders}{join} Medians of "
+              f"{rounds} rounds. " + INTRO)
     md.append("")
     md.extend(machine_section(machine))
-    md.append("## Ratios (6 partitions, eoshost + identity; Kafka Streams at its better thread count)")
+    md.append("## Ratios (6 partitions: eoshost + identity against the copies, Kafka Streams at its better "
+              "thread count; eoshost + enrich-py against Quix Streams)")
     md.append("")
     md.extend(f"    {line}" for line in table.ratios() if not line.startswith("ratio eoshost-lookup/"))
     md.append("")
     for partitions in (6, 1, 24):
-        if not any(key[0] == "throughput" and key[2] == partitions and key[1] not in JOINERS
+        if not any(key[0] == "throughput" and key[2] == partitions and key[3] in COPY_SIZES
                    for key in table.groups):
             continue
         md.append(f"## Throughput, {partitions} partition{'s' if partitions > 1 else ''}")
         md.append("")
         md.append("| contender | 100 B rec/s | 1 KiB rec/s | CPU µs/rec 100 B | CPU µs/rec 1 KiB | "
-                  "eoshost commit p50/p99 ms 100 B | 1 KiB | peak RSS MiB (1 KiB) |")
-        md.append("|---|---|---|---|---|---|---|---|")
+                  "broker µs/rec 100 B | broker µs/rec 1 KiB | eoshost commit p50/p99 ms 100 B | 1 KiB | "
+                  "peak RSS MiB (1 KiB) |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|")
         for name in ORDER:
-            if not any(table.runs("throughput", name, partitions, s) for s in (100, 1024)):
+            if not any(table.runs("throughput", name, partitions, s) for s in COPY_SIZES):
                 continue
             cells = [DESCRIPTIONS[name]]
-            for s in (100, 1024):
-                cells.append(fmt(table.median("throughput", name, partitions, s, "rate")))
-            for s in (100, 1024):
-                cells.append(fmt(table.median("throughput", name, partitions, s, "cpu"), 2))
-            for s in (100, 1024):
+            for field, digits in (("rate", 0), ("cpu", 2), ("broker", 2)):
+                for s in COPY_SIZES:
+                    cells.append(fmt(table.median("throughput", name, partitions, s, field), digits))
+            for s in COPY_SIZES:
                 c50 = table.median("throughput", name, partitions, s, "c50")
                 c99 = table.median("throughput", name, partitions, s, "c99")
                 cells.append(f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—")
             cells.append(fmt(table.median("throughput", name, partitions, 1024, "rss")))
             md.append("| " + " | ".join(cells) + " |")
         md.append("")
+    if table.has_orders():
+        md.extend(orders_section(table))
     if table.has_join():
         md.extend(join_ratio_lines(table, loads))
         md.extend(join_section(table, loads, customers))
     md.append("## End-to-end latency (6 partitions; input produced at half of eoshost + identity's rate)")
     md.append("")
     md.append("From the input's produce timestamp to the moment a read_committed consumer receives the output; "
-              f"3 s of warm-up left out, then {latency_seconds} s measured. CPU per record at this rate is in "
-              "the table of every run.")
+              f"3 s of warm-up left out, then {latency_seconds} s measured. CPU per record at this rate, the "
+              "contender's and the broker's (which here also takes the loader's input), is in the table of "
+              "every run.")
     md.append("")
     md.append("| contender | size | input rate rec/s | p50 ms | p99 ms |")
     md.append("|---|---|---|---|---|")
@@ -349,6 +396,7 @@ def main():
     parser.add_argument("--runs", required=True)
     parser.add_argument("--records-100", type=int, required=True)
     parser.add_argument("--records-1024", type=int, required=True)
+    parser.add_argument("--records-200", type=int, default=0)
     parser.add_argument("--records-join", type=int, default=0)
     parser.add_argument("--customers", type=int, default=0)
     parser.add_argument("--table-loads")
@@ -361,7 +409,7 @@ def main():
     table = Table(load(args.runs))
     loads = TableLoads(args.table_loads)
     partitions_list = {"quick": [6], "full": [6, 1, 24], "join": []}[args.mode]
-    for line in text_summary(table, partitions_list, (100, 1024), args.rounds, args.customers):
+    for line in text_summary(table, partitions_list, args.rounds, args.customers):
         print(line)
     if loads.runs:
         print(f"table load at start, {args.customers:,} customers of {JOIN_SIZE} B (median of the rounds):")
@@ -378,7 +426,8 @@ def main():
             for line in lines:
                 key, _, value = line.rstrip("\n").partition("\t")
                 machine.append((key, value))
-        records = {100: args.records_100, 1024: args.records_1024, "join": args.records_join}
+        records = {100: args.records_100, 1024: args.records_1024, ORDERS_SIZE: args.records_200,
+                   "join": args.records_join}
         with open(args.markdown, "w") as out:
             if args.mode == "join":
                 out.write(join_markdown(table, loads, machine, records, args.rounds, args.customers))

@@ -36,7 +36,10 @@ import org.apache.kafka.common.errors.TopicExistsException;
  *   has come back yet (complete=0 in the result): the rate is then over the
  *   records that did, which bounds a run on a machine too busy to finish;
  * - CPU: utime + stime of the contender (--pid-file, from /proc/PID/stat)
- *   over the same window, per record;
+ *   over the same window, per record; and with --broker-pid-file the same
+ *   for the broker, read at the same two moments, so that a contender's
+ *   cost on the broker (its fetches, produces, transactions) is counted
+ *   over the same records;
  * - latency (with --latency-mark FILE): for each record, the wall clock when
  *   the poll returned it minus its timestamp (set when the loader sent the
  *   input; every contender keeps it), over the records sent after the time in
@@ -96,6 +99,8 @@ final class Counter {
         long expected = args.getLong("records");
         Path result = Path.of(args.get("result-file"));
         Path pidFile = Path.of(args.get("pid-file"));
+        String brokerPids = args.get("broker-pid-file", null);
+        Path brokerPidFile = brokerPids == null ? null : Path.of(brokerPids);
         boolean mayExit = args.getLong("contender-may-exit", 0) != 0;
         long ticksPerSecond = args.getLong("clk-tck", 100);
         String latencyMark = args.get("latency-mark", null);
@@ -114,7 +119,7 @@ final class Counter {
         consumerConfig.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
 
         String status;
-        Window window = new Window(latencyMark != null ? (int) expected : 0);
+        Window window = new Window(latencyMark != null ? (int) expected : 0, pidFile, brokerPidFile);
         try (var consumer = new KafkaConsumer<byte[], byte[]>(consumerConfig)) {
             List<TopicPartition> assigned = awaitPartitions(consumer, topic, partitions);
             consumer.assign(assigned);
@@ -129,10 +134,10 @@ final class Counter {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
                 long now = System.nanoTime();
                 if (!records.isEmpty()) {
-                    window.seen(records, now, System.currentTimeMillis(), pidFile);
+                    window.seen(records, now, System.currentTimeMillis());
                     lastProgress = now;
                     if (window.count >= expected || now - window.firstNanos >= windowCap) {
-                        window.finish(now, pidFile);
+                        window.finish(now);
                         status = "ok";
                         break;
                     }
@@ -169,19 +174,27 @@ final class Counter {
         long lastNanos;
         long firstTicks = -1;
         long lastTicks = -1;
+        long brokerFirstTicks = -1;
+        long brokerLastTicks = -1;
         final long[] timestamps;
         final int[] latencies;
         int samples;
+        private final Path pidFile;
+        private final Path brokerPidFile;
 
-        Window(int latencyCapacity) {
+        /** brokerPidFile: null when the broker's CPU is not measured. */
+        Window(int latencyCapacity, Path pidFile, Path brokerPidFile) {
             timestamps = new long[latencyCapacity];
             latencies = new int[latencyCapacity];
+            this.pidFile = pidFile;
+            this.brokerPidFile = brokerPidFile;
         }
 
-        void seen(ConsumerRecords<byte[], byte[]> records, long nanos, long wallMillis, Path pidFile) {
+        void seen(ConsumerRecords<byte[], byte[]> records, long nanos, long wallMillis) {
             if (count == 0) {
                 firstNanos = nanos;
                 firstTicks = ProcCpu.ticks(pidFile);
+                brokerFirstTicks = brokerTicks();
             }
             for (ConsumerRecord<byte[], byte[]> record : records) {
                 if (samples < latencies.length) {
@@ -195,9 +208,14 @@ final class Counter {
             }
         }
 
-        void finish(long nanos, Path pidFile) {
+        void finish(long nanos) {
             lastNanos = nanos;
             lastTicks = ProcCpu.ticks(pidFile);
+            brokerLastTicks = brokerTicks();
+        }
+
+        private long brokerTicks() {
+            return brokerPidFile == null ? -1 : ProcCpu.ticks(brokerPidFile);
         }
     }
 
@@ -216,6 +234,10 @@ final class Counter {
             if (window.firstTicks >= 0 && window.lastTicks >= 0) {
                 double cpuMicros = (window.lastTicks - window.firstTicks) * 1e6 / ticksPerSecond;
                 lines.add(String.format("cpu_us_per_record=%.2f", cpuMicros / timed));
+            }
+            if (window.brokerFirstTicks >= 0 && window.brokerLastTicks >= 0) {
+                double brokerMicros = (window.brokerLastTicks - window.brokerFirstTicks) * 1e6 / ticksPerSecond;
+                lines.add(String.format("broker_us_per_record=%.2f", brokerMicros / timed));
             }
         }
         if (latencyMark != null && status.equals("ok")) {

@@ -4,17 +4,37 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** CPU time a process has used so far, read from Linux's /proc/PID/stat. */
+/** CPU time processes have used so far, read from Linux's /proc/PID/stat. */
 final class ProcCpu {
     private ProcCpu() {}
 
     /**
-     * utime + stime in clock ticks of the process whose pid is in pidFile, or
-     * -1 if the file or the process is gone (or is a zombie).
+     * utime + stime in clock ticks of the processes whose pids are in pidFile
+     * (one a line: a contender, or every node of the broker), or -1 if the
+     * file or any of them is gone (or is a zombie).
      */
     static long ticks(Path pidFile) {
         try {
-            String pid = Files.readString(pidFile).trim();
+            long sum = 0;
+            for (String pid : Files.readString(pidFile).trim().split("\\s+")) {
+                long ticks = ticksOf(pid);
+                if (ticks < 0) {
+                    return -1;
+                }
+                sum += ticks;
+            }
+            return sum;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static long ticksOf(String pid) {
+        // An empty or half-written file must not turn into /proc/stat.
+        if (!pid.matches("[0-9]+")) {
+            return -1;
+        }
+        try {
             String stat = Files.readString(Path.of("/proc", pid, "stat"));
             // The command name (field 2) is parenthesised and may hold spaces.
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
