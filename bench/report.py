@@ -227,6 +227,21 @@ def machine_section(machine):
     return md
 
 
+def throughput_cells(table, name, size):
+    """A contender's cells at 6 partitions and SIZE: name, rec/s, CPU and broker
+    µs/rec, eoshost's commit p50/p99, peak RSS (medians of the rounds)."""
+    c50 = table.median("throughput", name, 6, size, "c50")
+    c99 = table.median("throughput", name, 6, size, "c99")
+    return [
+        DESCRIPTIONS[name],
+        fmt(table.median("throughput", name, 6, size, "rate")),
+        fmt(table.median("throughput", name, 6, size, "cpu"), 2),
+        fmt(table.median("throughput", name, 6, size, "broker"), 2),
+        f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
+        fmt(table.median("throughput", name, 6, size, "rss")),
+    ]
+
+
 def join_section(table, loads, customers):
     """The join case: throughput and CPU per contender, and the table load at start."""
     md = [f"## Join, 6 partitions ({JOIN_SIZE} B orders, {customers:,} customers of {JOIN_SIZE} B)", ""]
@@ -236,15 +251,7 @@ def join_section(table, loads, customers):
     for name in JOINERS:
         if not table.runs("throughput", name, 6, JOIN_SIZE):
             continue
-        c50 = table.median("throughput", name, 6, JOIN_SIZE, "c50")
-        c99 = table.median("throughput", name, 6, JOIN_SIZE, "c99")
-        md.append("| " + " | ".join([
-            DESCRIPTIONS[name],
-            fmt(table.median("throughput", name, 6, JOIN_SIZE, "rate")),
-            fmt(table.median("throughput", name, 6, JOIN_SIZE, "cpu"), 2),
-            fmt(table.median("throughput", name, 6, JOIN_SIZE, "broker"), 2),
-            f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
-            fmt(table.median("throughput", name, 6, JOIN_SIZE, "rss")),
+        md.append("| " + " | ".join(throughput_cells(table, name, JOIN_SIZE) + [
             fmt(loads.median(name)),
             fmt(loads.median(name, "seconds"), 2),
         ]) + " |")
@@ -264,16 +271,7 @@ def orders_section(table):
     for name in ORDER:
         if name not in ENRICHERS or not table.runs("throughput", name, 6, ORDERS_SIZE):
             continue
-        c50 = table.median("throughput", name, 6, ORDERS_SIZE, "c50")
-        c99 = table.median("throughput", name, 6, ORDERS_SIZE, "c99")
-        md.append("| " + " | ".join([
-            DESCRIPTIONS[name],
-            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "rate")),
-            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "cpu"), 2),
-            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "broker"), 2),
-            f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
-            fmt(table.median("throughput", name, 6, ORDERS_SIZE, "rss")),
-        ]) + " |")
+        md.append("| " + " | ".join(throughput_cells(table, name, ORDERS_SIZE)) + " |")
     md.append("")
     return md
 
