@@ -16,7 +16,7 @@ use crate::events::{Event, FreshInstanceTrapped, OutputRefused, PluginTrapped, R
 use crate::failure::Failure;
 use crate::kafka::TopicPartition;
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap};
+use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap, TrapKind};
 use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
 use crate::retry::Backoff;
 use crate::state::SharedState;
@@ -92,7 +92,14 @@ pub struct Processor {
     /// What a `transform-batch` call said of records not yet processed, in
     /// their order ([`Processor::prepare`]).
     prepared: VecDeque<Prepared>,
+    /// The most records one `transform-batch` call gets: halved each time a
+    /// batch call runs out of time (a batch has one call's budget), so a
+    /// slow plugin soon goes record by record (below 2, no batches at all).
+    batch_limit: usize,
 }
+
+/// The most records a `transform-batch` call gets at first.
+const MAX_BATCH: usize = 256;
 
 /// One record's answer from a batch call, taken when that record is processed.
 struct Prepared {
@@ -117,7 +124,15 @@ impl Processor {
         state: Option<SharedState>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Processor { chain, rules, policy: PoisonPolicy::new(on_error, max_retries), state, metrics, prepared: VecDeque::new() }
+        Processor {
+            chain,
+            rules,
+            policy: PoisonPolicy::new(on_error, max_retries),
+            state,
+            metrics,
+            prepared: VecDeque::new(),
+            batch_limit: MAX_BATCH,
+        }
     }
 
     /// The plugins' names, comma-separated (what dead letters name).
@@ -153,17 +168,18 @@ impl Processor {
     /// order, when it takes batches (world `batch-transformer`, alone, no
     /// state): [`Processor::process`] then takes each record's answer instead
     /// of calling the plugin. The batch is the leading records that never
-    /// failed; a record that trapped or has a verdict goes alone, as without
-    /// batches. A trap in the batch call leaves nothing prepared: every record
-    /// then goes through `transform` on a fresh instance, so the record that
-    /// traps is found, and counted, as it would be alone. Returns how many
-    /// records the batch call answered.
+    /// failed, at most the batch limit; a record that trapped or has a
+    /// verdict goes alone, as without batches. A trap in the batch call
+    /// leaves nothing prepared: every record then goes through `transform`
+    /// on a fresh instance, so the record that traps is found, and counted,
+    /// as it would be alone. Returns how many records the batch call
+    /// answered.
     pub fn prepare(&mut self, records: &[InputRecord]) -> usize {
         self.prepared.clear();
         if !self.chain.takes_batches() {
             return 0;
         }
-        let fresh = records.iter().take_while(|record| !self.policy.knows(record)).count();
+        let fresh = records.iter().take(self.batch_limit).take_while(|record| !self.policy.knows(record)).count();
         if fresh < 2 {
             return 0;
         }
@@ -184,11 +200,17 @@ impl Processor {
                     });
                 }
             }
-            Err(trap) => tracing::warn!(
-                plugin = self.chain.name(),
-                records = fresh,
-                "transform-batch trapped ({trap}); its records go through transform one by one"
-            ),
+            Err(trap) => {
+                if trap.kind == TrapKind::Timeout {
+                    self.batch_limit /= 2;
+                }
+                tracing::warn!(
+                    plugin = self.chain.name(),
+                    records = fresh,
+                    next_batch_at_most = self.batch_limit,
+                    "transform-batch trapped ({trap}); its records go through transform one by one"
+                );
+            }
         }
         self.prepared.len()
     }

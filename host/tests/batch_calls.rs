@@ -3,8 +3,10 @@
 //! the Python SDK) and no Kafka: a batch call answers each record as a call
 //! of its own would, rejections included; a trap in a batch call is found
 //! record by record, the trapping record retried alone and then sent to
-//! `--on-error`, the others written once; a chain or a stateful plugin is
-//! never called in batches; `eoshost inspect` names the export.
+//! `--on-error`, the others written once; a batch has the time budget of one
+//! call, and one that runs past it goes record by record, each with a budget
+//! of its own; a chain or a stateful plugin is never called in batches;
+//! `eoshost inspect` names the export.
 
 mod common;
 
@@ -23,7 +25,11 @@ fn spec(name: &str, config: &[(&str, &str)]) -> PluginSpec {
 }
 
 fn processor(specs: &[PluginSpec], on_error: OnError) -> Processor {
-    let (chain, state) = Chain::load(specs, limits(5000, 128), || SharedState::new(1 << 20), &Tables::default())
+    processor_within(specs, on_error, 5000)
+}
+
+fn processor_within(specs: &[PluginSpec], on_error: OnError, timeout_ms: u64) -> Processor {
+    let (chain, state) = Chain::load(specs, limits(timeout_ms, 128), || SharedState::new(1 << 20), &Tables::default())
         .unwrap_or_else(|e| panic!("loading the chain: {e}"));
     Processor::new(chain, OutputRules { topics: None, max_message_bytes: None }, on_error, 1, state, Arc::new(Metrics::new()))
 }
@@ -103,6 +109,17 @@ fn a_trap_in_a_batch_call_is_found_record_by_record_and_only_that_record_is_retr
     let later = records(3, &["d", "e"]);
     assert_eq!(processor.prepare(&later), 2);
     assert_eq!(fates(&mut processor, &later), ["k3=d", "k4=e"]);
+}
+
+#[test]
+fn a_batch_has_one_calls_time_budget_and_past_it_each_record_gets_its_own() {
+    // Each "slow" record takes 150 ms; --plugin-timeout-ms is 400: three of
+    // them in one call run out of time, each alone does not.
+    let slow = [("spin_on_value", "slow"), ("spin_ms", "150")];
+    let mut processor = processor_within(&[spec("chaos-py", &slow)], OnError::Fail, 400);
+    let batch = records(0, &["slow", "slow", "slow"]);
+    assert_eq!(processor.prepare(&batch), 0, "the batch call ran out of time");
+    assert_eq!(fates(&mut processor, &batch), ["k0=slow", "k1=slow", "k2=slow"]);
 }
 
 #[test]

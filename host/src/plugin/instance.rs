@@ -339,13 +339,13 @@ impl PluginInstance {
     }
 
     /// Calls `transform-batch` with `records`: a result for each, in order.
-    /// The call's time budget is a record's budget times their number. `Err`
+    /// The call has the time budget of one call (`--plugin-timeout-ms`). `Err`
     /// when the call trapped or answered with the wrong number of results;
     /// the caller then makes a fresh instance and goes record by record.
     pub(super) fn transform_batch(&mut self, records: &[InputRecord]) -> Result<Vec<Result<Vec<OutputRecord>, CallError>>, Trap> {
         let func = self.batch.expect("transform_batch is called only on a plugin that takes batches");
         let typed: BatchFunc<'_> = func.typed(&self.store).map_err(|error| classify(&error, &self.store))?;
-        self.store.set_epoch_deadline(self.deadline_ticks.saturating_mul(records.len() as u64));
+        self.store.set_epoch_deadline(self.deadline_ticks);
         let outcome = typed.call(&mut self.store, (records,));
         self.forward_output();
         let (results,) = outcome.map_err(|error| classify(&error, &self.store))?;
