@@ -4,7 +4,8 @@
 //! random moments and restarted — once as two relays started at once, of
 //! which one must be fenced. Then a read_committed reader counts the output
 //! topic against the rows that committed: each exactly once, no rolled-back
-//! row, none lost.
+//! row, none lost. A plugin that takes batches gets the rows of a batch in
+//! one call, and a row that traps is found and skipped alone.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -272,6 +273,52 @@ fn rows_are_relayed_in_transaction_id_order_across_a_power_of_ten() -> anyhow::R
     scenario.report(&tally.to_string());
     tally.assert_exactly_once("outbox rows across a power of ten of their transaction ids");
     assert_eq!(published, [0, 1, 2, 3], "rows must be published in transaction-id order");
+    pg.drop_tables(&[&outbox.table]);
+    Ok(())
+}
+
+#[test]
+fn a_plugin_that_takes_batches_publishes_every_row_once_and_a_trapping_row_is_skipped_alone() -> anyhow::Result<()> {
+    let scenario = Scenario::new("postgres_relay_batch_plugin");
+    let pg = Postgres::get()?;
+    let outbox = Outbox::create(&scenario, &pg, 1)?;
+    pg.client()?.batch_execute(&format!(
+        "INSERT INTO \"{table}\" (key, value) SELECT convert_to('k', 'UTF8'), \
+         convert_to('{{\"order_id\":\"o-' || n || '\"}}', 'UTF8') FROM generate_series(0, 59) AS n",
+        table = outbox.table
+    ))?;
+    // chaos-py (world batch-transformer) gets each batch of 500 rows in one
+    // call; the call traps on row 17, which then traps alone, twice, and is
+    // skipped; every other row is published once, in order.
+    let mut args = outbox.relay_args(&pg, &scenario);
+    let plugin = eoshost_tests::plugin_path("chaos-py");
+    let trap_on = format!("trap_on_value={}", order(17));
+    args.extend(
+        [
+            "--plugin",
+            plugin.to_str().expect("UTF-8 path"),
+            "--plugin-config",
+            &trap_on,
+            "--on-error",
+            "skip",
+            "--max-retries",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let mut run = scenario.spawn_args(&args, "relay")?;
+    pg.wait_outbox_drained(&outbox.table, &mut run, ALL_COMMITTED_SOON)?;
+    run.terminate(Duration::from_secs(15))?;
+    let log = run.stderr();
+    assert!(log.contains("transform-batch trapped"), "the rows must have gone to the plugin in a batch first:\n{log}");
+
+    let expected: BTreeSet<u64> = (0..60).filter(|n| *n != 17).collect();
+    let records = scenario.broker().read_topic(&outbox.output, Isolation::Committed, expected.len())?;
+    let published: Vec<u64> = records.iter().filter_map(|r| r.number()).collect();
+    let tally = Tally::count(&expected, &records);
+    scenario.report(&tally.to_string());
+    tally.assert_exactly_once("outbox rows through a plugin that takes batches");
+    assert_eq!(published, expected.iter().copied().collect::<Vec<_>>(), "rows must be published in order, row 17 skipped");
     pg.drop_tables(&[&outbox.table]);
     Ok(())
 }

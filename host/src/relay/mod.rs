@@ -284,10 +284,19 @@ impl Relay {
         Ok(rows.len())
     }
 
-    /// The rows as Kafka records: through the plugin when there is one.
+    /// The rows as Kafka records: through the plugin when there is one (in
+    /// one `transform-batch` call when it takes batches).
     fn transform(&mut self, rows: &[OutboxRow]) -> Result<Vec<(String, OutputRecord)>, StepError> {
+        let inputs: Vec<InputRecord> = match &mut self.processor {
+            None => Vec::new(),
+            Some(processor) => {
+                let inputs: Vec<InputRecord> = rows.iter().map(|row| outbox_record(&self.table, row)).collect();
+                processor.prepare(&inputs);
+                inputs
+            }
+        };
         let mut records = Vec::with_capacity(rows.len());
-        for row in rows {
+        for (index, row) in rows.iter().enumerate() {
             let row_topic = row.topic.clone().unwrap_or_else(|| self.outputs[0].clone());
             let outputs = match &mut self.processor {
                 None => vec![OutputRecord {
@@ -296,7 +305,7 @@ impl Relay {
                     value: row.value.clone(),
                     headers: row.headers.clone(),
                 }],
-                Some(processor) => transform_row(processor, &self.table, row, &self.stop)?,
+                Some(processor) => transform_row(processor, &self.table, &inputs[index], &self.stop)?,
             };
             for output in outputs {
                 let topic = output.topic.clone().unwrap_or_else(|| row_topic.clone());
@@ -358,16 +367,10 @@ impl Relay {
     }
 }
 
-/// One row through the processor; a trap is retried at once on a fresh
-/// instance (nothing of the batch is sent yet), up to `--max-retries`, then
-/// `--on-error` applies: a skipped row publishes nothing.
-fn transform_row(
-    processor: &mut Processor,
-    table: &str,
-    row: &OutboxRow,
-    stop: &AtomicBool,
-) -> Result<Vec<OutputRecord>, StepError> {
-    let record = InputRecord {
+/// An outbox row as the plugin sees it: the table as its topic, the row's
+/// id as its offset.
+fn outbox_record(table: &str, row: &OutboxRow) -> InputRecord {
+    InputRecord {
         topic: table.to_owned(),
         partition: 0,
         offset: row.id,
@@ -375,13 +378,25 @@ fn transform_row(
         key: row.key.clone(),
         value: row.value.clone(),
         headers: row.headers.clone(),
-    };
+    }
+}
+
+/// One row (`record`, from [`outbox_record`]) through the processor; a trap
+/// is retried at once on a fresh instance (nothing of the batch is sent
+/// yet), up to `--max-retries`, then `--on-error` applies: a skipped row
+/// publishes nothing.
+fn transform_row(
+    processor: &mut Processor,
+    table: &str,
+    record: &InputRecord,
+    stop: &AtomicBool,
+) -> Result<Vec<OutputRecord>, StepError> {
     loop {
         if !processor.wait_for_instances(stop) {
             // Stopping: the batch is not published; it is read again.
             return Err(StepError::Stopping);
         }
-        match processor.process(&record).map_err(StepError::Fatal)? {
+        match processor.process(record).map_err(StepError::Fatal)? {
             Fate::Write(outputs) => return Ok(outputs),
             Fate::Retry => {}
             Fate::Skip(_) => return Ok(Vec::new()),
@@ -389,7 +404,7 @@ fn transform_row(
                 return Err(StepError::Fatal(Failure::RecordFailed(anyhow::anyhow!(
                     "outbox row {} of {table} failed in the plugin: {error}; it was not published (nor any row after \
                      it). Fix the plugin or the row, or run the relay with --on-error skip",
-                    row.id
+                    record.offset
                 ))));
             }
         }
