@@ -93,8 +93,9 @@ pub struct Processor {
     /// their order ([`Processor::prepare`]).
     prepared: VecDeque<Prepared>,
     /// The most records one `transform-batch` call gets: halved each time a
-    /// batch call runs out of time (a batch has one call's budget), so a
-    /// slow plugin soon goes record by record (below 2, no batches at all).
+    /// batch call runs out of time or memory (a batch has one call's
+    /// budget), so a slow or large plugin soon goes record by record (below
+    /// 2, no batches at all).
     batch_limit: usize,
 }
 
@@ -201,7 +202,8 @@ impl Processor {
                 }
             }
             Err(trap) => {
-                if trap.kind == TrapKind::Timeout {
+                // Out of time or memory, a smaller batch may fit.
+                if matches!(trap.kind, TrapKind::Timeout | TrapKind::Memory) {
                     self.batch_limit /= 2;
                 }
                 tracing::warn!(

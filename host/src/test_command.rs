@@ -161,23 +161,15 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     // A plugin that takes batches gets the lines of a file in batches, as
     // the pipeline gives it records; lines typed on stdin go one by one.
     let batch_size = if args.input.is_some() && processor.takes_batches() { TEST_BATCH } else { 1 };
-    let mut lines = reader.lines().enumerate();
+    let mut lines =
+        jsonl_records(reader, &source_name, "each line must be a JSON object with \"value\" (see `eoshost test --help`)");
     let mut records: Vec<InputRecord> = Vec::with_capacity(batch_size);
     let mut line_numbers: Vec<usize> = Vec::with_capacity(batch_size);
     loop {
         records.clear();
         line_numbers.clear();
-        for (index, line) in lines.by_ref() {
-            let line_no = index + 1;
-            let line = line.map_err(|e| Failure::usage(format!("{source_name}:{line_no}: cannot read: {e}")))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record = parse_line(&line, index as i64).map_err(|reason| {
-                Failure::usage(format!(
-                    "{source_name}:{line_no}: {reason}; each line must be a JSON object with \"value\" (see `eoshost test --help`)"
-                ))
-            })?;
+        for line in lines.by_ref() {
+            let (line_no, record) = line?;
             records.push(record);
             line_numbers.push(line_no);
             if records.len() == batch_size {
@@ -226,26 +218,41 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
 /// Fills `table` from a JSONL file of records (`key` and `value`, as in the
 /// input); a later line of the same key replaces an earlier one.
 fn load_table_file(table: &Table, path: &Path) -> Result<(), Failure> {
-    let source = path.display();
+    let source = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::usage(format!("cannot read the file of --table {}={source}: {e}; check the path", table.name())))?;
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|e| Failure::usage(format!("{source}:{line_no}: cannot read: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record = parse_line(&line, index as i64).map_err(|reason| {
-            Failure::usage(format!(
-                "{source}:{line_no}: {reason}; each line of a table file is a JSON object with \"key\" and \"value\""
-            ))
-        })?;
+    let what = "each line of a table file is a JSON object with \"key\" and \"value\"";
+    for line in jsonl_records(BufReader::new(file), &source, what) {
+        let (line_no, record) = line?;
         let key = record
             .key
             .ok_or_else(|| Failure::usage(format!("{source}:{line_no}: a table row needs a \"key\" (or \"key_b64\")")))?;
         table.apply(&key, record.value.as_deref()).map_err(Failure::usage)?;
     }
     Ok(())
+}
+
+/// The records of a JSONL source with their line numbers, blank lines
+/// skipped. A line that cannot be read or parsed is a usage error naming
+/// `source` and the line, then `what` (how every line must look).
+fn jsonl_records<'a>(
+    reader: impl BufRead + 'a,
+    source: &'a str,
+    what: &'a str,
+) -> impl Iterator<Item = Result<(usize, InputRecord), Failure>> + 'a {
+    reader.lines().enumerate().filter_map(move |(index, line)| {
+        let line_no = index + 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(Failure::usage(format!("{source}:{line_no}: cannot read: {e}")))),
+        };
+        if line.trim().is_empty() {
+            return None;
+        }
+        let record =
+            parse_line(&line, index as i64).map_err(|reason| Failure::usage(format!("{source}:{line_no}: {reason}; {what}")));
+        Some(record.map(|record| (line_no, record)))
+    })
 }
 
 fn open(path: &Path) -> Result<std::fs::File, Failure> {
