@@ -278,9 +278,10 @@ impl Pipeline {
         self.filled = 0;
     }
 
-    /// Takes the batch's records one by one through the processor and
-    /// carries out each one's fate in the open transaction, committing when
-    /// it is due; stops at the first abort (the rest is read again).
+    /// Takes the batch's records one by one through the processor (a
+    /// plugin that takes batches answers for them all in one call first)
+    /// and carries out each one's fate in the open transaction, committing
+    /// when it is due; stops at the first abort (the rest is read again).
     fn process_batch(&mut self) -> Result<(), Failure> {
         self.processor.prepare(&self.batch[..self.filled]);
         let mut transaction = self.consumer.context().transaction();
