@@ -104,15 +104,14 @@ const MAX_BATCH: usize = 256;
 
 /// One record's answer from a batch call, taken when that record is processed.
 struct Prepared {
-    topic: String,
-    partition: i32,
-    offset: i64,
+    id: RecordId,
     result: Result<Vec<OutputRecord>, CallError>,
 }
 
 impl Prepared {
+    /// Whether this is `record`'s answer (compared without building its id).
     fn answers(&self, record: &InputRecord) -> bool {
-        self.offset == record.offset && self.partition == record.partition && self.topic == record.topic
+        self.id.offset == record.offset && self.id.partition == record.partition && self.id.topic == record.topic
     }
 }
 
@@ -193,12 +192,7 @@ impl Processor {
                 let share = elapsed / fresh as u32;
                 for (record, result) in batch.iter().zip(results) {
                     self.metrics.plugin_called(share);
-                    self.prepared.push_back(Prepared {
-                        topic: record.topic.clone(),
-                        partition: record.partition,
-                        offset: record.offset,
-                        result,
-                    });
+                    self.prepared.push_back(Prepared { id: RecordId::of(record), result });
                 }
             }
             Err(trap) => {
