@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Summary of one scripts/bench run: medians per contender and case, the
 ratio lines (printed last), and in the full run the markdown table
-bench/results/latest.md (with --join alone: bench/results/join.md).
+bench/results/latest.md (with --join alone: bench/results/join.md; with
+--windows alone: bench/results/windows.md).
 
 Input: the runs file scripts/bench writes, one tab-separated line per run:
 kind name partitions size round rate cpu_us broker_cpu_us p50_ms p99_ms
 commit_p50_ms commit_p99_ms peak_rss_mib status ("-" where a figure does not
-apply; for a latency run, rate is the input rate it was fed at); and the table loads of the join
+apply; for a latency run, rate is the input rate it was fed at); the table loads of the join
 case's runs, one line per run: name round records bytes seconds (from the
-contender's "table loaded" line; "-" where it did not say).
+contender's "table loaded" line; "-" where it did not say); and the output
+checks of the windows case's runs, one line per run: name round outputs
+expected_outputs count_sum expected_sum duplicates malformed.
 """
 
 import argparse
@@ -32,6 +35,9 @@ DESCRIPTIONS = {
     "eoshost-lookup": "eoshost + lookup.wasm, the customer from --table",
     "kstreams-join-1": "Kafka Streams exactly_once_v2, join with a GlobalKTable, 1 thread",
     "kstreams-join-2": "Kafka Streams exactly_once_v2, join with a GlobalKTable, 2 threads",
+    "eoshost-window-count": "eoshost + window-count.wasm, 10 s windows",
+    "kstreams-windows-1": "Kafka Streams exactly_once_v2, windowed count + suppress, 1 thread",
+    "kstreams-windows-2": "Kafka Streams exactly_once_v2, windowed count + suppress, 2 threads",
 }
 ORDER = list(DESCRIPTIONS)
 # The copy cases' value sizes (any partition count).
@@ -42,6 +48,10 @@ ORDERS_SIZE = 200
 # The join case's contenders: 6 partitions, orders and customers of JOIN_SIZE bytes.
 JOINERS = ("eoshost-lookup", "kstreams-join-1", "kstreams-join-2")
 JOIN_SIZE = 200
+# The windows case's contenders: 6 partitions, 1,000 keys, values of WINDOWS_SIZE bytes,
+# counted per input record.
+WINDOWERS = ("eoshost-window-count", "kstreams-windows-1", "kstreams-windows-2")
+WINDOWS_SIZE = 64
 
 
 def number(text):
@@ -111,8 +121,12 @@ class Table:
     def has_join(self):
         return any(key[0] == "throughput" and key[1] in JOINERS for key in self.groups)
 
+    def has_windows(self):
+        return any(key[0] == "throughput" and key[1] in WINDOWERS for key in self.groups)
+
     def ratios(self):
-        """The copy cases' four lines, the orders case's, then the join case's (of the cases that ran)."""
+        """The copy cases' four lines, the orders case's, the join case's, then the windows case's
+        (of the cases that ran)."""
         lines = []
         if self.has_copies():
             for peer in ("kstreams", "alo"):
@@ -129,6 +143,10 @@ class Table:
             ours = self.median("throughput", "eoshost-lookup", 6, JOIN_SIZE, "rate")
             theirs = self.kstreams(6, JOIN_SIZE, ("kstreams-join-1", "kstreams-join-2"))[1]
             lines.append(f"ratio eoshost-lookup/kstreams-join size={JOIN_SIZE} {ratio(ours, theirs)}")
+        if self.has_windows():
+            ours = self.median("throughput", "eoshost-window-count", 6, WINDOWS_SIZE, "rate")
+            theirs = self.kstreams(6, WINDOWS_SIZE, ("kstreams-windows-1", "kstreams-windows-2"))[1]
+            lines.append(f"ratio eoshost-windows/kstreams-windows size={WINDOWS_SIZE} {ratio(ours, theirs)}")
         return lines
 
 
@@ -174,6 +192,48 @@ class TableLoads:
         return f"table load eoshost-lookup size={JOIN_SIZE} {f'{rate:.0f}' if rate else 'n/a'} records/s"
 
 
+class WindowChecks:
+    """The windows case's output, checked run by run by the counter: windows written
+    against the windows that close, the sum of their counts against the records in them."""
+
+    FIELDS = ["name", "round", "outputs", "expected_outputs", "count_sum", "expected_sum", "duplicates",
+              "malformed"]
+
+    def __init__(self, path):
+        self.runs = []
+        if not path:
+            return
+        with open(path) as lines:
+            for line in lines:
+                values = line.rstrip("\n").split("\t")
+                if len(values) == len(self.FIELDS):
+                    self.runs.append(dict(zip(self.FIELDS, values)))
+
+    @staticmethod
+    def right(run):
+        return (run["outputs"] == run["expected_outputs"] and run["count_sum"] == run["expected_sum"]
+                and run["duplicates"] == "0" and run["malformed"] == "0")
+
+    def lines(self):
+        """One line per run, then whether every run wrote the same (the expected) windows."""
+        out = []
+        for run in self.runs:
+            out.append(f"  {run['name']:<20} round {run['round']}: {run['outputs'] or '-'} of "
+                       f"{run['expected_outputs'] or '-'} windows, counts summing to {run['count_sum'] or '-'} of "
+                       f"{run['expected_sum'] or '-'}, {run['duplicates'] or '-'} duplicates, "
+                       f"{run['malformed'] or '-'} malformed{'' if self.right(run) else '  MISMATCH'}")
+        if self.runs:
+            outputs = sorted({(run["outputs"], run["count_sum"]) for run in self.runs})
+            if len(outputs) == 1 and all(self.right(run) for run in self.runs):
+                out.append(f"  every run wrote the same {outputs[0][0]} windows, counts summing to {outputs[0][1]}, "
+                           "as expected")
+            else:
+                out.append("  MISMATCH: the runs wrote " + "; ".join(f"{o} windows summing to {c}" for o, c in outputs)
+                           + f" (expected {self.runs[0]['expected_outputs']} summing to "
+                           f"{self.runs[0]['expected_sum']}); a wrong run does not count")
+        return out
+
+
 def fmt(value, digits=0, unit=""):
     if value is None:
         return "—"
@@ -188,6 +248,8 @@ def text_summary(table, partitions_list, rounds, customers):
     cases.append((f"orders, 6 partitions, {ORDERS_SIZE} B, enriched", 6, ORDERS_SIZE, ENRICHERS))
     cases.append((f"join, 6 partitions, {JOIN_SIZE} B orders, {customers:,} customers of {JOIN_SIZE} B", 6,
                   JOIN_SIZE, JOINERS))
+    cases.append((f"windows, 6 partitions, {WINDOWS_SIZE} B, 1,000 keys, 10 s windows, per input record", 6,
+                  WINDOWS_SIZE, WINDOWERS))
     for heading, partitions, size, contenders in cases:
         names = [n for n in ORDER if n in contenders and table.runs("throughput", n, partitions, size)]
         if not names:
@@ -276,6 +338,38 @@ def orders_section(table):
     return md
 
 
+def windows_section(table, checks, records):
+    """The windows case: throughput and CPU per input record, and the output checks."""
+    md = ["## Windows: ratio (eoshost + window-count; Kafka Streams at its better thread count)", ""]
+    md.extend(f"    {line}" for line in table.ratios() if line.startswith("ratio eoshost-windows/"))
+    md.append("")
+    md.append(f"## Windows, 6 partitions ({records:,} records of {WINDOWS_SIZE} B, 1,000 keys, 10 s windows)")
+    md.append("")
+    md.append("Records/s and CPU are per input record: from the first moment the contender's group has committed "
+              "input offsets to the moment they reach the input's end (asked every 50 ms), CPU over the same "
+              "window; the output (one record per key and closed window) is not what is timed.")
+    md.append("")
+    md.append("| contender | rec/s | CPU µs/rec | broker µs/rec | eoshost commit p50/p99 ms | peak RSS MiB |")
+    md.append("|---|---|---|---|---|---|")
+    for name in WINDOWERS:
+        if table.runs("throughput", name, 6, WINDOWS_SIZE):
+            md.append("| " + " | ".join(throughput_cells(table, name, WINDOWS_SIZE)) + " |")
+    md.append("")
+    if checks.runs:
+        md.append("The output of every run, read back with read_committed: windows written (each key and window "
+                  "once) against the windows that close, and the sum of their counts against the input records in "
+                  "those windows.")
+        md.append("")
+        md.append("| contender | round | windows | expected | counts sum | expected | duplicates | malformed |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for run in checks.runs:
+            md.append("| " + " | ".join(run[f] or "—" for f in WindowChecks.FIELDS) + " |")
+        md.append("")
+        md.extend(line.strip() for line in checks.lines()[-1:])
+        md.append("")
+    return md
+
+
 def every_run_section(table, loads):
     md = ["## Every run", ""]
     md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | broker µs/rec | p50 ms | "
@@ -299,22 +393,25 @@ def every_run_section(table, loads):
     return md
 
 
-def markdown(table, loads, machine, records, rounds, latency_seconds, customers):
+def markdown(table, loads, checks, machine, records, rounds, latency_seconds, customers):
     """bench/results/latest.md: the full run."""
     md = ["# scripts/bench: eoshost against its peers", ""]
     orders = (f" The orders case read {records[ORDERS_SIZE]:,} orders of {ORDERS_SIZE} B."
               if table.has_orders() else "")
     join = (f" The join case read {records['join']:,} orders of {JOIN_SIZE} B and a table of {customers:,} "
             f"customers of {JOIN_SIZE} B." if table.has_join() else "")
+    windows = (f" The windows case read {records['windows']:,} records of {WINDOWS_SIZE} B (1,000 keys)."
+               if table.has_windows() else "")
     md.append(f"Written by `scripts/bench` (the full run). Every contender of a case read the same preloaded "
-              f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{orders}{join} Medians of "
+              f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{orders}{join}{windows} Medians of "
               f"{rounds} rounds. " + INTRO)
     md.append("")
     md.extend(machine_section(machine))
     md.append("## Ratios (6 partitions: eoshost + identity against the copies, Kafka Streams at its better "
               "thread count; eoshost + enrich-py against Quix Streams)")
     md.append("")
-    md.extend(f"    {line}" for line in table.ratios() if not line.startswith("ratio eoshost-lookup/"))
+    md.extend(f"    {line}" for line in table.ratios()
+              if not line.startswith(("ratio eoshost-lookup/", "ratio eoshost-windows/")))
     md.append("")
     for partitions in (6, 1, 24):
         if not any(key[0] == "throughput" and key[2] == partitions and key[3] in COPY_SIZES
@@ -345,6 +442,8 @@ def markdown(table, loads, machine, records, rounds, latency_seconds, customers)
     if table.has_join():
         md.extend(join_ratio_lines(table, loads))
         md.extend(join_section(table, loads, customers))
+    if table.has_windows():
+        md.extend(windows_section(table, checks, records["windows"]))
     md.append("## End-to-end latency (6 partitions; input produced at half of eoshost + identity's rate)")
     md.append("")
     md.append("From the input's produce timestamp to the moment a read_committed consumer receives the output; "
@@ -388,9 +487,29 @@ def join_markdown(table, loads, machine, records, rounds, customers):
     return "\n".join(md)
 
 
+def windows_markdown(table, loads, checks, machine, records, rounds):
+    """bench/results/windows.md: scripts/bench --windows."""
+    md = ["# scripts/bench --windows: eoshost + window-count against Kafka Streams' windowed count", ""]
+    md.append(f"Written by `scripts/bench --windows`. Every contender read the same {records['windows']:,} preloaded "
+              f"records of {WINDOWS_SIZE} B over 6 partitions: 1,000 keys (k000 … k999), event time advancing 1 s "
+              "per 1,000 records, so each key has one record a second. Each counts per key in tumbling windows of "
+              "10 s (grace 0) and writes one record per key and window once the window has closed on its "
+              "partition: eoshost's window-count plugin, and Kafka Streams' "
+              "`groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(10 s, 0)).count()"
+              ".suppress(untilWindowCloses(unbounded()))` under exactly_once_v2. Medians of "
+              f"{rounds} rounds. Every contender uses a 100 ms commit interval, on one local broker; the two cores "
+              "are shared with the broker, the counter and whatever else runs on the machine, so figures move "
+              "from run to run; compare ratios within one run. See bench/README.md.")
+    md.append("")
+    md.extend(machine_section(machine))
+    md.extend(windows_section(table, checks, records["windows"]))
+    md.extend(every_run_section(table, loads))
+    return "\n".join(md)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", required=True, choices=["quick", "full", "join"])
+    parser.add_argument("--mode", required=True, choices=["quick", "full", "join", "windows"])
     parser.add_argument("--runs", required=True)
     parser.add_argument("--records-100", type=int, required=True)
     parser.add_argument("--records-1024", type=int, required=True)
@@ -398,6 +517,8 @@ def main():
     parser.add_argument("--records-join", type=int, default=0)
     parser.add_argument("--customers", type=int, default=0)
     parser.add_argument("--table-loads")
+    parser.add_argument("--records-windows", type=int, default=0)
+    parser.add_argument("--windows-checks")
     parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--latency-seconds", type=int, default=10)
     parser.add_argument("--machine")
@@ -406,7 +527,8 @@ def main():
 
     table = Table(load(args.runs))
     loads = TableLoads(args.table_loads)
-    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": []}[args.mode]
+    checks = WindowChecks(args.windows_checks)
+    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": [], "windows": []}[args.mode]
     for line in text_summary(table, partitions_list, args.rounds, args.customers):
         print(line)
     if loads.runs:
@@ -414,6 +536,10 @@ def main():
         for name in loads.names():
             print(f"  {name:<17} {fmt(loads.median(name)):>9} records/s  ({fmt(loads.median(name, 'records'))} "
                   f"records in {fmt(loads.median(name, 'seconds'), 3)} s)")
+    if checks.runs:
+        print("windows output, every run (read back with read_committed):")
+        for line in checks.lines():
+            print(line)
     for size in (100, 1024):
         for name in ORDER:
             for run in table.runs("latency", name, 6, size):
@@ -425,12 +551,14 @@ def main():
                 key, _, value = line.rstrip("\n").partition("\t")
                 machine.append((key, value))
         records = {100: args.records_100, 1024: args.records_1024, ORDERS_SIZE: args.records_200,
-                   "join": args.records_join}
+                   "join": args.records_join, "windows": args.records_windows}
         with open(args.markdown, "w") as out:
             if args.mode == "join":
                 out.write(join_markdown(table, loads, machine, records, args.rounds, args.customers))
+            elif args.mode == "windows":
+                out.write(windows_markdown(table, loads, checks, machine, records, args.rounds))
             else:
-                out.write(markdown(table, loads, machine, records, args.rounds, args.latency_seconds,
+                out.write(markdown(table, loads, checks, machine, records, args.rounds, args.latency_seconds,
                                    args.customers))
         print(f"table written to {args.markdown}")
     ratios = table.ratios()

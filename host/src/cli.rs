@@ -252,7 +252,8 @@ pub struct TestArgs {
     #[arg(long, value_name = "PATH", required = true)]
     pub plugin: Vec<PathBuf>,
 
-    /// JSONL records, one object a line; stdin when absent.
+    /// JSONL records, one object a line; stdin when absent. A line
+    /// {"advance_wall_clock_ms": N} moves the test's wall clock (timers).
     #[arg(long, value_name = "FILE.jsonl")]
     pub input: Option<PathBuf>,
 

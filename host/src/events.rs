@@ -49,6 +49,23 @@ impl Event for PluginTrapped<'_> {
     }
 }
 
+/// A plugin's timer handler trapped.
+pub struct TimerTrapped<'a> {
+    /// The timer, as [`crate::processor::Firing::describe`] names it.
+    pub timer: &'a str,
+    pub trap: &'a Trap,
+}
+
+impl Event for TimerTrapped<'_> {
+    fn emit(&self, metrics: &Metrics) {
+        metrics.plugin_trapped(self.trap.kind);
+        metrics
+            .limiters
+            .trapped
+            .warn(format_args!("{}: on-timer trapped ({} trap): {}", self.timer, self.trap.kind, self.trap.message));
+    }
+}
+
 /// A fresh plugin instance trapped while starting (outside any record's
 /// call); the loop waits and tries again.
 pub struct FreshInstanceTrapped<'a> {
@@ -90,6 +107,28 @@ impl Event for RecordDeadLettered<'_> {
             .limiters
             .dead_lettered
             .warn(format_args!("dead-lettering the record at {} to {}: {}", self.record, self.destination, self.error));
+    }
+}
+
+/// `--on-error skip` or `dlq` for a timer whose handler failed: the timer
+/// is dropped (and, with `destination`, dead-lettered there).
+pub struct TimerDropped<'a> {
+    /// The timer, as [`crate::processor::Firing::describe`] names it.
+    pub timer: &'a str,
+    /// The dead-letter topic, as the message names it; `None`: skipped.
+    pub destination: Option<&'a str>,
+    pub error: &'a str,
+}
+
+impl Event for TimerDropped<'_> {
+    fn emit(&self, metrics: &Metrics) {
+        match self.destination {
+            None => metrics.limiters.skipped.warn(format_args!("dropping the {} (--on-error skip): {}", self.timer, self.error)),
+            Some(destination) => metrics
+                .limiters
+                .dead_lettered
+                .warn(format_args!("dead-lettering the {} to {destination}: {}", self.timer, self.error)),
+        }
     }
 }
 

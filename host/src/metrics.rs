@@ -85,6 +85,8 @@ pub struct Metrics {
     relay_held_back: Gauge,
     state_restore_seconds: Histogram,
     state_bytes: Gauge,
+    timers_pending: Gauge,
+    timers_fired: Counter,
     table_records: Family<TableLabels, Gauge>,
     table_bytes: Family<TableLabels, Gauge>,
     table_lag: Family<TableLabels, Gauge>,
@@ -124,6 +126,8 @@ impl Metrics {
         let relay_held_back = Gauge::default();
         let state_restore_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         let state_bytes = Gauge::default();
+        let timers_pending = Gauge::default();
+        let timers_fired = Counter::default();
         let table_records = Family::<TableLabels, Gauge>::default();
         let table_bytes = Family::<TableLabels, Gauge>::default();
         let table_lag = Family::<TableLabels, Gauge>::default();
@@ -171,6 +175,16 @@ impl Metrics {
             "Bytes of keys and values of stateful plugins' state held (as of the last restore or commit)",
             state_bytes.clone(),
         );
+        registry.register(
+            "eoshost_timers_pending",
+            "Timers of plugins with timers held for the owned partitions, not yet fired (as of the last restore or commit)",
+            timers_pending.clone(),
+        );
+        registry.register(
+            "eoshost_timers_fired",
+            "Timer firings committed (outputs, state writes and the timer's removal in one transaction)",
+            timers_fired.clone(),
+        );
         registry.register("eoshost_table_records", "Keys held by each --table", table_records.clone());
         registry.register("eoshost_table_bytes", "Bytes of keys and values held by each --table", table_bytes.clone());
         registry.register(
@@ -200,6 +214,8 @@ impl Metrics {
             relay_held_back,
             state_restore_seconds,
             state_bytes,
+            timers_pending,
+            timers_fired,
             table_records,
             table_bytes,
             table_lag,
@@ -305,6 +321,15 @@ impl Metrics {
 
     pub fn set_state_bytes(&self, bytes: usize) {
         self.state_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_timers_pending(&self, timers: usize) {
+        self.timers_pending.set(i64::try_from(timers).unwrap_or(i64::MAX));
+    }
+
+    /// A transaction with `fired` timer firings committed.
+    pub fn timers_fired(&self, fired: u64) {
+        self.timers_fired.inc_by(fired);
     }
 
     /// A table holds `records` keys and `bytes` bytes of keys and values.

@@ -9,7 +9,9 @@
 //! plugins, the output checks, the poison policy), carries that out in the
 //! open [`Transaction`] (`kafka/transaction.rs`: queue, commit, abort),
 //! commits when the transaction is due, and rewinds when an abort asks for
-//! it.
+//! it. A plugin's timers fire in the same transactions: stream-time timers
+//! right after the record that made them due, wall-clock timers between
+//! batches ([`Pipeline::fire_wall_timers`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +21,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::config::Config;
-use crate::events::{Event, RecordDeadLettered};
+use crate::events::{Event, RecordDeadLettered, TimerDropped};
 use crate::failure::Failure;
 use crate::kafka::client;
 use crate::kafka::context::PipelineContext;
@@ -30,8 +32,8 @@ use crate::kafka::slot;
 use crate::kafka::transaction::{Settings, Transaction};
 use crate::metrics::Metrics;
 use crate::plugin::{self, InputRecord, OutputTopics};
-use crate::policy::{RecordId, dead_letter};
-use crate::processor::{Fate, OutputRules, Processor};
+use crate::policy::{RecordId, dead_letter, timer_dead_letter};
+use crate::processor::{Fate, Firing, OutputRules, Processor, TimedOutput, TimerFate};
 use crate::scaffold::{Host, ProgressSettings};
 use crate::state::{self, Changelog, SharedState};
 use crate::tables::Tables;
@@ -221,6 +223,7 @@ impl Pipeline {
             };
             let unreadable = self.read_batch(wait);
             self.process_batch()?;
+            self.fire_wall_timers()?;
             if let Some(message) = unreadable {
                 // What was read before the record that cannot be is committed.
                 self.shutdown()?;
@@ -335,6 +338,13 @@ impl Pipeline {
                     )));
                 }
             }
+            if self.processor.has_timers() {
+                let firings = self.processor.fire_stream_timers(record)?;
+                let dlq = self.dlq_topic.as_deref();
+                if !carry_out(firings, &mut transaction, &self.consumer, dlq, self.processor.plugin_name(), &self.metrics)? {
+                    break;
+                }
+            }
             if transaction.due() {
                 transaction.commit(&self.consumer)?;
             }
@@ -347,6 +357,44 @@ impl Pipeline {
             self.throw_away(done);
         }
         self.filled = 0;
+        Ok(())
+    }
+
+    /// Fires the wall-clock timers that are due, on any partition this
+    /// instance holds the state of (idle ones included), in the open
+    /// transaction. Each firing's partition has its offset committed with
+    /// it ([`Transaction::fire_on`]), so a zombie's firings are fenced.
+    fn fire_wall_timers(&mut self) -> Result<(), Failure> {
+        if !self.processor.wall_timers_due() {
+            return Ok(());
+        }
+        let mut transaction = self.consumer.context().transaction();
+        if transaction.rewind_is_pending() || !transaction.begin(&self.consumer)? {
+            return Ok(());
+        }
+        let firings = self.processor.fire_wall_timers()?;
+        if firings.is_empty() {
+            return Ok(());
+        }
+        let mut positions = None;
+        for firing in &firings {
+            let (topic, partition) = (&firing.scope.topic, firing.scope.partition);
+            let next = transaction.known_position(topic, partition).or_else(|| {
+                let positions = positions.get_or_insert_with(|| self.consumer.position().ok());
+                positions.as_ref()?.find_partition(topic, partition).and_then(|element| match element.offset() {
+                    Offset::Offset(offset) => Some(offset),
+                    _ => None,
+                })
+            });
+            match next {
+                Some(next) => transaction.fire_on(topic, partition, next),
+                None => {
+                    tracing::debug!(topic, partition, "no known position: a wall-clock timer's firing commits no offset there")
+                }
+            }
+        }
+        let dlq = self.dlq_topic.as_deref();
+        carry_out(firings, &mut transaction, &self.consumer, dlq, self.processor.plugin_name(), &self.metrics)?;
         Ok(())
     }
 
@@ -400,6 +448,7 @@ impl Pipeline {
             return Ok(());
         };
         self.metrics.state_restored(restored.elapsed, restored.bytes);
+        self.metrics.set_timers_pending(changelog.state.lock().timers_pending());
         self.seek(targets.clone())?;
         self.consumer
             .resume(&targets)
@@ -451,4 +500,54 @@ impl Pipeline {
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+/// Carries out timer firings in the open transaction, as `process_batch`
+/// does records' fates: outputs queued, a dropped timer counted, a dead
+/// letter naming the timer queued, an abort for a retry, a stop for
+/// `--on-error fail`. `false`: the transaction was aborted (a rewind is
+/// pending).
+fn carry_out(
+    firings: Vec<Firing>,
+    transaction: &mut Transaction,
+    consumer: &BaseConsumer<PipelineContext>,
+    dlq_topic: Option<&str>,
+    plugin: &str,
+    metrics: &Metrics,
+) -> Result<bool, Failure> {
+    for firing in firings {
+        let timer = firing.describe();
+        let written = match firing.fate {
+            TimerFate::Write(outputs) => transaction.write_timer(&outputs, false, consumer)?,
+            TimerFate::Retry => {
+                transaction.abort(consumer)?;
+                false
+            }
+            TimerFate::Skip(error) => {
+                TimerDropped { timer: &timer, destination: None, error: &error }.emit(metrics);
+                transaction.timer_dropped();
+                true
+            }
+            TimerFate::DeadLetter(error) => {
+                let dlq = dlq_topic.expect("--on-error dlq has a topic");
+                let scope = &firing.scope;
+                let destination = format!("\"{dlq}\"");
+                TimerDropped { timer: &timer, destination: Some(&destination), error: &error }.emit(metrics);
+                let letter = timer_dead_letter(&scope.topic, scope.partition, &firing.timer, dlq, &error, plugin);
+                let letter = TimedOutput { record: letter, timestamp: firing.timer.time, partition: None };
+                transaction.write_timer(&[letter], true, consumer)?
+            }
+            TimerFate::Fail(error) => {
+                transaction.abandon();
+                return Err(Failure::RecordFailed(anyhow::anyhow!(
+                    "{timer} failed: {error}. Nothing of it was committed. Fix the plugin, or run with --on-error skip \
+                     or --on-error dlq"
+                )));
+            }
+        };
+        if !written {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -16,6 +16,7 @@ use clap::ValueEnum;
 
 use crate::kafka::TopicPartition;
 use crate::plugin::{Header, InputRecord, OutputRecord, Trap};
+use crate::state::Timer;
 
 /// What a record that the plugin rejects, or that keeps trapping, becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -79,11 +80,24 @@ pub struct PoisonPolicy {
     /// Final errors of records that must not reach the plugin again, until
     /// their offsets are committed.
     decided: HashMap<RecordId, String>,
+    /// Traps per timer (named as [`crate::processor`] names them).
+    timer_traps: HashMap<String, u32>,
+    /// Final errors of timers that must not fire again (a timer's firing
+    /// can be aborted with its transaction and come back).
+    timers_decided: HashMap<String, String>,
 }
 
 impl PoisonPolicy {
     pub fn new(on_error: OnError, max_retries: u32) -> Self {
-        PoisonPolicy { on_error, max_retries, traps: HashMap::new(), retry_alone: HashSet::new(), decided: HashMap::new() }
+        PoisonPolicy {
+            on_error,
+            max_retries,
+            traps: HashMap::new(),
+            retry_alone: HashSet::new(),
+            decided: HashMap::new(),
+            timer_traps: HashMap::new(),
+            timers_decided: HashMap::new(),
+        }
     }
 
     fn final_verdict(&self, error: String) -> Verdict {
@@ -160,6 +174,45 @@ impl PoisonPolicy {
         }
     }
 
+    /// A timer's handler rejected it: final at once.
+    pub fn timer_rejected(&mut self, timer: &str, reason: String) -> Verdict {
+        self.timer_traps.remove(timer);
+        let error = format!("rejected: {reason}");
+        self.timers_decided.insert(timer.to_owned(), error.clone());
+        self.final_verdict(error)
+    }
+
+    /// A timer's handler trapped: it fires again on a fresh instance (after
+    /// the abort) until it has trapped `max_retries` times, then
+    /// `--on-error` applies.
+    pub fn timer_trapped(&mut self, timer: &str, trap: &Trap) -> Verdict {
+        let count = self.timer_traps.entry(timer.to_owned()).or_insert(0);
+        *count += 1;
+        if *count <= self.max_retries {
+            return Verdict::Retry;
+        }
+        let error = format!("{trap} (trapped {count} times)");
+        self.timer_traps.remove(timer);
+        self.timers_decided.insert(timer.to_owned(), error.clone());
+        self.final_verdict(error)
+    }
+
+    /// Whether any timer trapped or has a verdict (else no timer need be
+    /// named to ask).
+    pub fn knows_timers(&self) -> bool {
+        !self.timer_traps.is_empty() || !self.timers_decided.is_empty()
+    }
+
+    /// The verdict reached earlier for this timer, if any.
+    pub fn timer_decided(&self, timer: &str) -> Option<Verdict> {
+        self.timers_decided.get(timer).map(|error| self.final_verdict(error.clone()))
+    }
+
+    /// The timer's firing succeeded: forget its traps.
+    pub fn timer_succeeded(&mut self, timer: &str) {
+        self.timer_traps.remove(timer);
+    }
+
     /// The record succeeded: forget its traps.
     pub fn succeeded(&mut self, record: &InputRecord) {
         if !self.traps.is_empty() {
@@ -183,6 +236,24 @@ pub fn dead_letter(record: &InputRecord, dlq_topic: &str, error: &str, plugin: &
         headers.push(Header { key: key.to_owned(), value: value.into_bytes() });
     }
     OutputRecord { topic: Some(dlq_topic.to_owned()), key: record.key.clone(), value: record.value.clone(), headers }
+}
+
+/// The dead letter of a timer whose handler failed: the timer's key, no
+/// value, and headers naming the error, the timer (`eoshost.timer.clock`,
+/// `eoshost.timer.time`), its input partition and the plugin.
+pub fn timer_dead_letter(topic: &str, partition: i32, timer: &Timer, dlq_topic: &str, error: &str, plugin: &str) -> OutputRecord {
+    let headers = [
+        ("eoshost.error", error.to_owned()),
+        ("eoshost.source.topic", topic.to_owned()),
+        ("eoshost.source.partition", partition.to_string()),
+        ("eoshost.timer.clock", timer.clock.as_str().to_owned()),
+        ("eoshost.timer.time", timer.time.to_string()),
+        ("eoshost.plugin", plugin.to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| Header { key: key.to_owned(), value: value.into_bytes() })
+    .collect();
+    OutputRecord { topic: Some(dlq_topic.to_owned()), key: Some(timer.key.clone()), value: None, headers }
 }
 
 #[cfg(test)]

@@ -6,20 +6,27 @@
 //! succeed goes to the poison policy. The answer is the record's [`Fate`];
 //! carrying it out (queueing outputs in a Kafka transaction, rows in a
 //! database batch, lines on stdout) is the caller's.
+//!
+//! Timers go the same way: each record moves its partition's stream time
+//! first; after it, the stream-time timers it made due fire
+//! ([`Processor::fire_stream_timers`]), and the caller fires the wall-clock
+//! timers that are due between records ([`Processor::fire_wall_timers`]).
+//! Each [`Firing`] is the timer's outputs or its poison verdict, like a
+//! record's.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use crate::events::{Event, FreshInstanceTrapped, OutputRefused, PluginTrapped, RecordSkipped};
+use crate::events::{Event, FreshInstanceTrapped, OutputRefused, PluginTrapped, RecordSkipped, TimerTrapped};
 use crate::failure::Failure;
 use crate::kafka::TopicPartition;
 use crate::metrics::Metrics;
-use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, Trap, TrapKind};
+use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, TimerOutput, Trap, TrapKind};
 use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
 use crate::retry::Backoff;
-use crate::state::SharedState;
+use crate::state::{Scope, SharedState, Timer};
 
 /// What becomes of one input record.
 #[derive(Debug)]
@@ -48,6 +55,66 @@ impl From<Verdict> for Fate {
     }
 }
 
+/// An output of a timer, checked, with the timestamp it is written with
+/// (the timer's time unless the plugin chose one) and the partition it
+/// asked for, if any.
+#[derive(Debug)]
+pub struct TimedOutput {
+    pub record: OutputRecord,
+    pub timestamp: i64,
+    pub partition: Option<i32>,
+}
+
+/// What becomes of one timer that fired.
+#[derive(Debug)]
+pub enum TimerFate {
+    /// Its handler succeeded: write these outputs (every one checked).
+    Write(Vec<TimedOutput>),
+    /// The handler trapped, below `--max-retries`: abort; the timer fires
+    /// again on a fresh instance.
+    Retry,
+    /// `--on-error fail`: stop with exit code 3.
+    Fail(String),
+    /// `--on-error skip`: the timer is dropped, nothing written.
+    Skip(String),
+    /// `--on-error dlq`: the timer is dropped and a dead letter names it.
+    DeadLetter(String),
+}
+
+impl From<Verdict> for TimerFate {
+    fn from(verdict: Verdict) -> TimerFate {
+        match verdict {
+            Verdict::Retry => TimerFate::Retry,
+            Verdict::Fail(error) => TimerFate::Fail(error),
+            Verdict::Skip(error) => TimerFate::Skip(error),
+            Verdict::DeadLetter(error) => TimerFate::DeadLetter(error),
+        }
+    }
+}
+
+/// A timer that fired: whose (input partition and plugin), which, and
+/// what becomes of it.
+#[derive(Debug)]
+pub struct Firing {
+    pub scope: Scope,
+    pub timer: Timer,
+    pub fate: TimerFate,
+    /// Whether the handler trapped (rather than rejected the timer), for
+    /// `eoshost test`, where a trap ends the run.
+    pub trapped: bool,
+}
+
+impl Firing {
+    /// How logs and errors name the timer.
+    pub fn describe(&self) -> String {
+        describe_timer(&self.scope, &self.timer)
+    }
+}
+
+fn describe_timer(scope: &Scope, timer: &Timer) -> String {
+    format!("{timer} of plugin {} on topic {} partition {}", scope.plugin, scope.topic, scope.partition)
+}
+
 /// Where outputs may go and how large they may be.
 #[derive(Debug, Clone)]
 pub struct OutputRules {
@@ -60,7 +127,7 @@ pub struct OutputRules {
 
 impl OutputRules {
     /// Checks every output: its topic allowed, its size within bounds.
-    pub fn check(&self, outputs: &[OutputRecord]) -> Result<(), String> {
+    pub fn check<'a>(&self, outputs: impl IntoIterator<Item = &'a OutputRecord>) -> Result<(), String> {
         for output in outputs {
             if let Some(topics) = &self.topics {
                 topics.resolve(output).map_err(|e| e.to_string())?;
@@ -97,6 +164,8 @@ pub struct Processor {
     /// budget), so a slow or large plugin soon goes record by record (below
     /// 2, no batches at all).
     batch_limit: usize,
+    /// The plugins with timers (at most one, the chain's last).
+    timer_plugins: Vec<String>,
 }
 
 /// The most records a `transform-batch` call gets at first.
@@ -124,7 +193,9 @@ impl Processor {
         state: Option<SharedState>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let timer_plugins = chain.timer_plugins();
         Processor {
+            timer_plugins,
             chain,
             rules,
             policy: PoisonPolicy::new(on_error, max_retries),
@@ -218,6 +289,7 @@ impl Processor {
     pub fn process(&mut self, record: &InputRecord) -> Result<Fate, Failure> {
         self.metrics.record_consumed();
         if let Some(verdict) = self.policy.decided(record) {
+            self.observe(record)?;
             return Ok(self.decided(record, verdict));
         }
         let verdict = match self.call(record)? {
@@ -240,6 +312,7 @@ impl Processor {
     /// why the record failed. The record's state writes are kept when it
     /// succeeds and undone when it does not. `Err` as for [`Self::process`].
     pub fn call(&mut self, record: &InputRecord) -> Result<Result<Vec<OutputRecord>, CallError>, Failure> {
+        self.observe(record)?;
         let result = match self.take_prepared(record) {
             Some(result) => result,
             None => {
@@ -262,6 +335,146 @@ impl Processor {
             if result.is_ok() { state.record_completed() } else { state.record_undone() }
         }
         Ok(result)
+    }
+
+    /// Whether a plugin of the chain has timers.
+    pub fn has_timers(&self) -> bool {
+        !self.timer_plugins.is_empty()
+    }
+
+    /// Moves the stream time of the record's partition up to its timestamp
+    /// for every plugin with timers, whatever becomes of the record (an
+    /// abort of its transaction takes it back).
+    fn observe(&mut self, record: &InputRecord) -> Result<(), Failure> {
+        let (Some(time), Some(state)) = (record.timestamp, &self.state) else { return Ok(()) };
+        let mut store = state.lock();
+        for plugin in &self.timer_plugins {
+            store
+                .advance_stream_time(&record.topic, record.partition, plugin, time)
+                .map_err(|e| Failure::usage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Fires the stream-time timers that `record` (just processed) made due
+    /// on its partition, earliest first: each one's [`Firing`], up to and
+    /// including the first that must be retried or fails the run. `Err` as
+    /// for [`Self::process`].
+    pub fn fire_stream_timers(&mut self, record: &InputRecord) -> Result<Vec<Firing>, Failure> {
+        let Some(state) = self.state.clone().filter(|_| self.has_timers()) else { return Ok(Vec::new()) };
+        let mut due = Vec::new();
+        for plugin in &self.timer_plugins {
+            let timers = state.lock().due_stream_timers(&record.topic, record.partition, plugin);
+            let scope = Scope { topic: record.topic.clone(), partition: record.partition, plugin: plugin.clone() };
+            due.extend(timers.into_iter().map(|timer| (scope.clone(), timer)));
+        }
+        self.fire_all(due)
+    }
+
+    /// Whether a wall-clock timer is due now (checked before a transaction
+    /// is opened to fire it).
+    pub fn wall_timers_due(&self) -> bool {
+        let Some(state) = self.state.as_ref().filter(|_| self.has_timers()) else { return false };
+        let store = state.lock();
+        store.wall_timer_due(store.wall_clock_ms())
+    }
+
+    /// Fires every wall-clock timer that is due now, on any partition whose
+    /// state is held, as [`Self::fire_stream_timers`] does.
+    pub fn fire_wall_timers(&mut self) -> Result<Vec<Firing>, Failure> {
+        let Some(state) = self.state.clone().filter(|_| self.has_timers()) else { return Ok(Vec::new()) };
+        let due = {
+            let store = state.lock();
+            store.due_wall_timers(store.wall_clock_ms())
+        };
+        self.fire_all(due)
+    }
+
+    fn fire_all(&mut self, due: Vec<(Scope, Timer)>) -> Result<Vec<Firing>, Failure> {
+        let mut firings = Vec::new();
+        for (scope, timer) in due {
+            let Some((fate, trapped)) = self.fire(&scope, &timer)? else { continue };
+            let last = matches!(fate, TimerFate::Retry | TimerFate::Fail(_));
+            firings.push(Firing { scope, timer, fate, trapped });
+            if last {
+                break;
+            }
+        }
+        Ok(firings)
+    }
+
+    /// Fires one timer: it is removed and its handler called, and its
+    /// removal and state writes are kept when the handler succeeds; `None`
+    /// when it is gone already (an earlier firing cancelled it). With the
+    /// fate comes whether the handler trapped.
+    fn fire(&mut self, scope: &Scope, timer: &Timer) -> Result<Option<(TimerFate, bool)>, Failure> {
+        let state = self.state.clone().expect("a plugin with timers has a store");
+        // Named only when the policy knows of failed timers, or this one fails.
+        let id = || describe_timer(scope, timer);
+        if self.policy.knows_timers()
+            && let Some(verdict) = self.policy.timer_decided(&id())
+        {
+            return Ok(self.drop_timer(&state, scope, timer).then(|| (verdict.into(), false)));
+        }
+        {
+            let mut store = state.lock();
+            store.enter(&scope.topic, scope.partition, &scope.plugin);
+            let taken = store.take_timer(timer).map_err(|e| Failure::Fatal(e.into()))?;
+            if !taken {
+                store.leave();
+                return Ok(None);
+            }
+        }
+        let started = Instant::now();
+        let result = self.chain.on_timer(&scope.plugin, &scope.topic, scope.partition, timer);
+        self.metrics.plugin_called(started.elapsed());
+        if let Some(refusal) = state.lock().take_refusal() {
+            return Err(Failure::usage(refusal.to_string()));
+        }
+        let result = result.and_then(|outputs| {
+            let outputs: Vec<TimedOutput> = outputs.into_iter().map(|output| timed(output, timer.time)).collect();
+            self.rules.check(outputs.iter().map(|o| &o.record)).map(|()| outputs).map_err(CallError::Rejected)
+        });
+        {
+            let mut store = state.lock();
+            if result.is_ok() {
+                store.record_completed()
+            } else {
+                store.record_undone()
+            }
+            // A handler that could not start left the scope entered above.
+            store.leave();
+        }
+        let trapped = matches!(result, Err(CallError::Trap(_)));
+        let verdict = match result {
+            Ok(outputs) => {
+                if self.policy.knows_timers() {
+                    self.policy.timer_succeeded(&id());
+                }
+                return Ok(Some((TimerFate::Write(outputs), false)));
+            }
+            Err(CallError::Rejected(reason)) => self.policy.timer_rejected(&id(), reason),
+            Err(CallError::Trap(trap)) => {
+                let id = id();
+                TimerTrapped { timer: &id, trap: &trap }.emit(&self.metrics);
+                self.policy.timer_trapped(&id, &trap)
+            }
+        };
+        if matches!(verdict, Verdict::Skip(_) | Verdict::DeadLetter(_)) {
+            self.drop_timer(&state, scope, timer);
+        }
+        Ok(Some((verdict.into(), trapped)))
+    }
+
+    /// Removes a timer without firing it (its verdict says so), as a
+    /// completed write; `false` when it was gone already.
+    fn drop_timer(&self, state: &SharedState, scope: &Scope, timer: &Timer) -> bool {
+        let mut store = state.lock();
+        store.enter(&scope.topic, scope.partition, &scope.plugin);
+        let taken = store.take_timer(timer).unwrap_or(false);
+        store.record_completed();
+        store.leave();
+        taken
     }
 
     /// The batch call's answer for `record`, if it is the next prepared one;
@@ -302,4 +515,10 @@ impl Processor {
     pub fn committed(&mut self, next_offsets: &[(TopicPartition, i64)]) {
         self.policy.committed(next_offsets);
     }
+}
+
+/// A timer's output as it is written: the timer's time unless the plugin
+/// chose a timestamp.
+fn timed(output: TimerOutput, time: i64) -> TimedOutput {
+    TimedOutput { record: output.output, timestamp: output.timestamp.unwrap_or(time), partition: output.partition }
 }

@@ -5,6 +5,15 @@
 //! record's `topic` and `partition`; a rejected record's writes are undone.
 //! `--table NAME=FILE.jsonl` gives a plugin a table read from a file in the
 //! same format (`key` and `value`).
+//!
+//! Timers run too. Stream time comes from the records' `timestamp`s; the
+//! stream-time timers a record makes due fire right after it. The wall
+//! clock is the test's own: it starts at the system clock's time and moves
+//! only on a line `{"advance_wall_clock_ms": N}` (or is set by
+//! `{"wall_clock_ms": N}`), after which the wall-clock timers due fire. A
+//! timer's outputs are output lines with a `"timestamp"` (and a
+//! `"partition"` when the plugin chose one); a rejected timer is a line
+//! `{"timer":{"clock":…,"key":…,"time":…},"error":"…"}`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -21,7 +30,7 @@ use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::policy::OnError;
-use crate::processor::{OutputRules, Processor};
+use crate::processor::{Firing, OutputRules, Processor, TimerFate};
 use crate::state::SharedState;
 use crate::tables::{Table, TableSpec, Tables};
 
@@ -45,6 +54,24 @@ struct LineIn {
     headers: Map<String, Value>,
 }
 
+/// A line that moves the test's wall clock instead of carrying a record.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockLine {
+    advance_wall_clock_ms: Option<i64>,
+    wall_clock_ms: Option<i64>,
+}
+
+/// What one input line says.
+#[derive(Debug)]
+enum TestLine {
+    Record(InputRecord),
+    /// Move the wall clock by this many milliseconds.
+    AdvanceWallClock(i64),
+    /// Set the wall clock to this time.
+    SetWallClock(i64),
+}
+
 /// One output line, keys in this order.
 #[derive(Debug, Serialize)]
 struct LineOut {
@@ -56,6 +83,28 @@ struct LineOut {
     value_b64: Option<String>,
     value: Option<String>,
     headers: Map<String, Value>,
+    /// A timer's output: the timestamp it is written with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<i64>,
+    /// A timer's output: the partition the plugin chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<i32>,
+}
+
+/// A timer whose handler rejected it.
+#[derive(Debug, Serialize)]
+struct TimerRejected<'a> {
+    timer: TimerLine,
+    error: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct TimerLine {
+    clock: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_b64: Option<String>,
+    key: Option<String>,
+    time: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,6 +119,21 @@ fn bytes_field(text: Option<String>, b64: Option<String>, name: &str) -> Result<
         (Some(text), None) => Ok(Some(text.into_bytes())),
         (None, Some(b64)) => BASE64.decode(b64).map(Some).map_err(|e| format!("\"{name}_b64\" is not base64: {e}")),
         (None, None) => Ok(None),
+    }
+}
+
+/// Parses one input line: a record, or a move of the wall clock.
+fn parse_test_line(line: &str, index: i64) -> Result<TestLine, String> {
+    match serde_json::from_str::<ClockLine>(line) {
+        Ok(ClockLine { advance_wall_clock_ms: Some(ms), wall_clock_ms: None }) if ms >= 0 => Ok(TestLine::AdvanceWallClock(ms)),
+        Ok(ClockLine { advance_wall_clock_ms: Some(_), wall_clock_ms: None }) => {
+            Err("\"advance_wall_clock_ms\" must not be negative: the wall clock does not go back".to_owned())
+        }
+        Ok(ClockLine { advance_wall_clock_ms: None, wall_clock_ms: Some(ms) }) => Ok(TestLine::SetWallClock(ms)),
+        Ok(ClockLine { advance_wall_clock_ms: Some(_), wall_clock_ms: Some(_) }) => {
+            Err("give either \"advance_wall_clock_ms\" or \"wall_clock_ms\", not both".to_owned())
+        }
+        _ => parse_line(line, index).map(TestLine::Record),
     }
 }
 
@@ -112,7 +176,40 @@ fn render_output(record: OutputRecord, topic: Option<String>) -> LineOut {
     let (value, value_b64) = text_or_b64(record.value);
     let headers =
         record.headers.into_iter().map(|h| (h.key, Value::String(String::from_utf8_lossy(&h.value).into_owned()))).collect();
-    LineOut { topic, key_b64, key, value_b64, value, headers }
+    LineOut { topic, key_b64, key, value_b64, value, headers, timestamp: None, partition: None }
+}
+
+/// Writes what became of each timer that fired: its outputs, or an error
+/// line for a timer its handler rejected. A trap ends the test.
+fn write_firings(out: &mut impl Write, firings: Vec<Firing>, topics: Option<&OutputTopics>, plugin: &str) -> Result<(), Failure> {
+    for firing in firings {
+        let timer = firing.describe();
+        let error = match firing.fate {
+            TimerFate::Write(outputs) => {
+                for output in outputs {
+                    let topic = match topics {
+                        None => output.record.topic.clone(),
+                        Some(topics) => Some(topics.resolve(&output.record).expect("checked by the processor").to_owned()),
+                    };
+                    let mut line = render_output(output.record, topic);
+                    line.timestamp = Some(output.timestamp);
+                    line.partition = output.partition;
+                    write_line(out, &line)?;
+                }
+                continue;
+            }
+            TimerFate::Retry | TimerFate::Fail(_) | TimerFate::Skip(_) | TimerFate::DeadLetter(_) if firing.trapped => {
+                let _ = out.flush();
+                return Err(Failure::Fatal(anyhow::anyhow!("plugin {plugin} trapped on the {timer}")));
+            }
+            TimerFate::Retry => unreachable!("a timer is retried only after a trap"),
+            TimerFate::Fail(error) | TimerFate::Skip(error) | TimerFate::DeadLetter(error) => error,
+        };
+        let (key, key_b64) = text_or_b64(Some(firing.timer.key));
+        let line = TimerLine { clock: firing.timer.clock.as_str(), key_b64, key, time: firing.timer.time };
+        write_line(out, &TimerRejected { timer: line, error: error.strip_prefix("rejected: ").unwrap_or(&error) })?;
+    }
+    Ok(())
 }
 
 fn write_line(out: &mut impl Write, line: &impl Serialize) -> Result<(), Failure> {
@@ -144,13 +241,18 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     let (chain, state) = Chain::load(&specs, limits, || SharedState::new((args.state_max_mb as usize) << 20), &tables)?;
     let plugin_name = chain.name().to_owned();
     // The same output checks as the pipeline's (without a size bound); no
-    // poison policy: a rejection is shown, a trap ends the test.
+    // poison policy for records (`call`): a rejection is shown, a trap ends
+    // the test. A timer that fails is dropped (skip) and shown the same way.
     let rules = OutputRules {
         topics: (!args.output.is_empty()).then(|| OutputTopics::new(args.output.clone())),
         max_message_bytes: None,
     };
     let topics = rules.topics.clone();
-    let mut processor = Processor::new(chain, rules, OnError::Fail, 0, state.clone(), Arc::new(Metrics::new()));
+    let mut processor = Processor::new(chain, rules, OnError::Skip, 0, state.clone(), Arc::new(Metrics::new()));
+    if let Some(state) = &state {
+        let now = state.lock().wall_clock_ms();
+        state.lock().fix_wall_clock(now);
+    }
 
     let (source_name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => (path.display().to_string(), Box::new(BufReader::new(open(path)?))),
@@ -168,15 +270,23 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     loop {
         records.clear();
         line_numbers.clear();
+        let mut clock_move = None;
         for line in lines.by_ref() {
-            let (line_no, record) = line?;
-            records.push(record);
-            line_numbers.push(line_no);
+            match line? {
+                (line_no, TestLine::Record(record)) => {
+                    records.push(record);
+                    line_numbers.push(line_no);
+                }
+                (_, clock) => {
+                    clock_move = Some(clock);
+                    break;
+                }
+            }
             if records.len() == batch_size {
                 break;
             }
         }
-        if records.is_empty() {
+        if records.is_empty() && clock_move.is_none() {
             break;
         }
         processor.prepare(&records);
@@ -186,12 +296,6 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
                 Failure::Usage(error) => Failure::usage(format!("{source_name}:{line_no} (offset {offset}): {error:#}")),
                 other => other,
             })?;
-            // Each record commits on its own.
-            if let Some(state) = &state
-                && result.is_ok()
-            {
-                state.lock().transaction_committed();
-            }
             match result {
                 Ok(outputs) => {
                     for output in outputs {
@@ -210,6 +314,27 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
                     )));
                 }
             }
+            let firings = processor.fire_stream_timers(record)?;
+            write_firings(&mut out, firings, topics.as_ref(), &plugin_name)?;
+            // Each record (with the timers it fired) commits on its own.
+            if let Some(state) = &state {
+                state.lock().transaction_committed();
+            }
+        }
+        if let Some(clock_move) = clock_move {
+            let Some(state) = &state else { continue };
+            {
+                let mut store = state.lock();
+                let now = match clock_move {
+                    TestLine::AdvanceWallClock(ms) => store.wall_clock_ms().saturating_add(ms),
+                    TestLine::SetWallClock(ms) => ms,
+                    TestLine::Record(_) => unreachable!("records are gathered above"),
+                };
+                store.fix_wall_clock(now);
+            }
+            let firings = processor.fire_wall_timers()?;
+            write_firings(&mut out, firings, topics.as_ref(), &plugin_name)?;
+            state.lock().transaction_committed();
         }
     }
     out.flush().map_err(|e| Failure::Fatal(e.into()))
@@ -223,7 +348,12 @@ fn load_table_file(table: &Table, path: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("cannot read the file of --table {}={source}: {e}; check the path", table.name())))?;
     let what = "each line of a table file is a JSON object with \"key\" and \"value\"";
     for line in jsonl_records(BufReader::new(file), &source, what) {
-        let (line_no, record) = line?;
+        let (line_no, record) = match line? {
+            (line_no, TestLine::Record(record)) => (line_no, record),
+            (line_no, _) => {
+                return Err(Failure::usage(format!("{source}:{line_no}: a table file holds records, not clock moves")));
+            }
+        };
         let key = record
             .key
             .ok_or_else(|| Failure::usage(format!("{source}:{line_no}: a table row needs a \"key\" (or \"key_b64\")")))?;
@@ -239,7 +369,7 @@ fn jsonl_records<'a>(
     reader: impl BufRead + 'a,
     source: &'a str,
     what: &'a str,
-) -> impl Iterator<Item = Result<(usize, InputRecord), Failure>> + 'a {
+) -> impl Iterator<Item = Result<(usize, TestLine), Failure>> + 'a {
     reader.lines().enumerate().filter_map(move |(index, line)| {
         let line_no = index + 1;
         let line = match line {
@@ -249,8 +379,8 @@ fn jsonl_records<'a>(
         if line.trim().is_empty() {
             return None;
         }
-        let record =
-            parse_line(&line, index as i64).map_err(|reason| Failure::usage(format!("{source}:{line_no}: {reason}; {what}")));
+        let record = parse_test_line(&line, index as i64)
+            .map_err(|reason| Failure::usage(format!("{source}:{line_no}: {reason}; {what}")));
         Some(record.map(|record| (line_no, record)))
     })
 }

@@ -46,6 +46,63 @@
 //! names with `--table NAME=TOPIC`. Return [`Rejection`] for a record that is bad in itself: the
 //! operator's `--on-error` policy applies to it at once. A panic is a trap:
 //! the transaction is aborted and the record retried on a fresh instance.
+//!
+//! # Timers
+//! A plugin that must speak when no record arrives — close a window,
+//! expire a session — also implements [`OnTimer`] and is exported with
+//! [`export_timer_transform!`] instead (world `timer-transformer`). Its
+//! `transform` schedules call-backs with [`timers::schedule`], on the
+//! partition's stream time or on eoshost's wall clock, and eoshost calls
+//! [`OnTimer::on_timer`] when one is due, exactly once:
+//!
+//! ```
+//! use eoshost_plugin_sdk::{
+//!     export_timer_transform, state, timers, Clock, Config, InputRecord, OnTimer, OutputRecord, Rejection,
+//!     TimerOutput, Transform,
+//! };
+//!
+//! /// Says `quiet` for a key that has had no record for a minute of stream time.
+//! pub struct Quiet;
+//!
+//! impl Transform for Quiet {
+//!     fn init(config: Config) -> Result<Self, String> {
+//!         config.expect_only(&[])?;
+//!         Ok(Quiet)
+//!     }
+//!
+//!     fn transform(&mut self, record: InputRecord) -> Result<Vec<OutputRecord>, Rejection> {
+//!         let (Some(key), Some(t)) = (record.key, record.timestamp) else {
+//!             return Err(Rejection::new("quiet needs a key and a timestamp"));
+//!         };
+//!         if let Some(earlier) = state::get(&key) {
+//!             timers::cancel(Clock::StreamTime, &key, i64::from_be_bytes(earlier.try_into().unwrap()));
+//!         }
+//!         timers::schedule(Clock::StreamTime, &key, t + 60_000);
+//!         state::set(&key, &(t + 60_000).to_be_bytes());
+//!         Ok(Vec::new())
+//!     }
+//! }
+//!
+//! impl OnTimer for Quiet {
+//!     fn on_timer(&mut self, _clock: Clock, key: Vec<u8>, _time: i64) -> Result<Vec<TimerOutput>, Rejection> {
+//!         state::delete(&key);
+//!         Ok(vec![TimerOutput::new(OutputRecord::new(Some(key), "quiet"))])
+//!     }
+//! }
+//!
+//! export_timer_transform!(Quiet);
+//!
+//! // Native unit test: eoshost's part is played by the timers fake.
+//! let mut quiet = Quiet::init(Config::default()).unwrap();
+//! for (key, t) in [("k", 0), ("k", 30_000), ("other", 95_000)] {
+//!     timers::advance_stream_time(t);
+//!     quiet.transform(InputRecord { timestamp: Some(t), ..InputRecord::with_value("x").key(key) }).unwrap();
+//! }
+//! let due = timers::take_due();
+//! assert_eq!(due.len(), 1); // k's timer at 90 000 (the one at 60 000 was cancelled)
+//! let out = quiet.on_timer(due[0].clock, due[0].key.clone(), due[0].time).unwrap();
+//! assert_eq!(out[0].output.value.as_deref(), Some(&b"quiet"[..]));
+//! ```
 
 #![deny(missing_docs)]
 
@@ -53,9 +110,11 @@ mod config;
 mod records;
 pub mod state;
 pub mod tables;
+pub mod timers;
 
 pub use config::Config;
 pub use records::Rejection;
+pub use timers::{Clock, TimerOutput};
 pub use wit::eoshost::transform::log::Level;
 pub use wit::eoshost::transform::types::{Header, InputRecord, OutputRecord};
 
@@ -67,13 +126,40 @@ pub use wit::eoshost::transform::types::{Header, InputRecord, OutputRecord};
 pub mod wit {
     wit_bindgen::generate!({
         path: "../wit",
-        // The superset of every world: a plugin imports only what it calls
-        // (a plugin that never calls `state` runs as a stateless one, one
-        // that never calls `tables` needs no `--table`).
+        // The superset of every world but `timer-transformer` (below): a
+        // plugin imports only what it calls (a plugin that never calls
+        // `state` runs as a stateless one, one that never calls `tables`
+        // needs no `--table`).
         world: "stateful-table-transformer",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "::eoshost_plugin_sdk::wit",
+    });
+}
+
+/// The bindings of world `timer-transformer`: the `timers` import and the
+/// `timer-handler` export, on top of the types and imports of [`wit`].
+/// Plugins use them only through [`export_timer_transform!`].
+///
+/// A separate world because the host decides "this plugin has timers" from
+/// the `timer-handler` export: its component-type section must reach only
+/// the plugins that export it. So the section is not forced into every
+/// binary (no link helpers); [`export_timer_transform!`] references it.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub mod timer_wit {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "timer-transformer",
+        with: {
+            "eoshost:transform/types@0.1.0": crate::wit::eoshost::transform::types,
+            "eoshost:transform/log@0.1.0": crate::wit::eoshost::transform::log,
+            "eoshost:transform/state@0.1.0": crate::wit::eoshost::transform::state,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_timer_world",
+        default_bindings_module: "::eoshost_plugin_sdk::timer_wit",
+        disable_custom_section_link_helpers: true,
     });
 }
 
@@ -87,6 +173,22 @@ pub trait Transform: Sized + 'static {
 
     /// Transforms one record into zero or more output records, or rejects it.
     fn transform(&mut self, record: InputRecord) -> Result<Vec<OutputRecord>, Rejection>;
+}
+
+/// The callback of a plugin with timers (world `timer-transformer`): called
+/// once for each timer the plugin scheduled with [`timers::schedule`] when
+/// its clock reaches its time, on the same instance value that transforms
+/// records. Export both with [`export_timer_transform!`].
+///
+/// State and timer calls made here act on the timer's input partition; the
+/// outputs, those writes and the timer's removal commit together, exactly
+/// once. A [`Rejection`] follows the operator's `--on-error` for the timer
+/// (under `dlq` the dead letter's key is the timer's key); a panic aborts
+/// the transaction and the timer fires again on a fresh instance.
+pub trait OnTimer: Transform {
+    /// Handles the timer `clock`, `key`, `time` (as it was scheduled): the
+    /// records to produce, each with its timestamp (`None`: `time`).
+    fn on_timer(&mut self, clock: Clock, key: Vec<u8>, time: i64) -> Result<Vec<TimerOutput>, Rejection>;
 }
 
 /// Writes a line to eoshost's log. Outside WebAssembly (in native unit
@@ -124,6 +226,56 @@ macro_rules! export_transform {
     };
 }
 
+/// Exports a [`Transform`] + [`OnTimer`] implementation as a plugin of the
+/// world `timer-transformer`: `init`, `transform` and the `timer-handler`
+/// interface. Use it instead of [`export_transform!`], exactly once, at the
+/// top level of the plugin crate. Only a plugin exported this way may call
+/// [`timers`] (a plain [`export_transform!`] plugin does not import it, and
+/// eoshost runs it without timers).
+#[macro_export]
+macro_rules! export_timer_transform {
+    ($transform:ty) => {
+        #[doc(hidden)]
+        pub struct __EoshostExport;
+
+        impl $crate::timer_wit::Guest for __EoshostExport {
+            fn init(
+                config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::init::<$transform>(config)
+            }
+
+            fn transform(
+                record: $crate::InputRecord,
+            ) -> ::std::result::Result<::std::vec::Vec<$crate::OutputRecord>, $crate::wit::eoshost::transform::types::Error> {
+                $crate::__private::transform::<$transform>(record)
+            }
+        }
+
+        impl $crate::timer_wit::exports::eoshost::transform::timer_handler::Guest for __EoshostExport {
+            fn on_timer(
+                clock: $crate::Clock,
+                key: ::std::vec::Vec<u8>,
+                time: i64,
+            ) -> ::std::result::Result<::std::vec::Vec<$crate::TimerOutput>, $crate::wit::eoshost::transform::types::Error> {
+                $crate::__private::on_timer::<$transform>(clock, key, time)
+            }
+        }
+
+        // Natively (unit tests) the interface's export names, which hold `:`
+        // and `/`, are not valid symbols for the native linker.
+        #[cfg(target_family = "wasm")]
+        $crate::timer_wit::export_timer_world!(__EoshostExport);
+
+        // Keeps the `timer-transformer` component-type section in this
+        // binary (the SDK does not force it into every plugin).
+        #[cfg(target_arch = "wasm32")]
+        #[used]
+        #[doc(hidden)]
+        static __EOSHOST_TIMER_WORLD: &[u8] = &$crate::timer_wit::__WIT_BINDGEN_COMPONENT_TYPE;
+    };
+}
+
 /// The state behind [`export_transform!`]. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
@@ -144,13 +296,27 @@ pub mod __private {
     }
 
     pub fn transform<T: Transform>(record: InputRecord) -> Result<Vec<OutputRecord>, wit::eoshost::transform::types::Error> {
+        with_instance(|transform: &mut T| transform.transform(record))
+    }
+
+    pub fn on_timer<T: OnTimer>(
+        clock: Clock,
+        key: Vec<u8>,
+        time: i64,
+    ) -> Result<Vec<TimerOutput>, wit::eoshost::transform::types::Error> {
+        with_instance(|transform: &mut T| transform.on_timer(clock, key, time))
+    }
+
+    fn with_instance<T: Transform, R>(
+        call: impl FnOnce(&mut T) -> Result<R, Rejection>,
+    ) -> Result<R, wit::eoshost::transform::types::Error> {
         INSTANCE.with(|slot| {
             let mut slot = slot.borrow_mut();
             let transform = slot
                 .as_mut()
                 .and_then(|state| state.downcast_mut::<T>())
-                .expect("eoshost called transform before init succeeded");
-            transform.transform(record).map_err(|rejection| wit::eoshost::transform::types::Error::Rejected(rejection.reason))
+                .expect("eoshost called the plugin before init succeeded");
+            call(transform).map_err(|rejection| wit::eoshost::transform::types::Error::Rejected(rejection.reason))
         })
     }
 }

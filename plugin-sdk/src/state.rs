@@ -3,7 +3,8 @@
 //! Writes are visible to later records at once and become final when the
 //! record completes and its transaction commits; a rejected, skipped,
 //! dead-lettered or trapping record leaves no write behind. Call these only
-//! from [`crate::Transform::transform`]: in `init` they trap.
+//! from [`crate::Transform::transform`] or [`crate::OnTimer::on_timer`] (a
+//! timer's writes commit with its outputs): in `init` they trap.
 //!
 //! Outside WebAssembly (native unit tests) the state is a map of the
 //! current thread, shared by every partition; [`clear`] empties it.

@@ -108,6 +108,7 @@ mod tests {
             key: Some(key.as_bytes().to_vec()),
             value: Some(value.as_bytes().to_vec()),
             headers: Vec::new(),
+            timestamp: None,
         }
     }
 

@@ -37,11 +37,12 @@ mod scenario;
 pub mod secured;
 pub mod tables;
 mod verify;
+pub mod windows;
 
 pub use broker::{Broker, GroupProgress};
 pub use postgres::Postgres;
 pub use process::{Eoshost, EoshostSpec, Exit, eoshost_binary, plugin_path};
-pub use records::{Feeder, InputRecord, RecordPlan, Seeded, record_number};
+pub use records::{Feeder, InputRecord, RecordPlan, Seeded, Timestamps, record_number};
 pub use scenario::{Scenario, env_number, unique_suffix};
 pub use tables::TableRows;
 pub use verify::{Isolation, OutputRecord, Tally, dead_letter_problems, mentions_number};

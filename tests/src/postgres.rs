@@ -109,6 +109,7 @@ impl Postgres {
                 key: row.get(2),
                 value: row.get(3),
                 headers: Vec::new(),
+                timestamp: None,
             })
             .collect())
     }

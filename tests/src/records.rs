@@ -6,7 +6,10 @@
 //! The value is an `enrich` order whose `order_id` is `o-{n}` (kept by every
 //! plugin the tests use), or, for a poison record, the same order with a
 //! `quantity` that `enrich` rejects. Records are written by an idempotent
-//! producer with `acks=all`, in order, and their offsets are kept.
+//! producer with `acks=all`, in order, and their offsets are kept. A plan
+//! with [`Timestamps`] stamps record `n` itself (event time advancing with
+//! `n`, a few records stamped far behind), for the time-driven plugins;
+//! otherwise the producer stamps each record when it sends it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,11 +35,55 @@ pub struct RecordPlan {
     pub poison: BTreeSet<u64>,
     /// Every third round of keys repeats the round before ([`RecordPlan::with_repeats`]).
     pub repeats: bool,
+    /// Record timestamps chosen by the plan ([`RecordPlan::with_timestamps`]).
+    pub timestamps: Option<Timestamps>,
+}
+
+/// Event time chosen per record: record `n` is stamped `base_ms + n ×
+/// step_ms`, so on every partition time advances with the records, except
+/// the *late* ones, stamped `late_ms`, behind every other record. Late
+/// records are every `late_every`-th from `late_every` on: a key's late
+/// record follows at least one earlier record of the same key (so of the
+/// same partition), which has already moved that partition's stream time
+/// past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamps {
+    pub base_ms: i64,
+    pub step_ms: i64,
+    /// 0: no late records. Above the plan's key count, so that the record
+    /// before a late one of its key is never late itself.
+    pub late_every: u64,
+    pub late_ms: i64,
 }
 
 impl RecordPlan {
     pub fn new(keys: u64, partitions: i32) -> RecordPlan {
-        RecordPlan { keys, partitions, poison: BTreeSet::new(), repeats: false }
+        RecordPlan { keys, partitions, poison: BTreeSet::new(), repeats: false, timestamps: None }
+    }
+
+    /// Stamps every record as `timestamps` says (panics when late records
+    /// could come before their key's first record).
+    pub fn with_timestamps(mut self, timestamps: Timestamps) -> RecordPlan {
+        assert!(
+            timestamps.late_every == 0 || timestamps.late_every > self.keys,
+            "late_every {} must exceed the {} keys",
+            timestamps.late_every,
+            self.keys
+        );
+        self.timestamps = Some(timestamps);
+        self
+    }
+
+    /// Whether record `n` is stamped late ([`Timestamps`]).
+    pub fn is_late(&self, n: u64) -> bool {
+        self.timestamps.is_some_and(|t| t.late_every > 0 && n >= t.late_every && n.is_multiple_of(t.late_every))
+    }
+
+    /// Record `n`'s timestamp in ms since the epoch, `None` when the
+    /// producer stamps it.
+    pub fn timestamp(&self, n: u64) -> Option<i64> {
+        let stamps = self.timestamps?;
+        Some(if self.is_late(n) { stamps.late_ms } else { stamps.base_ms + n as i64 * stamps.step_ms })
     }
 
     /// Record `n` of every third round of keys (`(n / keys) % 3 == 2`)
@@ -96,6 +143,8 @@ pub struct InputRecord {
     pub partition: i32,
     pub offset: i64,
     pub poison: bool,
+    /// The timestamp the plan gave it ([`RecordPlan::timestamp`]).
+    pub timestamp: Option<i64>,
 }
 
 /// What was written to an input topic: record `n` at index `n`, from 0.
@@ -202,6 +251,9 @@ impl Writer {
         let value = self.plan.value(n);
         let mut record =
             BaseRecord::with_opaque_to(&self.topic, n as usize).key(&key).payload(&value).partition(self.plan.partition(n));
+        if let Some(timestamp) = self.plan.timestamp(n) {
+            record = record.timestamp(timestamp);
+        }
         loop {
             match self.producer.send(record) {
                 Ok(()) => break,
@@ -237,6 +289,7 @@ impl Writer {
                     partition,
                     offset,
                     poison: self.plan.poison.contains(&n),
+                    timestamp: self.plan.timestamp(n),
                 })
             })
             .collect::<anyhow::Result<_>>()?;
@@ -350,5 +403,20 @@ mod tests {
         assert_eq!(record_number(repeats.value(15).as_bytes()), Some(15));
         assert_eq!(repeats.key(25), repeats.key(15));
         assert_eq!(record_number(br#"{"marker":"x"}"#), None);
+    }
+
+    #[test]
+    fn timestamps_advance_with_the_number_and_late_records_lag_behind() {
+        let plan = RecordPlan::new(10, 3).with_timestamps(Timestamps {
+            base_ms: 1_000_000,
+            step_ms: 5,
+            late_every: 13,
+            late_ms: 900_000,
+        });
+        assert_eq!(plan.timestamp(0), Some(1_000_000));
+        assert_eq!(plan.timestamp(12), Some(1_000_060));
+        assert!(!plan.is_late(0) && plan.is_late(13) && plan.is_late(26) && !plan.is_late(27));
+        assert_eq!(plan.timestamp(13), Some(900_000));
+        assert_eq!(RecordPlan::new(10, 3).timestamp(13), None);
     }
 }

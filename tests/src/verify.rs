@@ -44,6 +44,8 @@ pub struct OutputRecord {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The record's timestamp in ms since the epoch, when it has one.
+    pub timestamp: Option<i64>,
 }
 
 impl OutputRecord {
@@ -125,6 +127,7 @@ impl Broker {
                             .headers()
                             .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
                             .unwrap_or_default(),
+                        timestamp: message.timestamp().to_millis(),
                     });
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
@@ -355,6 +358,7 @@ pub(crate) fn numbered_record(topic: &str, partition: i32, offset: i64, key: &st
         key: Some(key.as_bytes().to_vec()),
         value: Some(format!(r#"{{"order_id":"o-{n}"}}"#).into_bytes()),
         headers: vec![],
+        timestamp: None,
     }
 }
 

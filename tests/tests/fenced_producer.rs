@@ -36,7 +36,7 @@ fn a_producer_fenced_by_a_newer_one_says_fenced_when_given_a_record() -> anyhow:
 
     let mut older = create()?;
     older.begin()?;
-    older.send(&topic, &record, None, 0)?;
+    older.send(&topic, &record, None, None, 0)?;
     older.commit(None, &mut CommitPhases::default())?;
 
     // Its init_transactions fences `older`, which does not know it yet.
@@ -49,7 +49,7 @@ fn a_producer_fenced_by_a_newer_one_says_fenced_when_given_a_record() -> anyhow:
         Ok(()) => {
             let deadline = Instant::now() + PRODUCER_FENCED;
             loop {
-                if let Err(error) = older.send(&topic, &record, None, 0) {
+                if let Err(error) = older.send(&topic, &record, None, None, 0) {
                     break error;
                 }
                 anyhow::ensure!(Instant::now() < deadline, "the fenced producer still took records after {PRODUCER_FENCED:?}");

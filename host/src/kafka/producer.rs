@@ -116,8 +116,18 @@ impl TransactionalProducer {
     /// Queues one output in the open transaction, with `opaque` coming back
     /// in its delivery report. Waits while librdkafka's queue is full; any
     /// other error is returned (nothing was queued).
-    pub fn send(&self, topic: &str, record: &OutputRecord, timestamp: Option<i64>, opaque: usize) -> KafkaResult<()> {
+    pub fn send(
+        &self,
+        topic: &str,
+        record: &OutputRecord,
+        timestamp: Option<i64>,
+        partition: Option<i32>,
+        opaque: usize,
+    ) -> KafkaResult<()> {
         let mut message = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque);
+        if let Some(partition) = partition {
+            message = message.partition(partition);
+        }
         if !record.headers.is_empty() {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
             for header in &record.headers {

@@ -23,13 +23,17 @@ use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{InputRecord, OutputRecord, OutputTopics};
 use crate::policy::RecordId;
-use crate::processor::Processor;
+use crate::processor::{Processor, TimedOutput};
 use crate::state::Changelog;
 use crate::state::changelog::encode_key;
 
 /// The delivery opaque of changelog records: no input record to blame (a
 /// refused one fails the commit, which restores the state).
 const CHANGELOG_OPAQUE: usize = usize::MAX;
+/// The delivery opaque of a timer's outputs: no input record to blame (a
+/// refused one stops the run, since the timer would fire and be refused
+/// again).
+const TIMER_OPAQUE: usize = usize::MAX - 1;
 
 /// What the transaction needs of the consumer whose offsets it commits:
 /// the group metadata they are sent with (EOS v2, KIP-447), and whether the
@@ -83,6 +87,8 @@ struct Open {
     produced: u64,
     dead_lettered: u64,
     skipped: u64,
+    /// Timer firings carried out (outputs written, or dropped by the policy).
+    timers_fired: u64,
     /// The record behind each queued output, by the delivery opaque it was
     /// sent with (an index here), so a refused output can be blamed.
     sources: Vec<Source>,
@@ -228,8 +234,15 @@ impl Transaction {
             self.recover(error, member)?;
             return Ok(false);
         }
-        self.open =
-            Some(Open { started: Instant::now(), records: 0, produced: 0, dead_lettered: 0, skipped: 0, sources: Vec::new() });
+        self.open = Some(Open {
+            started: Instant::now(),
+            records: 0,
+            produced: 0,
+            dead_lettered: 0,
+            skipped: 0,
+            timers_fired: 0,
+            sources: Vec::new(),
+        });
         Ok(true)
     }
 
@@ -244,7 +257,7 @@ impl Transaction {
             let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: false });
             for output in outputs {
                 let topic = self.settings.outputs.resolve(output).expect("the processor checked every output's topic");
-                match self.producer.send(topic, output, record.timestamp, opaque) {
+                match self.producer.send(topic, output, record.timestamp, None, opaque) {
                     Ok(()) => {}
                     Err(error) if is_permanent_produce_error(&error) => {
                         self.news.refused.push((RecordId::of(record), error.to_string()));
@@ -269,7 +282,7 @@ impl Transaction {
         let slot = self.slot(record);
         let dlq = letter.topic.as_deref().expect("a dead letter names its topic");
         let opaque = self.source(Source { partition: slot, offset: record.offset, dead_letter: true });
-        self.producer.send(dlq, letter, record.timestamp, opaque).map_err(|error| {
+        self.producer.send(dlq, letter, record.timestamp, None, opaque).map_err(|error| {
             Failure::Fatal(anyhow::anyhow!(
                 "cannot write the dead letter of {} to \"{dlq}\": {error}; check the dead-letter topic",
                 RecordId::of(record)
@@ -277,6 +290,82 @@ impl Transaction {
         })?;
         self.account(record, slot).dead_lettered += 1;
         Ok(())
+    }
+
+    /// Queues the outputs of a timer that fired (or its dead letter), each
+    /// with its timestamp and, if the plugin chose one, its partition; no
+    /// input offset moves. `false`: the producer cannot send (recovered, a
+    /// rewind is pending).
+    pub fn write_timer(
+        &mut self,
+        outputs: &[TimedOutput],
+        dead_letter: bool,
+        member: &impl GroupMember,
+    ) -> Result<bool, Failure> {
+        for output in outputs {
+            let topic = match &output.record.topic {
+                Some(topic) if dead_letter => topic.clone(),
+                _ => {
+                    self.settings.outputs.resolve(&output.record).expect("the processor checked every output's topic").to_owned()
+                }
+            };
+            let topic = topic.as_str();
+            let sent = self.producer.send(topic, &output.record, Some(output.timestamp), output.partition, TIMER_OPAQUE);
+            if let Err(error) = sent {
+                if is_permanent_produce_error(&error) {
+                    self.abandon();
+                    return Err(Failure::Fatal(anyhow::anyhow!(
+                        "Kafka refused an output of a timer for topic \"{topic}\": {error}; check the topic (and the \
+                         partition the plugin chose)"
+                    )));
+                }
+                self.recover(TxnError::Fatal(error), member)?;
+                return Ok(false);
+            }
+        }
+        let open = self.open.as_mut().expect("timer outputs are sent inside an open transaction");
+        open.timers_fired += 1;
+        if dead_letter {
+            open.dead_lettered += outputs.len() as u64;
+        } else {
+            open.produced += outputs.len() as u64;
+        }
+        Ok(true)
+    }
+
+    /// A timer fired with nothing to write (dropped under `--on-error skip`).
+    pub fn timer_dropped(&mut self) {
+        let open = self.open.as_mut().expect("timers fire inside an open transaction");
+        open.timers_fired += 1;
+    }
+
+    /// A wall-clock timer of `topic`/`partition` fires in this transaction:
+    /// the partition's offset `next` (its position) is committed with it
+    /// unless a record read moves it, so that the commit carries the group
+    /// metadata and a zombie's firing is fenced like its records.
+    pub fn fire_on(&mut self, topic: &str, partition: i32, next: i64) {
+        let index = match self.partitions.iter().position(|p| p.partition == partition && p.topic == topic) {
+            Some(index) => index,
+            None => {
+                self.partitions.push(Partition {
+                    topic: topic.to_owned(),
+                    partition,
+                    first_read: next,
+                    next: None,
+                    committed: None,
+                });
+                self.partitions.len() - 1
+            }
+        };
+        let entry = &mut self.partitions[index];
+        entry.next = Some(entry.next.map_or(next, |read| read.max(next)));
+    }
+
+    /// The offset a partition's position is known to be at without asking
+    /// the consumer: the next to commit in the open transaction, or the
+    /// last committed since the assignment.
+    pub fn known_position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partitions.iter().find(|p| p.topic == topic && p.partition == partition).and_then(|p| p.next.or(p.committed))
     }
 
     /// Accounts a skipped record's offset: committed with nothing written.
@@ -393,10 +482,12 @@ impl Transaction {
             let mut state = changelog.state.lock();
             state.transaction_committed();
             self.metrics.set_state_bytes(state.bytes());
+            self.metrics.set_timers_pending(state.timers_pending());
         }
         let open = self.open.take().expect("checked above");
         let elapsed = started.elapsed();
         self.metrics.transaction_committed(elapsed, open.produced, open.dead_lettered, open.skipped);
+        self.metrics.timers_fired(open.timers_fired);
         tracing::debug!(
             records,
             ?elapsed,
@@ -532,6 +623,12 @@ impl Transaction {
         let sources = self.discard();
         self.rewind_pending = true;
         for (opaque, error) in refused {
+            if opaque == TIMER_OPAQUE && is_permanent_produce_error(&error) {
+                return Err(Failure::Fatal(anyhow::anyhow!(
+                    "Kafka refused an output of a timer: {error}; check the output topics (their max.message.bytes, \
+                     and the partition the plugin chose)"
+                )));
+            }
             let Some(source) = sources.get(opaque) else { continue };
             let id = self.record_id(source);
             if source.dead_letter {

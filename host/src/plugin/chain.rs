@@ -10,13 +10,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::contract::{InputRecord, OutputRecord};
+use super::contract::{InputRecord, OutputRecord, TimerOutput};
 use super::engine::PluginEngine;
 use super::instance::{CallError, Plugin, Trap};
 use super::limits::SandboxLimits;
 use super::sandbox::Sandbox;
 use crate::failure::Failure;
-use crate::state::SharedState;
+use crate::state::{SharedState, Timer};
 use crate::tables::Tables;
 
 /// One plugin of a chain as configured: its file and its `init` pairs.
@@ -110,6 +110,13 @@ impl Chain {
             plugin.attach_tables(tables);
             plugins.push(plugin);
         }
+        if let Some(early) = plugins.iter().rev().skip(1).find(|plugin| plugin.has_timers()) {
+            return Err(Failure::usage(format!(
+                "plugin {} has timers (it exports timer-handler) but is not the last of the chain; put it last, so that \
+                 what its timers write is what the chain writes",
+                early.path().display()
+            )));
+        }
         let state = plugins.iter().any(Plugin::is_stateful).then(state);
         if let Some(state) = &state {
             for plugin in &mut plugins {
@@ -158,6 +165,21 @@ impl Chain {
     pub fn transform_batch(&mut self, records: &[InputRecord]) -> Result<Vec<Result<Vec<OutputRecord>, CallError>>, Trap> {
         assert!(self.takes_batches(), "transform_batch on a chain that does not take batches");
         self.links[0].transform_batch(records)
+    }
+
+    /// The names of the plugins with timers (at most the last one).
+    pub fn timer_plugins(&self) -> Vec<String> {
+        self.links.iter().filter(|link| link.plugin().has_timers()).map(|link| link.plugin().name().to_owned()).collect()
+    }
+
+    /// Fires `timer` of plugin `plugin` (one of [`Chain::timer_plugins`])
+    /// for input partition `topic`/`partition`: its outputs are what the
+    /// chain writes (the plugin is the last).
+    pub fn on_timer(&mut self, plugin: &str, topic: &str, partition: i32, timer: &Timer) -> Result<Vec<TimerOutput>, CallError> {
+        let chained = self.links.len() > 1;
+        let link =
+            self.links.iter_mut().find(|link| link.plugin().name() == plugin).expect("timers belong to a plugin of the chain");
+        link.on_timer(topic, partition, timer).map_err(|e| blame(chained, link, e))
     }
 
     /// Runs `record` through every plugin in order. Errors name the plugin

@@ -4,9 +4,13 @@
 //! allow-list that a plugin's records are checked against. The bindings are
 //! those of the `stateful-table-transformer` world, the superset of every
 //! world: a component of any of them links (one that imports no state never
-//! reaches the store, one that imports no tables never reads one).
+//! reaches the store, one that imports no tables never reads one). The
+//! `timers` import and the `timer-handler` export's types come from the
+//! `timer-transformer` world's bindings ([`timer_world`]), which share the
+//! record types with these.
 
 use super::wasi::SandboxState;
+use crate::state::{Clock, Timer};
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -17,8 +21,26 @@ wasmtime::component::bindgen!({
     imports: { "eoshost:transform/state": trappable, "eoshost:transform/tables": trappable },
 });
 
+/// The bindings of the `timer-transformer` world, for its `timers` import
+/// and the types of its `timer-handler` export (the export itself is looked
+/// up by name, as it is optional).
+pub mod timer_world {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "timer-transformer",
+        // A timer call can fail (outside a call, or past --state-max-mb).
+        imports: { "eoshost:transform/timers": trappable },
+        with: {
+            "eoshost:transform/types": super::eoshost::transform::types,
+            "eoshost:transform/log": super::eoshost::transform::log,
+            "eoshost:transform/state": super::eoshost::transform::state,
+        },
+    });
+}
+
 pub use self::eoshost::transform::log::Level;
 pub use self::eoshost::transform::types::{Error as PluginError, Header};
+pub use self::timer_world::eoshost::transform::timers::{Clock as WitClock, TimerOutput};
 
 impl self::eoshost::transform::types::Host for SandboxState {}
 
@@ -49,6 +71,43 @@ impl self::eoshost::transform::state::Host for SandboxState {
     }
 }
 
+impl self::timer_world::eoshost::transform::timers::Host for SandboxState {
+    fn schedule(&mut self, clock: WitClock, key: Vec<u8>, time: i64) -> wasmtime::Result<()> {
+        Ok(self.state()?.lock().schedule(&Timer { clock: clock.into(), key, time })?)
+    }
+
+    fn cancel(&mut self, clock: WitClock, key: Vec<u8>, time: i64) -> wasmtime::Result<()> {
+        self.state()?.lock().cancel(&Timer { clock: clock.into(), key, time })?;
+        Ok(())
+    }
+
+    fn stream_time(&mut self) -> wasmtime::Result<Option<i64>> {
+        Ok(self.state()?.lock().stream_time()?)
+    }
+
+    fn wall_clock_time(&mut self) -> wasmtime::Result<i64> {
+        Ok(self.state()?.lock().wall_clock_ms())
+    }
+}
+
+impl From<WitClock> for Clock {
+    fn from(clock: WitClock) -> Clock {
+        match clock {
+            WitClock::StreamTime => Clock::Stream,
+            WitClock::WallClock => Clock::Wall,
+        }
+    }
+}
+
+impl From<Clock> for WitClock {
+    fn from(clock: Clock) -> WitClock {
+        match clock {
+            Clock::Stream => WitClock::StreamTime,
+            Clock::Wall => WitClock::WallClock,
+        }
+    }
+}
+
 impl self::eoshost::transform::tables::Host for SandboxState {
     fn get(&mut self, table: String, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
         let tables = self.tables.as_ref().ok_or_else(|| {
@@ -62,8 +121,8 @@ impl SandboxState {
     fn state(&self) -> wasmtime::Result<&crate::state::SharedState> {
         self.state.as_ref().ok_or_else(|| {
             wasmtime::Error::msg(
-                "this plugin uses the state interface, which only the Kafka pipeline and `eoshost test` provide \
-                 (not --sink postgres or the relay)",
+                "this plugin uses the state or timers interface, which only the Kafka pipeline and `eoshost test` \
+                 provide (not --sink postgres or the relay)",
             )
         })
     }

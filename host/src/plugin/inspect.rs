@@ -25,10 +25,16 @@ pub const TABLES_IMPORT: &str = "eoshost:transform/tables@0.1.0";
 /// `batch-transformer`), and its function.
 pub const BATCH_EXPORT: &str = "eoshost:transform/batch@0.1.0";
 pub const BATCH_FUNC: &str = "transform-batch";
-/// The non-WASI imports the host provides: the log function, the state and
-/// tables interfaces, and the type-only interface a component imports to
-/// name the record types.
-const HOST_IMPORTS: [&str; 4] = ["eoshost:transform/log@0.1.0", STATE_IMPORT, TABLES_IMPORT, "eoshost:transform/types@0.1.0"];
+/// The interface a plugin with timers imports, and the one it exports, with
+/// its function (world `timer-transformer`).
+pub const TIMERS_IMPORT: &str = "eoshost:transform/timers@0.1.0";
+pub const TIMER_EXPORT: &str = "eoshost:transform/timer-handler@0.1.0";
+pub const TIMER_FUNC: &str = "on-timer";
+/// The non-WASI imports the host provides: the log function, the state,
+/// tables and timers interfaces, and the type-only interface a component
+/// imports to name the record types.
+const HOST_IMPORTS: [&str; 5] =
+    ["eoshost:transform/log@0.1.0", STATE_IMPORT, TABLES_IMPORT, TIMERS_IMPORT, "eoshost:transform/types@0.1.0"];
 /// Exports the world requires.
 const REQUIRED_EXPORTS: [&str; 2] = ["init", "transform"];
 
@@ -90,6 +96,12 @@ impl WorldReport {
         if self.exports.iter().any(|(name, _)| name == BATCH_EXPORT) {
             let _ =
                 writeln!(out, "batch:  exports {BATCH_EXPORT} (takes records in batches when it runs alone and keeps no state)");
+        }
+        if self.exports.iter().any(|(name, _)| name == TIMER_EXPORT) {
+            let _ = writeln!(
+                out,
+                "timers: exports {TIMER_EXPORT} (keeps timers with its state: needs a changelog topic, --state-topic)"
+            );
         }
         if self.imports.iter().any(|(name, _)| name == TABLES_IMPORT) {
             let _ = writeln!(out, "tables: imports {TABLES_IMPORT} (reads tables: give each with --table NAME=TOPIC)");

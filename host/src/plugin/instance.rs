@@ -12,12 +12,13 @@ use wasmtime::{Store, Trap as WasmTrap};
 use super::cache::{self, CodeOrigin};
 use super::contract::{
     InputRecord, OutputRecord, PluginError, StatefulTableTransformer as Transformer,
-    StatefulTableTransformerPre as TransformerPre,
+    StatefulTableTransformerPre as TransformerPre, TimerOutput, WitClock, timer_world,
 };
 use super::engine::PluginEngine;
-use super::inspect::{BATCH_EXPORT, BATCH_FUNC, STATE_IMPORT, TABLES_IMPORT, describe};
+use super::inspect::{BATCH_EXPORT, BATCH_FUNC, STATE_IMPORT, TABLES_IMPORT, TIMER_EXPORT, TIMER_FUNC, TIMERS_IMPORT, describe};
 use super::wasi::SandboxState;
 use crate::state::SharedState;
+use crate::state::Timer;
 use crate::tables::Tables;
 
 /// Longest line of plugin output copied into the host's log.
@@ -53,6 +54,8 @@ pub enum LoadError {
 type BatchResults = Vec<Result<Vec<OutputRecord>, PluginError>>;
 /// The typed `transform-batch`: the batch's records in, a result each out.
 type BatchFunc<'a> = wasmtime::component::TypedFunc<(&'a [InputRecord],), (BatchResults,)>;
+/// The typed `on-timer`: the timer's clock, key and time in, its outputs out.
+type TimerFunc<'a> = wasmtime::component::TypedFunc<(WitClock, &'a [u8], i64), (Result<Vec<TimerOutput>, PluginError>,)>;
 
 /// How a call ended abnormally. Labels are the `kind` of
 /// `eoshost_plugin_traps_total`.
@@ -127,6 +130,9 @@ pub struct Plugin {
     /// `transform-batch` of the `batch` export, if the component has it
     /// (world `batch-transformer`).
     batch: Option<ComponentExportIndex>,
+    /// `on-timer` of the `timer-handler` export, if the component has it
+    /// (world `timer-transformer`).
+    on_timer: Option<ComponentExportIndex>,
 }
 
 /// What kind of file a path holds, from its first eight bytes.
@@ -144,6 +150,7 @@ fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<SandboxState>> {
     let mut linker = Linker::new(engine.engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     Transformer::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |state| state)?;
+    timer_world::eoshost::transform::timers::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 
@@ -177,11 +184,16 @@ impl Plugin {
         let (component, code_origin) = read_component(engine, path)?;
         let pre = link(engine, path, &component)?;
         let imports = describe(engine.engine(), &component).imports;
-        let stateful = imports.iter().any(|(name, _)| name == STATE_IMPORT);
         let reads_tables = imports.iter().any(|(name, _)| name == TABLES_IMPORT);
         let batch = component
             .get_export_index(None, BATCH_EXPORT)
             .and_then(|interface| component.get_export_index(Some(&interface), BATCH_FUNC));
+        let on_timer = component
+            .get_export_index(None, TIMER_EXPORT)
+            .and_then(|interface| component.get_export_index(Some(&interface), TIMER_FUNC));
+        // Timers are kept with the state: a plugin with timers needs the
+        // store and the changelog even if it calls no state function.
+        let stateful = on_timer.is_some() || imports.iter().any(|(name, _)| name == STATE_IMPORT || name == TIMERS_IMPORT);
         let name: Arc<str> = path.file_stem().map_or("plugin".into(), |s| s.to_string_lossy().into());
         // Init runs without a store or tables: state and table calls there trap.
         let plugin = Plugin {
@@ -196,6 +208,7 @@ impl Plugin {
             reads_tables,
             tables: None,
             batch,
+            on_timer,
         };
         match plugin.instantiate() {
             Ok(instance) => {
@@ -207,6 +220,15 @@ impl Plugin {
                                 .context(format!("{BATCH_EXPORT} exports {BATCH_FUNC} with the wrong type")),
                         }
                     })?;
+                }
+                if let Some(func) = instance.on_timer {
+                    func.typed::<(WitClock, &[u8], i64), (Result<Vec<TimerOutput>, PluginError>,)>(&instance.store).map_err(
+                        |reason| LoadError::WrongWorld {
+                            path: path.into(),
+                            reason: anyhow::Error::from(reason)
+                                .context(format!("{TIMER_EXPORT} exports {TIMER_FUNC} with the wrong type")),
+                        },
+                    )?;
                 }
                 Ok(plugin)
             }
@@ -224,8 +246,9 @@ impl Plugin {
         &self.path
     }
 
-    /// Whether the component imports the `state` interface (world
-    /// `stateful-transformer`): it then needs a store and a changelog.
+    /// Whether the component imports the `state` or `timers` interface or
+    /// exports `timer-handler` (worlds `stateful-transformer`,
+    /// `timer-transformer`): it then needs a store and a changelog.
     pub fn is_stateful(&self) -> bool {
         self.stateful
     }
@@ -259,6 +282,11 @@ impl Plugin {
         self.batch.is_some()
     }
 
+    /// Whether the component exports `on-timer` (world `timer-transformer`).
+    pub fn has_timers(&self) -> bool {
+        self.on_timer.is_some()
+    }
+
     /// The store this plugin's state calls reach, if it is stateful.
     pub fn state(&self) -> Option<&SharedState> {
         self.state.as_ref()
@@ -287,13 +315,15 @@ impl Plugin {
             let bindings = Transformer::new(&mut store, &instance)?;
             let batch =
                 self.batch.map(|index| instance.get_func(&mut store, index).expect("the component exports transform-batch"));
-            Ok((bindings, batch))
+            let on_timer =
+                self.on_timer.map(|index| instance.get_func(&mut store, index).expect("the component exports on-timer"));
+            Ok((bindings, batch, on_timer))
         });
-        let (bindings, batch) = match made {
+        let (bindings, batch, on_timer) = match made {
             Ok(made) => made,
             Err(error) => return Err(InstantiateError::Trap(classify(&error, &store))),
         };
-        let mut instance = PluginInstance { store, bindings, batch, deadline_ticks: limits.deadline_ticks() };
+        let mut instance = PluginInstance { store, bindings, batch, on_timer, deadline_ticks: limits.deadline_ticks() };
         instance.store.set_epoch_deadline(instance.deadline_ticks);
         let outcome = instance.bindings.call_init(&mut instance.store, &self.config);
         let result = match outcome {
@@ -322,6 +352,8 @@ pub struct PluginInstance {
     bindings: Transformer,
     /// `transform-batch`, if the plugin exports it (its type checked at load).
     batch: Option<Func>,
+    /// `on-timer`, if the plugin exports it (its type checked at load).
+    on_timer: Option<Func>,
     deadline_ticks: u64,
 }
 
@@ -346,9 +378,9 @@ impl PluginInstance {
         let func = self.batch.expect("transform_batch is called only on a plugin that takes batches");
         let typed: BatchFunc<'_> = func.typed(&self.store).map_err(|error| classify(&error, &self.store))?;
         self.store.set_epoch_deadline(self.deadline_ticks);
-        let outcome = typed.call(&mut self.store, (records,));
+        let outcome = typed.call(&mut self.store, (records,)).map_err(|error| classify(&error, &self.store));
         self.forward_output();
-        let (results,) = outcome.map_err(|error| classify(&error, &self.store))?;
+        let (results,) = outcome?;
         if results.len() != records.len() {
             return Err(Trap {
                 kind: TrapKind::Other,
@@ -359,6 +391,23 @@ impl PluginInstance {
             .into_iter()
             .map(|result| result.map_err(|PluginError::Rejected(reason)| CallError::Rejected(reason)))
             .collect())
+    }
+
+    /// Calls `on-timer` for `timer`: its outputs, or why it failed.
+    pub(super) fn on_timer(&mut self, timer: &Timer) -> Result<Vec<TimerOutput>, CallError> {
+        let func = self.on_timer.expect("on_timer is called only on a plugin with timers");
+        let typed: TimerFunc<'_> = func.typed(&self.store).map_err(|error| classify(&error, &self.store))?;
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let outcome = typed.call(&mut self.store, (timer.clock.into(), &timer.key, timer.time));
+        // Classified before the output is forwarded: a trap's message ends
+        // with what the plugin printed last.
+        let result = match outcome {
+            Ok((Ok(outputs),)) => Ok(outputs),
+            Ok((Err(PluginError::Rejected(reason)),)) => Err(CallError::Rejected(reason)),
+            Err(error) => Err(CallError::Trap(classify(&error, &self.store))),
+        };
+        self.forward_output();
+        result
     }
 
     /// Sends what the plugin printed during the call to the host's log.

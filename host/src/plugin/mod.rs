@@ -17,7 +17,7 @@ mod wasi;
 
 pub use cache::CodeOrigin;
 pub use chain::{Chain, PluginSpec, assign_config, chain_paths};
-pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics};
+pub use contract::{ForbiddenTopic, Header, InputRecord, OutputRecord, OutputTopics, TimerOutput};
 pub use engine::PluginEngine;
 pub use inspect::{WORLD, WorldReport, inspect};
 pub use instance::{CallError, InstantiateError, LoadError, Plugin, PluginInstance, Trap, TrapKind};

@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use super::contract::{InputRecord, OutputRecord};
+use super::contract::{InputRecord, OutputRecord, TimerOutput};
 use super::instance::{CallError, InstantiateError, Plugin, PluginInstance, Trap, TrapKind};
+use crate::state::Timer;
 
 /// The live instance of a plugin, replaced after every trap.
 pub struct Sandbox {
@@ -78,6 +79,26 @@ impl Sandbox {
         let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
         let outcome = instance.transform_batch(records);
         if outcome.is_err() {
+            self.live = None;
+        }
+        outcome
+    }
+
+    /// Calls `on-timer` for `timer` of input partition `topic`/`partition`
+    /// on the live instance (making one if needed); its state and timer
+    /// calls reach that partition's tables. After a trap the instance is
+    /// dropped, as for [`Sandbox::transform`].
+    pub fn on_timer(&mut self, topic: &str, partition: i32, timer: &Timer) -> Result<Vec<TimerOutput>, CallError> {
+        self.ensure_instance()?;
+        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
+        if let Some(state) = self.plugin.state() {
+            state.lock().enter(topic, partition, self.plugin.name());
+        }
+        let outcome = instance.on_timer(timer);
+        if let Some(state) = self.plugin.state() {
+            state.lock().leave();
+        }
+        if let Err(CallError::Trap(_)) = &outcome {
             self.live = None;
         }
         outcome

@@ -115,7 +115,7 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
                 host.load_plugins(&specs, SandboxLimits::default(), || SharedState::new(0), &Tables::default())?;
             if state.is_some() {
                 return Err(Failure::usage(format!(
-                    "{} imports the state interface, which the relay does not provide; use a stateless plugin",
+                    "{} keeps state or timers (it imports state or timers), which the relay does not provide; use a stateless plugin",
                     path.display()
                 )));
             }
@@ -330,7 +330,7 @@ impl Relay {
         // Inside a transaction a refused record makes the commit fail; why
         // it was refused is read after the abort.
         for (topic, record) in records {
-            self.producer.send(topic, record, None, 0).map_err(TxnError::from_refused_send)?;
+            self.producer.send(topic, record, None, None, 0).map_err(TxnError::from_refused_send)?;
         }
         let value = checkpoint::encode(&self.table, next);
         self.producer

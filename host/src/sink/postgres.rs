@@ -109,7 +109,7 @@ impl PostgresSinkLoop {
         let (chain, state) = host.load_plugins(&config.chain, config.limits, state, &tables)?;
         if state.is_some() {
             return Err(Failure::usage(format!(
-                "{} imports the state interface, which only the Kafka sink keeps exactly once (its changelog is a Kafka \
+                "{} keeps state or timers (it imports state or timers), which only the Kafka sink keeps exactly once (its changelog is a Kafka \
                  topic); run it without --sink postgres",
                 config.plugin.display()
             )));

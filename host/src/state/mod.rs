@@ -1,7 +1,8 @@
 //! Exactly-once state for stateful plugins (the `state` interface of
 //! `wit/transform.wit`): the in-memory store and its undo logs (`store`),
 //! the changelog topic's key format, creation and checks (`changelog`), and
-//! the restore of a partition's state on assignment (`restore`).
+//! the restore of a partition's state on assignment (`restore`), and how
+//! plugins' timers are kept among it (`timers`).
 //!
 //! The writes of a transaction go to the compacted changelog topic inside
 //! the same Kafka transaction as its outputs and input offsets
@@ -12,11 +13,13 @@
 pub mod changelog;
 pub mod restore;
 mod store;
+pub mod timers;
 
 use std::time::Duration;
 
 pub use changelog::Changelog;
 pub use store::{Scope, SharedState, StateError, StateStore};
+pub use timers::{Clock, Timer};
 
 /// How much longer than `transaction.timeout.ms` a restore waits for a
 /// changelog partition that an open transaction blocks (the broker's abort

@@ -49,6 +49,10 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * wrong: a timeout, or the contender exiting early unless
  * --contender-may-exit 1). Then it waits for the contender to exit and
  * deletes the output topic and --delete-group.
+ *
+ * A job with --input-topic is timed by the contender's committed input
+ * offsets instead, its output checked as a windowed count's ({@link
+ * CommittedCount}).
  */
 final class Counter {
     private Counter() {}
@@ -56,7 +60,7 @@ final class Counter {
     /** One count (the `count` command). */
     static int run(Args args) throws Exception {
         try (Admin admin = admin(args.get("bootstrap"))) {
-            return count(admin, args);
+            return args.get("input-topic", null) == null ? count(admin, args) : CommittedCount.count(admin, args);
         }
     }
 
@@ -75,7 +79,9 @@ final class Counter {
                 }
                 Args job = base.with(line.trim().split("\\s+"));
                 try {
-                    failed += count(admin, job) == 0 ? 0 : 1;
+                    int status = job.get("input-topic", null) == null ? count(admin, job)
+                            : CommittedCount.count(admin, job);
+                    failed += status == 0 ? 0 : 1;
                 } catch (Exception e) {
                     failed++;
                     System.err.println("count: job failed: " + e);
@@ -109,18 +115,9 @@ final class Counter {
         long windowCap = TimeUnit.SECONDS.toNanos(args.getLong("max-seconds", 3600));
 
         createTopic(admin, topic, partitions);
-        var consumerConfig = Clients.consumer(bootstrap);
-        consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        // Small waits so a commit is seen within milliseconds; large polls so
-        // the counter never becomes the bottleneck.
-        consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
-        consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50_000);
-        consumerConfig.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
-        consumerConfig.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
-
         String status;
         Window window = new Window(latencyMark != null ? (int) expected : 0, pidFile, brokerPidFile);
-        try (var consumer = new KafkaConsumer<byte[], byte[]>(consumerConfig)) {
+        try (var consumer = new KafkaConsumer<byte[], byte[]>(outputConsumer(bootstrap))) {
             List<TopicPartition> assigned = awaitPartitions(consumer, topic, partitions);
             consumer.assign(assigned);
             consumer.seekToBeginning(assigned);
@@ -164,6 +161,19 @@ final class Counter {
         awaitExit(pidFile);
         cleanup(admin, topic, args.get("delete-group", null));
         return status.equals("ok") ? 0 : 1;
+    }
+
+    /** The settings of the consumer that reads a contender's output: read_committed. */
+    static Properties outputConsumer(String bootstrap) {
+        var consumerConfig = Clients.consumer(bootstrap);
+        consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // Small waits so a commit is seen within milliseconds; large polls so
+        // the counter never becomes the bottleneck.
+        consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
+        consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50_000);
+        consumerConfig.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
+        consumerConfig.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
+        return consumerConfig;
     }
 
     /** What was seen between the first committed output and the last. */
@@ -261,13 +271,13 @@ final class Counter {
     }
 
     /** Written whole and renamed, so scripts/bench never reads half a file. */
-    private static void writeLines(Path result, List<String> lines) throws java.io.IOException {
+    static void writeLines(Path result, List<String> lines) throws java.io.IOException {
         Path partial = result.resolveSibling(result.getFileName() + ".part");
         Files.write(partial, lines);
         Files.move(partial, result, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static void createTopic(Admin admin, String topic, int partitions) throws Exception {
+    static void createTopic(Admin admin, String topic, int partitions) throws Exception {
         try {
             admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.empty())))
                     .all().get(30, TimeUnit.SECONDS);
@@ -278,7 +288,7 @@ final class Counter {
         }
     }
 
-    private static List<TopicPartition> awaitPartitions(KafkaConsumer<byte[], byte[]> consumer, String topic,
+    static List<TopicPartition> awaitPartitions(KafkaConsumer<byte[], byte[]> consumer, String topic,
             int partitions) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
@@ -295,14 +305,14 @@ final class Counter {
     }
 
     /** The contender is stopped by scripts/bench once the result is written. */
-    private static void awaitExit(Path pidFile) throws InterruptedException {
+    static void awaitExit(Path pidFile) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (ProcCpu.ticks(pidFile) >= 0 && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
     }
 
-    private static void cleanup(Admin admin, String topic, String group) {
+    static void cleanup(Admin admin, String topic, String group) {
         try {
             admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
             if (group != null) {

@@ -15,13 +15,18 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupState;
 
 /**
- * Writes the orders (see {@link Orders}) every contender reads, or with
- * --data customers the join case's table (see {@link Customers}). Two modes:
- * preload (--records N, as fast as the broker takes them, before a contender
- * starts) and paced (--rate R for --warmup-seconds W and then --seconds S,
- * while a contender runs, for the latency figures). A record's timestamp is
- * set by the producer when it is sent; in paced mode the wall-clock time at
- * which the measured part starts is written to --mark-file.
+ * Writes the orders (see {@link Orders}) every contender reads, with
+ * --data customers the join case's table (see {@link Customers}), or with
+ * --data windows the windows case's keyed, timestamped input (see {@link
+ * WindowInput}). Two modes: preload (--records N, as fast as the broker takes
+ * them, before a contender starts) and paced (--rate R for --warmup-seconds W
+ * and then --seconds S, while a contender runs, for the latency figures;
+ * orders and customers only). A record's timestamp is set by the producer
+ * when it is sent, except for the windows input, whose partition and
+ * timestamp the loader sets itself and whose expected output (closed windows,
+ * the records they count) it writes to --expect-file as outputs=N and sum=M;
+ * in paced mode the wall-clock time at which the measured part starts is
+ * written to --mark-file.
  */
 final class Loader {
     private Loader() {}
@@ -31,13 +36,21 @@ final class Loader {
         byte[] of(long index, int size);
     }
 
-    /** What load can write: its records' keys and values, and the least value size they fit in. */
-    private record Data(String noun, LongFunction<byte[]> keys, Values values, int minSize) {
+    /**
+     * What load can write: its records' keys and values, the least value size
+     * they fit in, and whether the loader places them itself (partition and
+     * event time, the windows input) or leaves that to the producer.
+     */
+    private record Data(String noun, LongFunction<byte[]> keys, Values values, int minSize, boolean placed) {
         static Data named(String name) {
             return switch (name) {
-                case "orders" -> new Data("order", Orders::key, Orders::value, Orders.minSize());
-                case "customers" -> new Data("customer", Customers::key, Customers::value, Customers.minSize());
-                default -> throw new Args.UsageException("--data is orders or customers, not '" + name + "'");
+                case "orders" -> new Data("order", Orders::key, Orders::value, Orders.minSize(), false);
+                case "customers" ->
+                        new Data("customer", Customers::key, Customers::value, Customers.minSize(), false);
+                case "windows" ->
+                        new Data("record", WindowInput::key, WindowInput::value, WindowInput.minSize(), true);
+                default -> throw new Args.UsageException(
+                        "--data is orders, customers or windows, not '" + name + "'");
             };
         }
     }
@@ -58,12 +71,23 @@ final class Loader {
             config.put(ProducerConfig.BATCH_SIZE_CONFIG, 262_144);
             try (var producer = new KafkaProducer<byte[], byte[]>(config)) {
                 sent = args.getLong("records");
+                WindowInput.Layout layout = data.placed()
+                        ? WindowInput.layout(sent, producer.partitionsFor(topic).size(), System.currentTimeMillis())
+                        : null;
                 for (long i = 0; i < sent && failure.get() == null; i++) {
-                    producer.send(new ProducerRecord<>(topic, data.keys().apply(i), data.values().of(i, size)),
-                            (metadata, error) -> failure.compareAndSet(null, error));
+                    byte[] key = data.keys().apply(i);
+                    byte[] value = data.values().of(i, size);
+                    var record = layout == null ? new ProducerRecord<>(topic, key, value)
+                            : new ProducerRecord<>(topic, layout.partition(i), layout.timestamp(i), key, value);
+                    producer.send(record, (metadata, error) -> failure.compareAndSet(null, error));
                 }
                 producer.flush();
+                if (layout != null && failure.get() == null) {
+                    expect(args, layout);
+                }
             }
+        } else if (data.placed()) {
+            throw new Args.UsageException("--data windows is preloaded only (--records), not paced");
         } else {
             sent = paced(args, config, topic, size, data, failure);
         }
@@ -73,6 +97,18 @@ final class Loader {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.err.printf("load: %d records of %d B into %s in %.1f s%n", sent, size, topic, seconds);
+    }
+
+    /** Says what a correct windowed count of this input writes, and writes it to --expect-file. */
+    private static void expect(Args args, WindowInput.Layout layout) throws java.io.IOException {
+        WindowInput.Expected expected = layout.expected();
+        System.err.printf("load: %d keys over %d partitions, timestamps from %d, one second per %d records: "
+                + "%d windows of %d ms close, counting %d records%n", WindowInput.KEYS, layout.partitions(),
+                layout.base(), WindowInput.KEYS, expected.windows(), WindowInput.WINDOW_MS, expected.records());
+        String file = args.get("expect-file", null);
+        if (file != null) {
+            Files.writeString(Path.of(file), "outputs=" + expected.windows() + "\nsum=" + expected.records() + "\n");
+        }
     }
 
     private static long paced(Args args, java.util.Properties config, String topic, int size, Data data,

@@ -15,12 +15,16 @@ public final class Main {
             "contenders (run until SIGTERM):",
             "  kstreams       Kafka Streams exactly_once_v2, mapValues identity (--threads N)",
             "  kstreams-join  the same, each order joined with its customer from --table (a GlobalKTable)",
+            "  kstreams-windows  the same, a count per key in 10 s windows, final results only (suppress)",
             "  eos-processor  the guide's exactly-once processor: one transaction per poll()",
             "  alo-copy       at-least-once consume -> produce, offsets committed every --commit-ms",
             "tools:",
             "  load           write --records orders of --size bytes (or --rate R for --seconds S);",
-            "                 --data customers: the join's table instead (keys c00000..c99999)",
-            "  count          count a topic back with read_committed; rate, CPU/record, latency",
+            "                 --data customers: the join's table instead (keys c00000..c99999);",
+            "                 --data windows: 1,000 keys, 1 s of event time per 1,000 records",
+            "                 (--expect-file F: the windows and count sum a correct count writes)",
+            "  count          count a topic back with read_committed; rate, CPU/record, latency;",
+            "                 with --input-topic, timed by --group's committed input offsets instead",
             "  count-serve    the same for one job per stdin line (the options of one count)",
             "  admin          create TOPIC:PARTITIONS... [--topic-config K=V,...] | delete-prefix PREFIX");
 
@@ -34,6 +38,7 @@ public final class Main {
             switch (argv[0]) {
                 case "kstreams" -> StreamsMap.run(args);
                 case "kstreams-join" -> GlobalJoin.run(args);
+                case "kstreams-windows" -> StreamsWindowCount.run(args);
                 case "eos-processor" -> GuideProcessor.run(args);
                 case "alo-copy" -> AtLeastOnceCopy.run(args);
                 case "load" -> Loader.run(args);

@@ -11,6 +11,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 
@@ -47,10 +48,15 @@ final class StreamsApp {
         Path stateDir = Files.createTempDirectory("eoshost-bench-kstreams-");
         config.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
 
-        KafkaStreams streams = new KafkaStreams(builder.build(), config);
+        Topology topology = builder.build();
+        KafkaStreams streams = new KafkaStreams(topology, config);
         CountDownLatch ended = new CountDownLatch(1);
         GlobalLoad globalLoad = new GlobalLoad();
-        streams.setGlobalStateRestoreListener(globalLoad);
+        // The listener hears every store's restore, a local store's changelog
+        // too: only a topology with global tables has a table load to report.
+        if (!topology.describe().globalStores().isEmpty()) {
+            streams.setGlobalStateRestoreListener(globalLoad);
+        }
         streams.setStateListener((now, before) -> {
             if (now == KafkaStreams.State.RUNNING) {
                 globalLoad.report();
