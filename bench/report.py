@@ -2,7 +2,8 @@
 """Summary of one scripts/bench run: medians per contender and case, the
 ratio lines (printed last), and in the full run the markdown table
 bench/results/latest.md (with --join alone: bench/results/join.md; with
---windows alone: bench/results/windows.md).
+--windows alone: bench/results/windows.md; with --sink alone:
+bench/results/sink.md).
 
 Input: the runs file scripts/bench writes, one tab-separated line per run:
 kind name partitions size round rate cpu_us broker_cpu_us p50_ms p99_ms
@@ -11,7 +12,9 @@ apply; for a latency run, rate is the input rate it was fed at); the table loads
 case's runs, one line per run: name round records bytes seconds (from the
 contender's "table loaded" line; "-" where it did not say); and the output
 checks of the windows case's runs, one line per run: name round outputs
-expected_outputs count_sum expected_sum duplicates malformed.
+expected_outputs count_sum expected_sum duplicates malformed; and the sink
+case's, one line per run: name round postgres_us rows expected_rows
+amount_sum expected_amount_sum digest_match.
 """
 
 import argparse
@@ -38,6 +41,9 @@ DESCRIPTIONS = {
     "eoshost-window-count": "eoshost + window-count.wasm, 10 s windows",
     "kstreams-windows-1": "Kafka Streams exactly_once_v2, windowed count + suppress, 1 thread",
     "kstreams-windows-2": "Kafka Streams exactly_once_v2, windowed count + suppress, 2 threads",
+    "eoshost-sink": "eoshost --sink postgres, upsert (exactly once)",
+    "connect-jdbc-1": "Kafka Connect, Debezium JDBC sink, upsert (at least once), 1 task",
+    "connect-jdbc-2": "Kafka Connect, Debezium JDBC sink, upsert (at least once), 2 tasks",
 }
 ORDER = list(DESCRIPTIONS)
 # The copy cases' value sizes (any partition count).
@@ -52,6 +58,10 @@ JOIN_SIZE = 200
 # counted per input record.
 WINDOWERS = ("eoshost-window-count", "kstreams-windows-1", "kstreams-windows-2")
 WINDOWS_SIZE = 64
+# The sink case's contenders: 6 partitions, updates of SINK_SIZE bytes upserted into PostgreSQL,
+# counted per input record (row written).
+SINKERS = ("eoshost-sink", "connect-jdbc-1", "connect-jdbc-2")
+SINK_SIZE = 200
 
 
 def number(text):
@@ -124,6 +134,9 @@ class Table:
     def has_windows(self):
         return any(key[0] == "throughput" and key[1] in WINDOWERS for key in self.groups)
 
+    def has_sink(self):
+        return any(key[0] == "throughput" and key[1] in SINKERS for key in self.groups)
+
     def ratios(self):
         """The copy cases' four lines, the orders case's, the join case's, then the windows case's
         (of the cases that ran)."""
@@ -147,6 +160,10 @@ class Table:
             ours = self.median("throughput", "eoshost-window-count", 6, WINDOWS_SIZE, "rate")
             theirs = self.kstreams(6, WINDOWS_SIZE, ("kstreams-windows-1", "kstreams-windows-2"))[1]
             lines.append(f"ratio eoshost-windows/kstreams-windows size={WINDOWS_SIZE} {ratio(ours, theirs)}")
+        if self.has_sink():
+            ours = self.median("throughput", "eoshost-sink", 6, SINK_SIZE, "rate")
+            theirs = self.kstreams(6, SINK_SIZE, ("connect-jdbc-1", "connect-jdbc-2"))[1]
+            lines.append(f"ratio eoshost-sink/connect-jdbc size={SINK_SIZE} {ratio(ours, theirs)}")
         return lines
 
 
@@ -234,6 +251,54 @@ class WindowChecks:
         return out
 
 
+class SinkChecks:
+    """The sink case's runs as the counter saw them: PostgreSQL's CPU per row, and the table
+    checked against the loader's (rows, the sum of amount_cents, a digest of every row)."""
+
+    FIELDS = ["name", "round", "postgres", "rows", "expected_rows", "amount_sum", "expected_amount_sum",
+              "digest_match"]
+
+    def __init__(self, path):
+        self.runs = []
+        if not path:
+            return
+        with open(path) as lines:
+            for line in lines:
+                values = line.rstrip("\n").split("\t")
+                if len(values) == len(self.FIELDS):
+                    self.runs.append(dict(zip(self.FIELDS, values)))
+
+    @staticmethod
+    def right(run):
+        return (run["rows"] == run["expected_rows"] and run["amount_sum"] == run["expected_amount_sum"]
+                and run["digest_match"] == "1")
+
+    def postgres(self, name, table):
+        """PostgreSQL's median µs per row over NAME's runs that count."""
+        counted = {run["round"] for run in table.runs("throughput", name, 6, SINK_SIZE) if ok(run)}
+        values = [number(run["postgres"]) for run in self.runs if run["name"] == name and run["round"] in counted]
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    def line(self, table):
+        """eoshost's rows/s and PostgreSQL's share, the figures the issue asks for."""
+        rate = table.median("throughput", "eoshost-sink", 6, SINK_SIZE, "rate")
+        own = table.median("throughput", "eoshost-sink", 6, SINK_SIZE, "cpu")
+        pg = self.postgres("eoshost-sink", table)
+        share = f" ({pg / (pg + own) * 100:.0f}% of eoshost + PostgreSQL's CPU)" if pg is not None and own else ""
+        return (f"sink eoshost-sink size={SINK_SIZE} {fmt(rate).replace(',', '') if rate else 'n/a'} rows/s, "
+                f"PostgreSQL {fmt(pg, 2) if pg is not None else 'n/a'} µs/row{share}")
+
+    def lines(self):
+        out = []
+        for run in self.runs:
+            out.append(f"  {run['name']:<15} round {run['round']}: {run['rows']} of {run['expected_rows']} rows, "
+                       f"amount_cents summing to {run['amount_sum']} of {run['expected_amount_sum']}, digest "
+                       f"{'equal' if run['digest_match'] == '1' else 'DIFFERENT' if run['digest_match'] == '0' else '-'}"
+                       f"{'' if self.right(run) else '  MISMATCH (or not checked)'}")
+        return out
+
+
 def fmt(value, digits=0, unit=""):
     if value is None:
         return "—"
@@ -250,6 +315,8 @@ def text_summary(table, partitions_list, rounds, customers):
                   JOIN_SIZE, JOINERS))
     cases.append((f"windows, 6 partitions, {WINDOWS_SIZE} B, 1,000 keys, 10 s windows, per input record", 6,
                   WINDOWS_SIZE, WINDOWERS))
+    cases.append((f"sink, 6 partitions, {SINK_SIZE} B updates of 100,000 orders upserted into PostgreSQL, "
+                  "records/s = rows/s", 6, SINK_SIZE, SINKERS))
     for heading, partitions, size, contenders in cases:
         names = [n for n in ORDER if n in contenders and table.runs("throughput", n, partitions, size)]
         if not names:
@@ -370,6 +437,74 @@ def windows_section(table, checks, records):
     return md
 
 
+def sink_section(table, sinks, records):
+    """The sink case: rows/s and CPU per row (the contender's, PostgreSQL's, the broker's), and the checks."""
+    md = ["## Sink: ratio and eoshost's figure (Kafka Connect at its better task count)", ""]
+    md.append(f"    {sinks.line(table)}")
+    md.extend(f"    {line}" for line in table.ratios() if line.startswith("ratio eoshost-sink/"))
+    md.append("")
+    md.append(f"## Sink into PostgreSQL, 6 partitions ({records:,} updates of {SINK_SIZE} B of 100,000 orders, "
+              "upserted into a table of five columns)")
+    md.append("")
+    md.append("Rows/s are input records per second (one upsert each) from the first moment the contender's group "
+              "has committed input offsets to the moment they reach the input's end (asked every 50 ms): eoshost's "
+              "in `eoshost_offsets`, committed in the database transaction that writes the rows; Connect's in "
+              "Kafka, committed every second (`offset.flush.interval.ms=1000`) for what the connector has "
+              "flushed. CPU over the same window, per row: the contender's process, PostgreSQL's (the postmaster "
+              "and all of its backends) and the broker's. Both read the same topic, the same bytes.")
+    md.append("")
+    md.append("| contender | rows/s | CPU µs/row | PostgreSQL µs/row | contender + PostgreSQL µs/row | "
+              "PostgreSQL's share | broker µs/row | eoshost commit p50/p99 ms | peak RSS MiB |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    for name in SINKERS:
+        if not table.runs("throughput", name, 6, SINK_SIZE):
+            continue
+        own = table.median("throughput", name, 6, SINK_SIZE, "cpu")
+        pg = sinks.postgres(name, table)
+        both = own + pg if own is not None and pg is not None else None
+        c50 = table.median("throughput", name, 6, SINK_SIZE, "c50")
+        c99 = table.median("throughput", name, 6, SINK_SIZE, "c99")
+        md.append("| " + " | ".join([
+            DESCRIPTIONS[name], fmt(table.median("throughput", name, 6, SINK_SIZE, "rate")), fmt(own, 2),
+            fmt(pg, 2), fmt(both, 2), fmt(pg / both * 100 if both else None, 0, "%"),
+            fmt(table.median("throughput", name, 6, SINK_SIZE, "broker"), 2),
+            f"{fmt(c50, 1)} / {fmt(c99, 1)}" if c50 is not None else "—",
+            fmt(table.median("throughput", name, 6, SINK_SIZE, "rss"))]) + " |")
+    md.append("")
+    if sinks.runs:
+        md.append("The table of every run, checked once the input was committed: rows, the sum of amount_cents, "
+                  "and a digest of every row (each order's last update) against the loader's.")
+        md.append("")
+        md.append("| contender | round | PostgreSQL µs/row | rows | expected | amount_cents sum | expected | "
+                  "digest equal |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for run in sinks.runs:
+            md.append("| " + " | ".join(run[f] or "—" for f in SinkChecks.FIELDS) + " |")
+        md.append("")
+    return md
+
+
+def sink_markdown(table, loads, sinks, machine, records, rounds):
+    """bench/results/sink.md: scripts/bench --sink."""
+    md = ["# scripts/bench --sink: eoshost's PostgreSQL sink against Kafka Connect's JDBC sink", ""]
+    md.append(f"Written by `scripts/bench --sink`. Every contender read the same {records['sink']:,} preloaded "
+              f"updates of {SINK_SIZE} B (JSON objects of five fields) of 100,000 orders over 6 partitions and "
+              "upserted them on order_id into a fresh table of its own, `(order_id text primary key, customer_id "
+              "text, amount_cents bigint, status text, updated_at timestamptz)`: eoshost's sink (`--sink postgres "
+              "--columns auto --write upsert --key-columns order_id`, identity plugin, exactly once: the offsets "
+              "in the same database transaction, every 100 ms) and Kafka Connect 4.4.0 in standalone mode with "
+              "Debezium's JDBC sink connector 3.3.1.Final (`insert.mode=upsert`, `primary.key.mode=record_value`, "
+              "at least once; 1 and 2 tasks). Medians of "
+              f"{rounds} rounds. The two cores are shared with the broker, PostgreSQL, the counter and whatever "
+              "else runs on the machine, so figures move from run to run; compare ratios within one run. See "
+              "bench/README.md.")
+    md.append("")
+    md.extend(machine_section(machine))
+    md.extend(sink_section(table, sinks, records["sink"]))
+    md.extend(every_run_section(table, loads))
+    return "\n".join(md)
+
+
 def every_run_section(table, loads):
     md = ["## Every run", ""]
     md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | broker µs/rec | p50 ms | "
@@ -393,7 +528,7 @@ def every_run_section(table, loads):
     return md
 
 
-def markdown(table, loads, checks, machine, records, rounds, latency_seconds, customers):
+def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seconds, customers):
     """bench/results/latest.md: the full run."""
     md = ["# scripts/bench: eoshost against its peers", ""]
     orders = (f" The orders case read {records[ORDERS_SIZE]:,} orders of {ORDERS_SIZE} B."
@@ -402,6 +537,8 @@ def markdown(table, loads, checks, machine, records, rounds, latency_seconds, cu
             f"customers of {JOIN_SIZE} B." if table.has_join() else "")
     windows = (f" The windows case read {records['windows']:,} records of {WINDOWS_SIZE} B (1,000 keys)."
                if table.has_windows() else "")
+    windows += (f" The sink case read {records['sink']:,} updates of {SINK_SIZE} B of 100,000 orders."
+                if table.has_sink() else "")
     md.append(f"Written by `scripts/bench` (the full run). Every contender of a case read the same preloaded "
               f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{orders}{join}{windows} Medians of "
               f"{rounds} rounds. " + INTRO)
@@ -411,7 +548,7 @@ def markdown(table, loads, checks, machine, records, rounds, latency_seconds, cu
               "thread count; eoshost + enrich-py against Quix Streams)")
     md.append("")
     md.extend(f"    {line}" for line in table.ratios()
-              if not line.startswith(("ratio eoshost-lookup/", "ratio eoshost-windows/")))
+              if not line.startswith(("ratio eoshost-lookup/", "ratio eoshost-windows/", "ratio eoshost-sink/")))
     md.append("")
     for partitions in (6, 1, 24):
         if not any(key[0] == "throughput" and key[2] == partitions and key[3] in COPY_SIZES
@@ -444,6 +581,8 @@ def markdown(table, loads, checks, machine, records, rounds, latency_seconds, cu
         md.extend(join_section(table, loads, customers))
     if table.has_windows():
         md.extend(windows_section(table, checks, records["windows"]))
+    if table.has_sink():
+        md.extend(sink_section(table, sinks, records["sink"]))
     md.append("## End-to-end latency (6 partitions; input produced at half of eoshost + identity's rate)")
     md.append("")
     md.append("From the input's produce timestamp to the moment a read_committed consumer receives the output; "
@@ -509,7 +648,7 @@ def windows_markdown(table, loads, checks, machine, records, rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", required=True, choices=["quick", "full", "join", "windows"])
+    parser.add_argument("--mode", required=True, choices=["quick", "full", "join", "windows", "sink"])
     parser.add_argument("--runs", required=True)
     parser.add_argument("--records-100", type=int, required=True)
     parser.add_argument("--records-1024", type=int, required=True)
@@ -519,6 +658,8 @@ def main():
     parser.add_argument("--table-loads")
     parser.add_argument("--records-windows", type=int, default=0)
     parser.add_argument("--windows-checks")
+    parser.add_argument("--records-sink", type=int, default=0)
+    parser.add_argument("--sink-checks")
     parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--latency-seconds", type=int, default=10)
     parser.add_argument("--machine")
@@ -528,7 +669,8 @@ def main():
     table = Table(load(args.runs))
     loads = TableLoads(args.table_loads)
     checks = WindowChecks(args.windows_checks)
-    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": [], "windows": []}[args.mode]
+    sinks = SinkChecks(args.sink_checks)
+    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": [], "windows": [], "sink": []}[args.mode]
     for line in text_summary(table, partitions_list, args.rounds, args.customers):
         print(line)
     if loads.runs:
@@ -539,6 +681,10 @@ def main():
     if checks.runs:
         print("windows output, every run (read back with read_committed):")
         for line in checks.lines():
+            print(line)
+    if sinks.runs:
+        print("sink tables, every run (checked once the input was committed):")
+        for line in sinks.lines():
             print(line)
     for size in (100, 1024):
         for name in ORDER:
@@ -551,20 +697,24 @@ def main():
                 key, _, value = line.rstrip("\n").partition("\t")
                 machine.append((key, value))
         records = {100: args.records_100, 1024: args.records_1024, ORDERS_SIZE: args.records_200,
-                   "join": args.records_join, "windows": args.records_windows}
+                   "join": args.records_join, "windows": args.records_windows, "sink": args.records_sink}
         with open(args.markdown, "w") as out:
             if args.mode == "join":
                 out.write(join_markdown(table, loads, machine, records, args.rounds, args.customers))
             elif args.mode == "windows":
                 out.write(windows_markdown(table, loads, checks, machine, records, args.rounds))
+            elif args.mode == "sink":
+                out.write(sink_markdown(table, loads, sinks, machine, records, args.rounds))
             else:
-                out.write(markdown(table, loads, checks, machine, records, args.rounds, args.latency_seconds,
-                                   args.customers))
+                out.write(markdown(table, loads, checks, sinks, machine, records, args.rounds,
+                                   args.latency_seconds, args.customers))
         print(f"table written to {args.markdown}")
     ratios = table.ratios()
     for line in ratios:
         if line.startswith("ratio eoshost-lookup/"):
             print(loads.line())
+        if line.startswith("ratio eoshost-sink/"):
+            print(sinks.line(table))
         print(line)
     sys.stdout.flush()
     return 0 if all(not line.endswith("n/a") for line in ratios) else 1

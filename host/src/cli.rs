@@ -13,6 +13,7 @@ use crate::config::options::{OneOrMany, Shown, TableValues, host_port, key_value
 use crate::config::{Config, librdkafka_pairs};
 use crate::defaults;
 pub use crate::policy::OnError;
+use crate::sink::columns::{ColumnsMode, WriteMode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exactly-once WebAssembly transforms for Apache Kafka.
@@ -226,6 +227,32 @@ options! {
     #[arg(long, env = "EOSHOST_POSTGRES_URL", value_name = "URL")]
     postgres_url: String, show |c| c.postgres.as_ref().map(|sink| &sink.url);
 
+    /// With --sink postgres: none writes the landing table eoshost owns;
+    /// auto writes each output's JSON fields into the same-named columns of
+    /// your existing --table (converted to their types).
+    #[arg(long, env = "EOSHOST_COLUMNS", value_enum)]
+    columns: ColumnsMode = defaults::COLUMNS,
+        show |c| if c.postgres.as_ref().is_some_and(|sink| sink.columns.is_some()) { ColumnsMode::Auto } else { ColumnsMode::None };
+
+    /// With --columns auto: insert every row, or upsert on --key-columns
+    /// (ON CONFLICT DO UPDATE of the columns the record gives).
+    #[arg(long, env = "EOSHOST_WRITE", value_enum)]
+    write: WriteMode = defaults::WRITE,
+        show |c| c.postgres.as_ref().and_then(|sink| sink.columns.as_ref()).map(|spec| spec.write);
+
+    /// With --columns auto: the columns that identify a row, comma-separated:
+    /// the conflict target of --write upsert, and what a tombstone deletes.
+    #[arg(long, env = "EOSHOST_KEY_COLUMNS", value_name = "COLUMN[,COLUMN..]", value_delimiter = ',')]
+    key_columns: Vec<String>,
+        show |c| c.postgres.as_ref().and_then(|sink| sink.columns.as_ref()).map(|spec| spec.key_columns.join(","));
+
+    /// With --columns auto and --key-columns: a tombstone (no value) deletes
+    /// the row whose key columns come from the record key (a JSON object,
+    /// or one scalar for one key column).
+    #[arg(long, env = "EOSHOST_DELETE_ON_TOMBSTONE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    delete_on_tombstone: bool = false,
+        show |c| c.postgres.as_ref().and_then(|sink| sink.columns.as_ref()).map(|spec| spec.delete_on_tombstone);
+
     /// NAME=TOPIC: a table for plugins to look up (WIT `tables`), the latest
     /// value per key of a compacted topic, loaded to its end before the
     /// first record and kept current; repeat for more. NAME alone: the table
@@ -436,6 +463,13 @@ mod tests {
             "postgres://app@db/shop",
             "--table",
             "rows",
+            "--columns",
+            "auto",
+            "--write",
+            "upsert",
+            "--key-columns",
+            "id",
+            "--delete-on-tombstone",
             "--plugin-config",
             "k=v",
             "-X",

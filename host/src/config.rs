@@ -16,6 +16,7 @@ use crate::cli::{LogFormat, OnError, PipelineFile, RunArgs, SinkKind, Switch, pa
 use crate::failure::Failure;
 use crate::kafka::secrets;
 use crate::plugin::{PluginSpec, SandboxLimits, assign_config};
+use crate::sink::columns::{ColumnsMode, ColumnsSpec, WriteMode};
 use options::KeyValues;
 
 /// Everything the pipeline needs, validated.
@@ -69,12 +70,50 @@ pub struct Config {
 pub struct PostgresSink {
     pub url: String,
     pub table: String,
+    /// `--columns auto`: into the user's own table, so; `None`: the
+    /// landing table.
+    pub columns: Option<ColumnsSpec>,
 }
 
-/// `--sink`, `--postgres-url` and `--table` checked together.
-fn resolve_sink(kind: SinkKind, url: Option<String>, table: Option<String>) -> Result<Option<PostgresSink>, Failure> {
+/// `--columns`, `--write`, `--key-columns` and `--delete-on-tombstone`
+/// checked together.
+fn resolve_columns(
+    columns: ColumnsMode,
+    write: WriteMode,
+    key_columns: Vec<String>,
+    delete_on_tombstone: bool,
+) -> Result<Option<ColumnsSpec>, Failure> {
+    let key_columns: Vec<String> = key_columns.into_iter().filter(|c| !c.is_empty()).collect();
+    if columns == ColumnsMode::None {
+        if write != WriteMode::Insert || !key_columns.is_empty() || delete_on_tombstone {
+            return Err(Failure::usage(
+                "--write, --key-columns and --delete-on-tombstone apply to --columns auto only (the sink into your \
+                 own table); add --columns auto or drop them",
+            ));
+        }
+        return Ok(None);
+    }
+    if key_columns.is_empty() && write == WriteMode::Upsert {
+        return Err(Failure::usage("--write upsert needs --key-columns: the columns of the unique key to upsert on"));
+    }
+    if key_columns.is_empty() && delete_on_tombstone {
+        return Err(Failure::usage("--delete-on-tombstone needs --key-columns: the columns a tombstone's key gives"));
+    }
+    Ok(Some(ColumnsSpec { write, key_columns, delete_on_tombstone }))
+}
+
+/// `--sink`, `--postgres-url`, `--table` and `--columns` checked together.
+fn resolve_sink(
+    kind: SinkKind,
+    url: Option<String>,
+    table: Option<String>,
+    columns: Option<ColumnsSpec>,
+) -> Result<Option<PostgresSink>, Failure> {
+    if columns.is_some() && kind != SinkKind::Postgres {
+        return Err(Failure::usage("--columns auto applies to --sink postgres only; add --sink postgres or drop it"));
+    }
     match (kind, url, table) {
-        (SinkKind::Postgres, Some(url), Some(table)) if !table.is_empty() => Ok(Some(PostgresSink { url, table })),
+        (SinkKind::Postgres, Some(url), Some(table)) if !table.is_empty() => Ok(Some(PostgresSink { url, table, columns })),
         (SinkKind::Postgres, None, _) => {
             Err(Failure::usage("--sink postgres needs --postgres-url, e.g. postgres://user@127.0.0.1:5432/db"))
         }
@@ -179,7 +218,13 @@ impl Config {
         if inputs.is_empty() {
             return Err(Failure::usage("--input is required: the topic(s) to read, comma-separated"));
         }
-        let postgres = resolve_sink(options.sink, options.postgres_url, options.table.sink_table)?;
+        let columns = resolve_columns(
+            options.columns,
+            options.write,
+            options.key_columns.unwrap_or_default(),
+            options.delete_on_tombstone,
+        )?;
+        let postgres = resolve_sink(options.sink, options.postgres_url, options.table.sink_table, columns)?;
         let tables = options.table.tables;
         if outputs.is_empty() && postgres.is_none() {
             return Err(Failure::usage("--output is required: the topic(s) the plugin may write to, comma-separated"));
@@ -192,9 +237,6 @@ impl Config {
 
         let plugin_config = options.plugin_config;
         let chain = assign_config(&plugins, plugin_config.clone()).map_err(Failure::usage)?;
-        if chain.len() > 1 && postgres.is_some() {
-            return Err(Failure::usage("a chain of plugins runs with the Kafka sink only; give --sink postgres one --plugin"));
-        }
         let librdkafka = options.librdkafka;
 
         let on_error = options.on_error;
@@ -454,7 +496,7 @@ mod tests {
         assert_eq!(config.state_topic, "eoshost-enrich-router.state");
         assert_eq!(config.chain.len(), 2);
         assert_eq!(config.chain[1].config, [("inventory_topic".to_owned(), "stock".to_owned())]);
-        let postgres = message(resolve(&[
+        let sink = resolve(&[
             "--plugin",
             "a.wasm",
             "--plugin",
@@ -467,8 +509,31 @@ mod tests {
             "u",
             "--table",
             "t",
-        ]));
-        assert!(postgres.contains("chain"), "{postgres}");
+        ])
+        .unwrap();
+        assert_eq!(sink.chain.len(), 2, "the PostgreSQL sink runs chains too");
+    }
+
+    #[test]
+    fn columns_options_need_the_postgres_sink_and_upserts_and_deletes_need_key_columns() {
+        let sink = ["--plugin", "p.wasm", "--input", "i", "--sink", "postgres", "--postgres-url", "u", "--table", "orders"];
+        let config = resolve(
+            &[&sink[..], &["--columns", "auto", "--write", "upsert", "--key-columns", "order_id", "--delete-on-tombstone"]]
+                .concat(),
+        )
+        .unwrap();
+        let spec = config.postgres.unwrap().columns.unwrap();
+        assert_eq!(
+            (spec.write, spec.key_columns.as_slice(), spec.delete_on_tombstone),
+            (WriteMode::Upsert, &["order_id".to_owned()][..], true)
+        );
+        assert!(message(resolve(&[&sink[..], &["--columns", "auto", "--write", "upsert"]].concat())).contains("--key-columns"));
+        assert!(
+            message(resolve(&[&sink[..], &["--columns", "auto", "--delete-on-tombstone"]].concat())).contains("--key-columns")
+        );
+        assert!(message(resolve(&[&sink[..], &["--write", "upsert"]].concat())).contains("--columns auto"));
+        let kafka = ["--plugin", "p.wasm", "--input", "i", "--output", "o", "--columns", "auto"];
+        assert!(message(resolve(&kafka)).contains("--sink postgres"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the transactional id, the dead-letter topic) are derived in `Config`.
 
 use crate::cli::{LogFormat, OnError, SinkKind};
+use crate::sink::columns::{ColumnsMode, WriteMode};
 
 /// `--bootstrap-servers`.
 pub const BOOTSTRAP_SERVERS: &str = "127.0.0.1:9092";
@@ -15,6 +16,10 @@ pub const ON_ERROR: OnError = OnError::Fail;
 pub const LOG_FORMAT: LogFormat = LogFormat::Text;
 /// `--sink`: outputs are records on the `--output` topics.
 pub const SINK: SinkKind = SinkKind::Kafka;
+/// `--columns`: the PostgreSQL sink writes its landing table.
+pub const COLUMNS: ColumnsMode = ColumnsMode::None;
+/// `--write`: under `--columns auto`, plain inserts.
+pub const WRITE: WriteMode = WriteMode::Insert;
 /// `--max-retries`: traps on one record before `--on-error` applies.
 pub const MAX_RETRIES: u32 = 3;
 /// `--commit-interval-ms`: the longest time a transaction stays open.

@@ -496,6 +496,23 @@ impl Processor {
         verdict.into()
     }
 
+    /// The record's outputs cannot be written where the caller writes them
+    /// (the sink's `--columns auto` found a field with no column, say): it
+    /// is rejected with `reason`, as if the plugin had rejected it, and
+    /// `--on-error` decides its fate.
+    pub fn reject(&mut self, record: &InputRecord, reason: String) -> Fate {
+        let verdict = self.policy.rejected(&RecordId::of(record), reason);
+        self.decided(record, verdict)
+    }
+
+    /// The sink found the record's outputs unwritable only after they were
+    /// batched with others (PostgreSQL refused a row, and a stateful
+    /// plugin's writes are undone with the whole batch): it must not reach
+    /// the plugin again; `--on-error` applies when it comes back.
+    pub fn condemn(&mut self, id: RecordId, error: String) {
+        self.policy.condemn(id, error);
+    }
+
     /// Whether `record` trapped before and is to be retried alone: the
     /// pipeline commits what came before it first. Asked once each time the
     /// record comes back.

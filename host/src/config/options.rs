@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::cli::{LogFormat, OnError, SinkKind, Switch, parse_pair};
 use crate::failure::Failure;
+use crate::sink::columns::{ColumnsMode, WriteMode};
 use crate::tables::TableSpec;
 
 /// Declares a group of options once. Each entry: its doc (the help), one
@@ -347,7 +348,7 @@ macro_rules! shown_as_written {
     )*};
 }
 
-shown_as_written!(u32, u64, usize, u128, SocketAddr);
+shown_as_written!(u32, u64, usize, u128, bool, SocketAddr);
 
 /// Choices show as typed on the command line (`--on-error skip`: `skip`).
 macro_rules! shown_as_typed {
@@ -361,7 +362,7 @@ macro_rules! shown_as_typed {
     )*};
 }
 
-shown_as_typed!(OnError, LogFormat, SinkKind, Switch);
+shown_as_typed!(OnError, LogFormat, SinkKind, Switch, ColumnsMode, WriteMode);
 
 #[cfg(test)]
 mod tests {

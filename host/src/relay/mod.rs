@@ -136,6 +136,8 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
         crate::sink::DbError::Unavailable(message) => Failure::Fatal(anyhow::anyhow!(
             "{message}; check --postgres-url and that the server is up (for a local server: scripts/postgres start)"
         )),
+        // Connecting refuses no record.
+        other => Failure::Fatal(anyhow::anyhow!("{other}")),
     })?;
     outbox::prepare(&mut client, &args.outbox_table).map_err(|e| match e {
         OutboxError::Database(error) => Failure::Fatal(anyhow::anyhow!("cannot prepare the outbox table: {error}")),

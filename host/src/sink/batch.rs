@@ -1,5 +1,6 @@
 //! One database transaction's worth of work, held in memory until it
-//! commits: the rows of the plugin's outputs, the dead letters, and per
+//! commits: the rows of the plugin's outputs (landing rows, or the changes
+//! to the user's table under `--columns auto`), the dead letters, and per
 //! partition the offset the batch starts from (what this instance believes
 //! `eoshost_offsets` holds) and the next offset it moves it to. A batch is
 //! never partly committed and never dropped while its partitions are still
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+use super::columns::RowChange;
 use crate::plugin::{Header, InputRecord, OutputRecord};
 use crate::policy::RecordId;
 
@@ -39,6 +41,17 @@ pub struct DeadLetterRow {
     pub plugin: String,
 }
 
+/// One record's changes to the user's table (`--columns auto`), with what
+/// its dead letter would hold should PostgreSQL refuse one of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordChanges {
+    pub source: RecordId,
+    pub changes: Vec<RowChange>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: serde_json::Value,
+}
+
 /// Where a batch moves one partition's offset row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -52,6 +65,8 @@ pub struct Span {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub rows: Vec<SinkRow>,
+    /// Under `--columns auto`, instead of `rows`.
+    pub changes: Vec<RecordChanges>,
     pub dead_letters: Vec<DeadLetterRow>,
     pub spans: BTreeMap<Partition, Span>,
     pub records: usize,
@@ -91,6 +106,19 @@ impl Batch {
                 headers: headers_json(&output.headers),
             });
         }
+        self.advance(&id, base);
+    }
+
+    /// The record's outputs become changes to the user's table.
+    pub fn add_changes(&mut self, record: &InputRecord, changes: Vec<RowChange>, base: Option<i64>) {
+        let id = RecordId::of(record);
+        self.changes.push(RecordChanges {
+            source: id.clone(),
+            changes,
+            key: record.key.clone(),
+            value: record.value.clone(),
+            headers: headers_json(&record.headers),
+        });
         self.advance(&id, base);
     }
 

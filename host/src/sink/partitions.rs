@@ -7,7 +7,9 @@
 //! revoke the open batch is committed if the database allows it, else
 //! dropped (the next owner reads it again from the database's offsets).
 //! Kafka's committed offsets are written after each database commit, for
-//! lag tools only: nothing reads them back.
+//! lag tools only: nothing reads them back. A stateful plugin's state is
+//! read with the offsets (one snapshot) and written with each batch; a
+//! batch dropped takes its state writes with it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,8 +22,10 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::batch::{Batch, Partition};
-use super::database::{Database, DbError, Outcome};
+use super::database::{Database, DbError, Outcome, StateRow};
+use crate::events::{Event, RecordDeadLettered, RecordSkipped};
 use crate::metrics::Metrics;
+use crate::state::{Scope, SharedState};
 
 /// One assigned partition.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,6 +47,9 @@ pub struct SinkState {
     /// Where a partition with no offset row starts.
     pub reset: Offset,
     pub metrics: Arc<Metrics>,
+    /// The stateful plugins' store, when a plugin keeps state (kept in
+    /// `eoshost_state`).
+    pub store: Option<SharedState>,
 }
 
 pub struct SinkContext {
@@ -69,7 +76,19 @@ impl SinkState {
     /// Reads the database's offsets of `partitions` and records them as
     /// seeded; returns where the consumer must start each one.
     pub fn seed(&mut self, partitions: &[Partition]) -> Result<TopicPartitionList, DbError> {
-        let found = self.db.read_offsets(partitions)?;
+        let (found, rows) = self.db.read_seed(partitions)?;
+        if let Some(store) = &self.store {
+            let mut store = store.lock();
+            for partition in partitions {
+                store.forget_partition(&partition.topic, partition.partition);
+            }
+            for row in &rows {
+                let scope =
+                    Scope { topic: row.partition.topic.clone(), partition: row.partition.partition, plugin: row.plugin.clone() };
+                store.load(&scope, &row.key, row.value.as_deref()).map_err(|e| DbError::Fatal(e.to_string()))?;
+            }
+            self.metrics.set_state_bytes(store.bytes());
+        }
         let mut targets = TopicPartitionList::with_capacity(partitions.len());
         for partition in partitions {
             let committed = found.get(partition).copied();
@@ -92,6 +111,9 @@ impl SinkState {
     /// database's offsets: what the batch covered is processed again.
     pub fn redo_from_database(&mut self) {
         self.batch.clear();
+        if let Some(store) = &self.store {
+            store.lock().transaction_aborted();
+        }
         for state in self.partitions.values_mut() {
             state.seeded = false;
         }
@@ -105,9 +127,36 @@ impl SinkState {
             return Ok(Outcome::Committed);
         }
         let started = Instant::now();
-        let outcome = self.db.commit(&self.batch)?;
+        let state: Vec<StateRow> = match &self.store {
+            None => Vec::new(),
+            Some(store) => store
+                .lock()
+                .changes()
+                .iter()
+                .map(|change| StateRow {
+                    partition: Partition::new(change.scope.topic.clone(), change.scope.partition),
+                    plugin: change.scope.plugin.clone(),
+                    key: change.key.to_vec(),
+                    value: change.value.map(<[u8]>::to_vec),
+                })
+                .collect(),
+        };
+        let outcome = self.db.commit(&self.batch, &state)?;
         match &outcome {
             Outcome::Committed => {
+                let refused = self.db.take_refused();
+                let dead_lettered = refused.iter().filter(|r| r.dead_lettered).count();
+                for refusal in &refused {
+                    match refusal.dead_lettered {
+                        true => RecordDeadLettered {
+                            record: &refusal.record,
+                            destination: "the dead-letter table",
+                            error: &refusal.error,
+                        }
+                        .emit(&self.metrics),
+                        false => RecordSkipped { record: &refusal.record, error: &refusal.error }.emit(&self.metrics),
+                    }
+                }
                 let mut offsets = TopicPartitionList::with_capacity(self.batch.spans.len());
                 for (partition, span) in &self.batch.spans {
                     if let Some(state) = self.partitions.get_mut(partition) {
@@ -115,12 +164,24 @@ impl SinkState {
                     }
                     let _ = offsets.add_partition_offset(&partition.topic, partition.partition, Offset::Offset(span.next));
                 }
+                let changed: usize = self
+                    .batch
+                    .changes
+                    .iter()
+                    .filter(|record| !refused.iter().any(|r| r.record == record.source))
+                    .map(|record| record.changes.len())
+                    .sum();
                 self.metrics.transaction_committed(
                     started.elapsed(),
-                    self.batch.rows.len() as u64,
-                    self.batch.dead_letters.len() as u64,
-                    self.batch.skipped as u64,
+                    (self.batch.rows.len() + changed) as u64,
+                    (self.batch.dead_letters.len() + dead_lettered) as u64,
+                    (self.batch.skipped + refused.len() - dead_lettered) as u64,
                 );
+                if let Some(store) = &self.store {
+                    let mut store = store.lock();
+                    store.transaction_committed();
+                    self.metrics.set_state_bytes(store.bytes());
+                }
                 if let Err(error) = consumer.commit(&offsets, CommitMode::Async) {
                     tracing::debug!("writing Kafka's committed offsets (for lag tools) failed: {error}");
                 }
@@ -142,6 +203,9 @@ impl SinkState {
     fn forget(&mut self, partitions: &[Partition]) {
         for partition in partitions {
             self.partitions.remove(partition);
+        }
+        if let Some(store) = &self.store {
+            store.lock().revoked(partitions.iter().cloned());
         }
     }
 }

@@ -21,6 +21,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::batch::{Batch, Partition};
+use super::columns::UserTable;
 use super::database::{Database, DbError, OpenError, Outcome};
 use super::partitions::{SinkContext, SinkState, set_paused};
 use crate::config::{Config, PostgresSink};
@@ -59,6 +60,9 @@ struct PostgresSinkLoop {
     processor: Processor,
     /// The record being processed, its buffers reused.
     record: InputRecord,
+    /// `--columns auto`: the user's table, which each output is checked
+    /// against and converted for.
+    user_table: Option<Arc<UserTable>>,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     /// Set while the database is unavailable: every partition is paused and
@@ -77,14 +81,18 @@ fn reset_offset(config: &Config) -> Offset {
 
 /// Opens the database, waiting up to `--connect-timeout-ms` for it.
 /// `None`: a stop came while waiting.
-fn open_database(sink: &PostgresSink, config: &Config, stop: &AtomicBool) -> Result<Option<Database>, Failure> {
+fn open_database(sink: &PostgresSink, config: &Config, stateful: bool, stop: &AtomicBool) -> Result<Option<Database>, Failure> {
     let started = Instant::now();
     let mut backoff = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
     loop {
-        match Database::open(&sink.url, &config.group, &sink.table) {
+        let plugin = config.plugin.file_stem().map_or("plugin".into(), |s| s.to_string_lossy());
+        match Database::open(&sink.url, &config.group, &sink.table, sink.columns.clone(), config.on_error, &plugin, stateful) {
             Ok(database) => return Ok(Some(database)),
             Err(OpenError::Schema(error)) => return Err(Failure::usage(error)),
-            Err(OpenError::Connect(DbError::Fatal(message))) => return Err(Failure::usage(message)),
+            Err(OpenError::UserTable(message)) => return Err(Failure::usage(message)),
+            Err(OpenError::Connect(error @ (DbError::Fatal(_) | DbError::Refused { .. } | DbError::RefusedStateful(_)))) => {
+                return Err(Failure::usage(error.to_string()));
+            }
             Err(OpenError::Connect(DbError::Unavailable(message))) if started.elapsed() >= config.connect_timeout => {
                 return Err(Failure::Fatal(anyhow::anyhow!(
                     "{message} (gave up after {:.0?}); check --postgres-url and that the server is up (for a local \
@@ -106,21 +114,22 @@ impl PostgresSinkLoop {
         let (metrics, stop) = (host.metrics.clone(), host.stop.clone());
         let tables = Tables::new(&config.tables, config.table_max_bytes);
         let state = || SharedState::new(config.state_max_bytes);
-        let (chain, state) = host.load_plugins(&config.chain, config.limits, state, &tables)?;
-        if state.is_some() {
+        let (chain, store) = host.load_plugins(&config.chain, config.limits, state, &tables)?;
+        if let Some(timers) = chain.timer_plugins().first() {
             return Err(Failure::usage(format!(
-                "{} keeps state or timers (it imports state or timers), which only the Kafka sink keeps exactly once (its changelog is a Kafka \
-                 topic); run it without --sink postgres",
-                config.plugin.display()
+                "plugin {timers} has timers (it exports timer-handler), which only the Kafka sink fires; run it \
+                 without --sink postgres (its state alone would be kept in PostgreSQL)"
             )));
         }
-        let Some(db) = open_database(&sink, &config, &stop)? else { return Ok(None) };
+        let Some(db) = open_database(&sink, &config, store.is_some(), &stop)? else { return Ok(None) };
+        let user_table = db.user_table();
         let state = SinkState {
             db,
             partitions: Default::default(),
             batch: Batch::default(),
             reset: reset_offset(&config),
             metrics: metrics.clone(),
+            store: store.clone(),
         };
         // Only the inputs (and tables) must exist: nothing is written to
         // --output topics (they only restrict what outputs may name).
@@ -147,8 +156,9 @@ impl PostgresSinkLoop {
             max_message_bytes: None,
         };
         Ok(Some(PostgresSinkLoop {
-            processor: Processor::new(chain, rules, config.on_error, config.max_retries, None, metrics.clone()),
+            processor: Processor::new(chain, rules, config.on_error, config.max_retries, store, metrics.clone()),
             record: reading::empty_record(),
+            user_table,
             consumer,
             metrics,
             stop,
@@ -282,6 +292,21 @@ impl PostgresSinkLoop {
                 Ok(())
             }
             Err(DbError::Fatal(message)) => Err(Failure::Fatal(anyhow::anyhow!("{message}"))),
+            Err(DbError::RefusedStateful(refused)) => {
+                tracing::warn!(
+                    records = refused.len(),
+                    "PostgreSQL refused rows of the batch; it is processed again, those records going to --on-error"
+                );
+                for (record, error) in refused {
+                    self.processor.condemn(record, error);
+                }
+                self.consumer.context().state().redo_from_database();
+                Ok(())
+            }
+            Err(DbError::Refused { record, error }) => Err(Failure::RecordFailed(anyhow::anyhow!(
+                "record at {record} failed: {error}. Its offset was not committed (nor the open batch). Fix the row \
+                 or the table, or run with --on-error skip or --on-error dlq"
+            ))),
         }
     }
 
@@ -309,6 +334,17 @@ impl PostgresSinkLoop {
                 }
                 fate => break fate,
             }
+        };
+        // Under --columns auto, outputs that do not fit the table reject the record.
+        let fate = match (fate, &self.user_table) {
+            (Fate::Write(outputs), Some(table)) => match outputs.iter().map(|output| table.change(output)).collect() {
+                Ok(changes) => {
+                    self.accept(&partition, record.offset, |batch| batch.add_changes(record, changes, base));
+                    return Ok(());
+                }
+                Err(reason) => self.processor.reject(record, reason),
+            },
+            (fate, _) => fate,
         };
         match fate {
             Fate::Retry => unreachable!("retried above"),

@@ -60,14 +60,30 @@ pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The state of stateful plugins in the sink, shared by every group (like
+/// the offsets): one row per key, per input partition and plugin.
+pub const STATE_TABLE: &str = "eoshost_state";
+
+const STATE_COLUMNS: [Column; 6] =
+    [("group_id", "text"), ("topic", "text"), ("partition", "integer"), ("plugin", "text"), ("key", "bytea"), ("value", "bytea")];
+const STATE_KEY: [&str; 5] = ["group_id", "topic", "partition", "plugin", "key"];
+
 /// The dead-letter table of sink table `table`.
 pub fn dead_letter_table(table: &str) -> String {
     format!("{table}_dead_letters")
 }
 
-/// Creates the sink's three tables when missing and checks their shape.
-pub fn prepare(client: &mut Client, table: &str) -> Result<(), SchemaError> {
-    ensure(client, table, &ROW_COLUMNS, &ROW_KEY)?;
+/// Creates the sink's tables when missing and checks their shape.
+/// `landing`: false under `--columns auto`, where the rows go to the user's
+/// own table, which eoshost neither creates nor checks here; `stateful`:
+/// the state table too.
+pub fn prepare(client: &mut Client, table: &str, landing: bool, stateful: bool) -> Result<(), SchemaError> {
+    if landing {
+        ensure(client, table, &ROW_COLUMNS, &ROW_KEY)?;
+    }
+    if stateful {
+        ensure(client, STATE_TABLE, &STATE_COLUMNS, &STATE_KEY)?;
+    }
     ensure(client, &dead_letter_table(table), &DEAD_LETTER_COLUMNS, &DEAD_LETTER_KEY)?;
     ensure(client, OFFSETS_TABLE, &OFFSET_COLUMNS, &OFFSET_KEY)
 }

@@ -52,7 +52,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
  *
  * A job with --input-topic is timed by the contender's committed input
  * offsets instead, its output checked as a windowed count's ({@link
- * CommittedCount}).
+ * CommittedCount}); one with --sink-table is a sink into PostgreSQL, timed
+ * the same way and its table checked ({@link SinkCount}).
  */
 final class Counter {
     private Counter() {}
@@ -60,8 +61,16 @@ final class Counter {
     /** One count (the `count` command). */
     static int run(Args args) throws Exception {
         try (Admin admin = admin(args.get("bootstrap"))) {
-            return args.get("input-topic", null) == null ? count(admin, args) : CommittedCount.count(admin, args);
+            return dispatch(admin, args);
         }
+    }
+
+    /** A plain count, a count by committed input offsets (--input-topic), or a sink's (--sink-table). */
+    private static int dispatch(Admin admin, Args job) throws Exception {
+        if (job.get("sink-table", null) != null) {
+            return SinkCount.count(admin, job);
+        }
+        return job.get("input-topic", null) == null ? count(admin, job) : CommittedCount.count(admin, job);
     }
 
     /**
@@ -79,8 +88,7 @@ final class Counter {
                 }
                 Args job = base.with(line.trim().split("\\s+"));
                 try {
-                    int status = job.get("input-topic", null) == null ? count(admin, job)
-                            : CommittedCount.count(admin, job);
+                    int status = dispatch(admin, job);
                     failed += status == 0 ? 0 : 1;
                 } catch (Exception e) {
                     failed++;

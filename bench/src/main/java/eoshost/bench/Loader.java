@@ -16,9 +16,11 @@ import org.apache.kafka.common.GroupState;
 
 /**
  * Writes the orders (see {@link Orders}) every contender reads, with
- * --data customers the join case's table (see {@link Customers}), or with
+ * --data customers the join case's table (see {@link Customers}), with
  * --data windows the windows case's keyed, timestamped input (see {@link
- * WindowInput}). Two modes: preload (--records N, as fast as the broker takes
+ * WindowInput}), or with --data sink-orders the sink case's updates of
+ * orders (see {@link SinkOrders}; --expect-file gets the table a correct
+ * sink ends with). Two modes: preload (--records N, as fast as the broker takes
  * them, before a contender starts) and paced (--rate R for --warmup-seconds W
  * and then --seconds S, while a contender runs, for the latency figures;
  * orders and customers only). A record's timestamp is set by the producer
@@ -49,8 +51,10 @@ final class Loader {
                         new Data("customer", Customers::key, Customers::value, Customers.minSize(), false);
                 case "windows" ->
                         new Data("record", WindowInput::key, WindowInput::value, WindowInput.minSize(), true);
+                case "sink-orders" ->
+                        new Data("order row", SinkOrders::key, SinkOrders::value, SinkOrders.minSize(), false);
                 default -> throw new Args.UsageException(
-                        "--data is orders, customers or windows, not '" + name + "'");
+                        "--data is orders, customers, windows or sink-orders, not '" + name + "'");
             };
         }
     }
@@ -85,6 +89,9 @@ final class Loader {
                 if (layout != null && failure.get() == null) {
                     expect(args, layout);
                 }
+                if (data.noun().equals("order row") && failure.get() == null) {
+                    expectRows(args, sent, size);
+                }
             }
         } else if (data.placed()) {
             throw new Args.UsageException("--data windows is preloaded only (--records), not paced");
@@ -108,6 +115,18 @@ final class Loader {
         String file = args.get("expect-file", null);
         if (file != null) {
             Files.writeString(Path.of(file), "outputs=" + expected.windows() + "\nsum=" + expected.records() + "\n");
+        }
+    }
+
+    /** Says what the sink case's table holds after a correct sink, and writes it to --expect-file. */
+    private static void expectRows(Args args, long records, int size) throws Exception {
+        SinkOrders.Expected expected = SinkOrders.expected(records, size);
+        System.err.printf("load: %d updates of %d orders: a correct sink ends with %d rows, amount_cents summing to "
+                + "%d, digest %s%n", records, Math.min(records, SinkOrders.KEYS), expected.rows(),
+                expected.amountSum(), expected.digest());
+        String file = args.get("expect-file", null);
+        if (file != null) {
+            SinkOrders.writeExpected(Path.of(file), expected);
         }
     }
 

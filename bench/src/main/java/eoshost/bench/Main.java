@@ -23,8 +23,11 @@ public final class Main {
             "                 --data customers: the join's table instead (keys c00000..c99999);",
             "                 --data windows: 1,000 keys, 1 s of event time per 1,000 records",
             "                 (--expect-file F: the windows and count sum a correct count writes)",
+            "                 --data sink-orders: updates of 100,000 orders, the five columns of the sink case",
+            "                 (--expect-file F: the rows, amount sum and digest a correct sink leaves)",
             "  count          count a topic back with read_committed; rate, CPU/record, latency;",
-            "                 with --input-topic, timed by --group's committed input offsets instead",
+            "                 with --input-topic, timed by --group's committed input offsets instead;",
+            "                 with --sink-table, a sink into PostgreSQL: its table made afresh, then checked",
             "  count-serve    the same for one job per stdin line (the options of one count)",
             "  admin          create TOPIC:PARTITIONS... [--topic-config K=V,...] | delete-prefix PREFIX");
 
