@@ -11,11 +11,11 @@
 //! a repeat whose sighting was lost, would be an extra row). A chain
 //! (`dedup`, then `counter`) runs in the sink too, each plugin's state apart.
 //!
-//! Records are fed in segments, one per kill and one after the last: a
-//! segment is written while the kill before it happens, so repeats of ids
-//! seen before a kill arrive after the restart. Every test makes its own
-//! tables (`<role>_<unique>`) and, when it passes, drops them and the
-//! group's rows of `eoshost_state` and `eoshost_offsets`.
+//! Records are fed at a steady rate in segments, the next queued right
+//! after each kill, so records flow through every kill and repeats of ids
+//! seen before a kill arrive after it. The file runs in about a minute.
+//! Every test makes its own tables (`<role>_<unique>`) and, when it passes,
+//! drops them and the group's rows of `eoshost_state` and `eoshost_offsets`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

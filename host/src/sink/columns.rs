@@ -181,7 +181,8 @@ impl UserTable {
         }
         let table = UserTable { name: name.to_owned(), quoted, columns, by_name, keys, spec };
         if table.spec.write == WriteMode::Upsert {
-            // The arbiter index is inferred when the statement is parsed.
+            // The arbiter index is inferred when the statement runs: run it
+            // (it writes nothing) and roll back.
             let probe = format!(
                 "INSERT INTO {} ({}) SELECT {} WHERE false ON CONFLICT ({}) DO NOTHING",
                 table.quoted,
@@ -189,7 +190,8 @@ impl UserTable {
                 table.keys.iter().map(|&k| format!("NULL::{}", table.columns[k].sql_type)).collect::<Vec<_>>().join(", "),
                 table.key_list()
             );
-            client.prepare(&probe).map_err(|e| {
+            let mut txn = client.transaction().map_err(database)?;
+            txn.batch_execute(&probe).map_err(|e| {
                 format!(
                     "--write upsert --key-columns {} needs a primary key or unique index on exactly those columns of \
                      table {name}: {}",
@@ -197,6 +199,7 @@ impl UserTable {
                     e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_owned())
                 )
             })?;
+            txn.rollback().map_err(database)?;
         }
         Ok(table)
     }
@@ -257,7 +260,12 @@ impl UserTable {
                 self.name
             ));
         }
-        let key = key.ok_or_else(|| "a tombstone without a key: nothing says which row to delete".to_owned())?;
+        let key = key.ok_or_else(|| {
+            format!(
+                "a tombstone without a key: nothing gives key column {} of the row to delete",
+                self.spec.key_columns.join(",")
+            )
+        })?;
         let first = &self.columns[self.keys[0]];
         let object: Option<BTreeMap<String, Box<RawValue>>> = serde_json::from_slice(key).ok();
         let mut values = Vec::with_capacity(self.keys.len());
@@ -418,32 +426,87 @@ impl UserTable {
             }
         }
         for (shape, columns) in &shapes {
-            let names: Vec<&str> = shape.iter().map(|&i| self.columns[i].quoted.as_str()).collect();
-            let casts: Vec<String> =
-                shape.iter().enumerate().map(|(n, &i)| format!("u.c{n}::{}", self.columns[i].sql_type)).collect();
-            let mut statement = format!(
-                "INSERT INTO {} ({}) SELECT {} FROM {}",
-                self.quoted,
-                names.join(", "),
-                casts.join(", "),
-                unnest(shape.len())
-            );
-            if self.spec.write == WriteMode::Upsert {
-                let updates: Vec<String> = shape
-                    .iter()
-                    .filter(|i| !self.keys.contains(i))
-                    .map(|&i| format!("{0} = EXCLUDED.{0}", self.columns[i].quoted))
-                    .collect();
-                if updates.is_empty() {
-                    statement.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", self.key_list()));
-                } else {
-                    statement.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", self.key_list(), updates.join(", ")));
-                }
-            }
+            let statement = match self.spec.write {
+                WriteMode::Insert => self.insert_statement(shape),
+                WriteMode::Upsert if shape.len() == self.columns.len() => self.upsert_statement(shape),
+                WriteMode::Upsert => self.partial_upsert_statement(shape),
+            };
             let params: Vec<&(dyn ToSql + Sync)> = columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
             txn.execute(&statement, &params)?;
         }
         Ok(())
+    }
+
+    /// The quoted names of `shape`'s columns, and the casts of `u.c0…` to
+    /// their types.
+    fn names_and_casts(&self, shape: &[usize]) -> (String, String) {
+        let names: Vec<&str> = shape.iter().map(|&i| self.columns[i].quoted.as_str()).collect();
+        let casts: Vec<String> =
+            shape.iter().enumerate().map(|(n, &i)| format!("u.c{n}::{}", self.columns[i].sql_type)).collect();
+        (names.join(", "), casts.join(", "))
+    }
+
+    /// `SET col = EXCLUDED.col` (or `= u.cN`, `excluded` false) for the
+    /// non-key columns of `shape`.
+    fn updates(&self, shape: &[usize], excluded: bool) -> Vec<String> {
+        shape
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| !self.keys.contains(i))
+            .map(|(n, &i)| match excluded {
+                true => format!("{0} = EXCLUDED.{0}", self.columns[i].quoted),
+                false => format!("{} = u.c{n}", self.columns[i].quoted),
+            })
+            .collect()
+    }
+
+    fn insert_statement(&self, shape: &[usize]) -> String {
+        let (names, casts) = self.names_and_casts(shape);
+        format!("INSERT INTO {} ({names}) SELECT {casts} FROM {}", self.quoted, unnest(shape.len()))
+    }
+
+    /// Every column given: one `INSERT … ON CONFLICT DO UPDATE`.
+    fn upsert_statement(&self, shape: &[usize]) -> String {
+        let updates = self.updates(shape, true);
+        let action = if updates.is_empty() { "DO NOTHING".to_owned() } else { format!("DO UPDATE SET {}", updates.join(", ")) };
+        format!("{} ON CONFLICT ({}) {action}", self.insert_statement(shape), self.key_list())
+    }
+
+    /// Some columns given: PostgreSQL checks NOT NULL on the row an `INSERT`
+    /// proposes before it looks for a conflict, so the rows that exist are
+    /// updated (`UPDATE … FROM`) and only the others inserted, in one
+    /// statement (both parts see the table as it was before it).
+    fn partial_upsert_statement(&self, shape: &[usize]) -> String {
+        let (names, _) = self.names_and_casts(shape);
+        let aliased: Vec<String> =
+            shape.iter().enumerate().map(|(n, &i)| format!("u.c{n}::{} AS c{n}", self.columns[i].sql_type)).collect();
+        let key_match: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| {
+                let n = shape.iter().position(|i| i == k).expect("an upsert's writes hold every key column");
+                format!("t.{} = u.c{n}", self.columns[*k].quoted)
+            })
+            .collect();
+        let key_match = key_match.join(" AND ");
+        let updates = self.updates(shape, false);
+        let update = match updates.is_empty() {
+            true => String::new(),
+            false => format!(", updated AS (UPDATE {} t SET {} FROM u WHERE {key_match})", self.quoted, updates.join(", ")),
+        };
+        let plain: Vec<String> = (0..shape.len()).map(|n| format!("u.c{n}")).collect();
+        let conflict = self.updates(shape, true);
+        let action = if conflict.is_empty() { "DO NOTHING".to_owned() } else { format!("DO UPDATE SET {}", conflict.join(", ")) };
+        format!(
+            "WITH u AS (SELECT {} FROM {}){update} INSERT INTO {} ({names}) SELECT {} FROM u \
+             WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {key_match}) ON CONFLICT ({}) {action}",
+            aliased.join(", "),
+            unnest(shape.len()),
+            self.quoted,
+            plain.join(", "),
+            self.quoted,
+            self.key_list()
+        )
     }
 }
 

@@ -172,7 +172,7 @@ impl Database {
         stateful: bool,
     ) -> Result<Database, OpenError> {
         let (config, mut client) = connect(url).map_err(OpenError::Connect)?;
-        schema::prepare(&mut client, table, columns.is_none(), stateful)?;
+        // The user's table is checked before eoshost creates any of its own.
         let user = match columns {
             None => None,
             Some(spec) => Some(UserTarget {
@@ -181,6 +181,7 @@ impl Database {
                 plugin: plugin.to_owned(),
             }),
         };
+        schema::prepare(&mut client, table, user.is_none(), stateful)?;
         Ok(Database {
             user,
             refused: Vec::new(),

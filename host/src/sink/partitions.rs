@@ -88,6 +88,12 @@ impl SinkState {
                 store.load(&scope, &row.key, row.value.as_deref()).map_err(|e| DbError::Fatal(e.to_string()))?;
             }
             self.metrics.set_state_bytes(store.bytes());
+            tracing::info!(
+                partitions = %Partition::list(partitions),
+                keys = rows.len(),
+                state_bytes = store.bytes(),
+                "read the stateful plugins' state from eoshost_state"
+            );
         }
         let mut targets = TopicPartitionList::with_capacity(partitions.len());
         for partition in partitions {
