@@ -142,6 +142,20 @@ impl Batch {
         self.advance(&RecordId::of(record), base);
     }
 
+    /// Appends `later`, a batch built on this one (its spans starting where
+    /// this one's end): one batch, as if it had been filled at once.
+    pub fn append(&mut self, later: Batch) {
+        self.rows.extend(later.rows);
+        self.changes.extend(later.changes);
+        self.dead_letters.extend(later.dead_letters);
+        for (partition, span) in later.spans {
+            self.spans.entry(partition).and_modify(|earlier| earlier.next = span.next).or_insert(span);
+        }
+        self.records += later.records;
+        self.skipped += later.skipped;
+        self.opened = self.opened.or(later.opened);
+    }
+
     /// Empties the batch (after its commit, or when it must be redone).
     pub fn clear(&mut self) {
         *self = Batch::default();

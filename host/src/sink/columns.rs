@@ -15,6 +15,9 @@ use postgres::types::ToSql;
 use serde_json::value::RawValue;
 
 use super::schema::quote_identifier;
+
+/// foldhash, seeded per process: the batch's keys are hashed once each.
+type FastHash = foldhash::fast::RandomState;
 use crate::plugin::OutputRecord;
 
 /// `--write`: how a row is written.
@@ -102,10 +105,12 @@ struct Column {
 }
 
 /// Values of several columns (a row's key columns, in key-column order, or
-/// one column's values over rows); `None`: NULL.
-type KeyValues = Vec<Option<String>>;
-/// The columns one change writes, by index (`None`: NULL).
-type Fields = BTreeMap<usize, Option<String>>;
+/// one column's values over rows), borrowed from the batch; `None`: NULL.
+type Values<'a> = Vec<&'a Option<String>>;
+/// The columns one change writes, by index, borrowed from the batch.
+type Fields<'a> = BTreeMap<usize, &'a Option<String>>;
+/// A key column a change does not give.
+static NULL: Option<String> = None;
 
 /// One output's change to the table: the columns it writes (by index, each
 /// value as text for the column's input function, or NULL), or the key of
@@ -216,13 +221,26 @@ impl UserTable {
     /// What `output` does to the table, or why the record is rejected.
     pub fn change(&self, output: &OutputRecord) -> Result<RowChange, String> {
         let Some(value) = &output.value else { return self.delete_of(output.key.as_deref()) };
-        let fields: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(value).map_err(|_| {
+        let not_object = |_| {
             "the output value is not a JSON object; --columns auto writes each field of an object to the column of \
              its name"
                 .to_owned()
-        })?;
+        };
+        // Field names borrowed from the value, unless one holds an escape.
+        let borrowed: BTreeMap<&str, &RawValue>;
+        let owned: BTreeMap<String, Box<RawValue>>;
+        let fields: Vec<(&str, &RawValue)> = match serde_json::from_slice::<BTreeMap<&str, &RawValue>>(value) {
+            Ok(map) => {
+                borrowed = map;
+                borrowed.iter().map(|(field, raw)| (*field, *raw)).collect()
+            }
+            Err(_) => {
+                owned = serde_json::from_slice(value).map_err(not_object)?;
+                owned.iter().map(|(field, raw)| (field.as_str(), raw.as_ref())).collect()
+            }
+        };
         let mut values = Vec::with_capacity(fields.len());
-        for (field, raw) in &fields {
+        for &(field, raw) in &fields {
             let index = *self.by_name.get(field).ok_or_else(|| {
                 format!("field \"{field}\" has no column in table {}; add the column, or drop the field in the plugin", self.name)
             })?;
@@ -340,8 +358,8 @@ impl UserTable {
         let mut writes = Vec::new();
         for change in run {
             match change {
-                RowChange::Delete(key) => deletes.push(key.clone()),
-                RowChange::Write(values) => writes.push(values.iter().map(|(i, v)| (*i, v.clone())).collect()),
+                RowChange::Delete(key) => deletes.push(key.iter().collect()),
+                RowChange::Write(values) => writes.push(values.iter().map(|(i, v)| (*i, v)).collect()),
             }
         }
         self.delete(txn, &deletes)?;
@@ -352,15 +370,14 @@ impl UserTable {
     /// keys to delete (a delete, or a delete before a later write), and the
     /// writes (the fields of every write after the last delete, later ones
     /// winning).
-    fn collapse<'a>(&self, changes: impl IntoIterator<Item = &'a RowChange>) -> (Vec<KeyValues>, Vec<Fields>) {
-        let mut order: Vec<KeyValues> = Vec::new();
-        let mut last: HashMap<KeyValues, (bool, Option<Fields>)> = HashMap::new();
+    fn collapse<'a>(&self, changes: impl IntoIterator<Item = &'a RowChange>) -> (Vec<Values<'a>>, Vec<Fields<'a>>) {
+        let mut order: Vec<Values<'a>> = Vec::new();
+        let mut last: HashMap<Values<'a>, (bool, Option<Fields<'a>>), FastHash> = HashMap::default();
         for change in changes {
             let (key, write) = match change {
-                RowChange::Delete(key) => (key.clone(), None),
+                RowChange::Delete(key) => (key.iter().collect::<Values<'a>>(), None),
                 RowChange::Write(values) => {
-                    let key =
-                        self.keys.iter().map(|k| values.iter().find(|(i, _)| i == k).and_then(|(_, v)| v.clone())).collect();
+                    let key = self.keys.iter().map(|k| values.iter().find(|(i, _)| i == k).map_or(&NULL, |(_, v)| v)).collect();
                     (key, Some(values))
                 }
             };
@@ -372,7 +389,7 @@ impl UserTable {
                 None => *entry = (true, None),
                 Some(values) => {
                     let fields = entry.1.get_or_insert_with(BTreeMap::new);
-                    fields.extend(values.iter().cloned());
+                    fields.extend(values.iter().map(|(i, v)| (*i, v)));
                 }
             }
         }
@@ -388,12 +405,12 @@ impl UserTable {
         (deletes, writes)
     }
 
-    fn delete(&self, txn: &mut postgres::Transaction<'_>, keys: &[KeyValues]) -> Result<(), postgres::Error> {
+    fn delete(&self, txn: &mut postgres::Transaction<'_>, keys: &[Values<'_>]) -> Result<(), postgres::Error> {
         if keys.is_empty() {
             return Ok(());
         }
-        let columns: Vec<Vec<Option<String>>> =
-            (0..self.keys.len()).map(|position| keys.iter().map(|key| key[position].clone()).collect()).collect();
+        let columns: Vec<Values<'_>> =
+            (0..self.keys.len()).map(|position| keys.iter().map(|key| key[position]).collect()).collect();
         let casts: Vec<String> =
             self.keys.iter().enumerate().map(|(n, &k)| format!("u.c{n}::{}", self.columns[k].sql_type)).collect();
         let statement = format!(
@@ -409,9 +426,9 @@ impl UserTable {
     }
 
     /// One `INSERT` per shape of `writes`, in first-seen order of shapes.
-    fn write(&self, txn: &mut postgres::Transaction<'_>, writes: Vec<Fields>) -> Result<(), postgres::Error> {
+    fn write(&self, txn: &mut postgres::Transaction<'_>, writes: Vec<Fields<'_>>) -> Result<(), postgres::Error> {
         // Each shape (the columns written) with its values, column by column.
-        let mut shapes: Vec<(Vec<usize>, Vec<KeyValues>)> = Vec::new();
+        let mut shapes: Vec<(Vec<usize>, Vec<Values<'_>>)> = Vec::new();
         for write in writes {
             let shape: Vec<usize> = write.keys().copied().collect();
             let slot = match shapes.iter().position(|(s, _)| *s == shape) {
@@ -843,8 +860,10 @@ mod tests {
             write(&[(0, "c"), (1, "9")]),
         ];
         let (deletes, writes) = table.collapse(&changes);
+        let deletes: Vec<Vec<Option<String>>> = deletes.into_iter().map(|key| key.into_iter().cloned().collect()).collect();
         assert_eq!(deletes, [vec![text("b")], vec![text("c")]]);
-        let writes: Vec<Vec<(usize, Option<String>)>> = writes.into_iter().map(|w| w.into_iter().collect()).collect();
+        let writes: Vec<Vec<(usize, Option<String>)>> =
+            writes.into_iter().map(|w| w.into_iter().map(|(i, v)| (i, v.clone())).collect()).collect();
         assert_eq!(writes, [vec![(0, text("a")), (1, text("2")), (3, text("true"))], vec![(0, text("c")), (1, text("9"))]]);
     }
 

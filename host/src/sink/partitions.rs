@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use rdkafka::ClientContext;
@@ -35,13 +36,19 @@ pub struct PartitionState {
     /// The next offset to process; records below it are duplicates of a
     /// fetch from before a seek. `None`: take the first record that comes.
     pub position: Option<i64>,
+    /// The next offset of the batch in flight, if it covers this partition:
+    /// where the open batch starts from.
+    pub submitted: Option<i64>,
     /// The consumer has been pointed at the database's offset.
     pub seeded: bool,
 }
 
 /// Everything the loop and the callback share; locked only between polls.
 pub struct SinkState {
-    pub db: Database,
+    /// The database; away on the commit thread while a commit is in flight.
+    pub db: Option<Database>,
+    /// The commit in flight ([`SinkState::start_commit`]).
+    in_flight: Option<JoinHandle<Committing>>,
     pub partitions: HashMap<Partition, PartitionState>,
     pub batch: Batch,
     /// Where a partition with no offset row starts.
@@ -72,11 +79,38 @@ impl SinkContext {
     }
 }
 
+/// A commit on its thread: the database and the batch come back with the
+/// result.
+struct Committing {
+    db: Database,
+    batch: Batch,
+    started: Instant,
+    result: Result<Outcome, DbError>,
+}
+
+/// A commit that ended: its outcome, and the next offset of each partition
+/// it covered.
+pub struct Committed {
+    pub outcome: Outcome,
+    pub next: Vec<(Partition, i64)>,
+}
+
 impl SinkState {
-    /// Reads the database's offsets of `partitions` and records them as
-    /// seeded; returns where the consumer must start each one.
-    pub fn seed(&mut self, partitions: &[Partition]) -> Result<TopicPartitionList, DbError> {
-        let (found, rows) = self.db.read_seed(partitions)?;
+    pub fn new(db: Database, reset: Offset, metrics: Arc<Metrics>, store: Option<SharedState>) -> SinkState {
+        SinkState { db: Some(db), in_flight: None, partitions: HashMap::new(), batch: Batch::default(), reset, metrics, store }
+    }
+
+    /// Reads the database's offsets of `partitions` (after the commit in
+    /// flight, if any) and records them as seeded; returns where the
+    /// consumer must start each one.
+    pub fn seed(
+        &mut self,
+        partitions: &[Partition],
+        consumer: &BaseConsumer<SinkContext>,
+    ) -> Result<TopicPartitionList, DbError> {
+        self.finish_commit(consumer)?;
+        let db = self.db.as_mut().expect("no commit is in flight");
+        let (found, rows) = db.read_seed(partitions)?;
         if let Some(store) = &self.store {
             let mut store = store.lock();
             for partition in partitions {
@@ -101,7 +135,8 @@ impl SinkState {
             let start = committed.map_or(self.reset, Offset::Offset);
             // Only errors on a negative partition number, which Kafka never assigns.
             let _ = targets.add_partition_offset(&partition.topic, partition.partition, start);
-            self.partitions.insert(partition.clone(), PartitionState { committed, position: committed, seeded: true });
+            self.partitions
+                .insert(partition.clone(), PartitionState { committed, position: committed, submitted: None, seeded: true });
         }
         Ok(targets)
     }
@@ -116,83 +151,91 @@ impl SinkState {
     /// Drops the open batch and marks every partition for a re-read of the
     /// database's offsets: what the batch covered is processed again.
     pub fn redo_from_database(&mut self) {
+        // A commit in flight ends first: what it wrote (if anything) is
+        // what the partitions are read again from.
+        if let Some(commit) = self.in_flight.take() {
+            let Committing { db, result, .. } = commit.join().expect("a commit thread does not panic");
+            self.db = Some(db);
+            match result {
+                Ok(Outcome::Stale(why)) => {
+                    tracing::warn!(
+                        "another instance owns a partition of this batch now ({why}); dropping the batch (nothing \
+                         was written) and resuming from the database's offsets"
+                    );
+                    self.metrics.transaction_aborted();
+                }
+                Ok(Outcome::Committed) => tracing::info!("the batch in flight committed; resuming from the database's offsets"),
+                Err(error) => tracing::warn!("{error}; dropping the batch in flight (its records are read again)"),
+            }
+        }
         self.batch.clear();
         if let Some(store) = &self.store {
             store.lock().transaction_aborted();
         }
         for state in self.partitions.values_mut() {
             state.seeded = false;
+            state.submitted = None;
         }
     }
 
-    /// Commits the open batch; on success updates what the partitions know
-    /// and writes Kafka's committed offsets for lag tools. A stale batch is
-    /// dropped and its partitions re-read.
-    pub fn commit_batch(&mut self, consumer: &BaseConsumer<SinkContext>) -> Result<Outcome, DbError> {
-        if self.batch.is_empty() {
-            return Ok(Outcome::Committed);
+    /// Starts committing the open batch on a thread of its own, so that the
+    /// next batch fills meanwhile (one commit in flight at a time; the next
+    /// batch's offsets start where this one's end). A stateful plugin's
+    /// batch is committed before the next record instead
+    /// ([`SinkState::commit_batch`]): its state writes are undone per batch.
+    pub fn start_commit(&mut self) {
+        if self.batch.is_empty() || self.in_flight.is_some() {
+            return;
         }
-        let started = Instant::now();
-        let state: Vec<StateRow> = match &self.store {
-            None => Vec::new(),
-            Some(store) => store
-                .lock()
-                .changes()
-                .iter()
-                .map(|change| StateRow {
-                    partition: Partition::new(change.scope.topic.clone(), change.scope.partition),
-                    plugin: change.scope.plugin.clone(),
-                    key: change.key.to_vec(),
-                    value: change.value.map(<[u8]>::to_vec),
-                })
-                .collect(),
-        };
-        let outcome = self.db.commit(&self.batch, &state)?;
-        match &outcome {
-            Outcome::Committed => {
-                let refused = self.db.take_refused();
-                let dead_lettered = refused.iter().filter(|r| r.dead_lettered).count();
-                for refusal in &refused {
-                    match refusal.dead_lettered {
-                        true => RecordDeadLettered {
-                            record: &refusal.record,
-                            destination: "the dead-letter table",
-                            error: &refusal.error,
-                        }
-                        .emit(&self.metrics),
-                        false => RecordSkipped { record: &refusal.record, error: &refusal.error }.emit(&self.metrics),
-                    }
-                }
-                let mut offsets = TopicPartitionList::with_capacity(self.batch.spans.len());
-                for (partition, span) in &self.batch.spans {
-                    if let Some(state) = self.partitions.get_mut(partition) {
-                        state.committed = Some(span.next);
-                    }
-                    let _ = offsets.add_partition_offset(&partition.topic, partition.partition, Offset::Offset(span.next));
-                }
-                let changed: usize = self
-                    .batch
-                    .changes
-                    .iter()
-                    .filter(|record| !refused.iter().any(|r| r.record == record.source))
-                    .map(|record| record.changes.len())
-                    .sum();
-                self.metrics.transaction_committed(
-                    started.elapsed(),
-                    (self.batch.rows.len() + changed) as u64,
-                    (self.batch.dead_letters.len() + dead_lettered) as u64,
-                    (self.batch.skipped + refused.len() - dead_lettered) as u64,
-                );
-                if let Some(store) = &self.store {
-                    let mut store = store.lock();
-                    store.transaction_committed();
-                    self.metrics.set_state_bytes(store.bytes());
-                }
-                if let Err(error) = consumer.commit(&offsets, CommitMode::Async) {
-                    tracing::debug!("writing Kafka's committed offsets (for lag tools) failed: {error}");
-                }
-                self.batch.clear();
+        let mut db = self.db.take().expect("no commit is in flight, so the database is here");
+        let batch = std::mem::take(&mut self.batch);
+        for (partition, span) in &batch.spans {
+            if let Some(state) = self.partitions.get_mut(partition) {
+                state.submitted = Some(span.next);
             }
+        }
+        let state = self.state_rows();
+        let started = Instant::now();
+        self.in_flight = Some(std::thread::spawn(move || {
+            let result = db.commit(&batch, &state);
+            Committing { db, batch, started, result }
+        }));
+    }
+
+    /// Whether no commit is in flight, or the one in flight has ended.
+    pub fn commit_ended(&self) -> bool {
+        self.in_flight.as_ref().is_none_or(|commit| commit.is_finished())
+    }
+
+    /// Whether a commit is in flight.
+    pub fn committing(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Waits for the commit in flight, if any, and takes in its outcome: on
+    /// success what the partitions know is updated and Kafka's committed
+    /// offsets are written for lag tools; a stale batch is dropped (with the
+    /// open one, built on it) and the partitions re-read; when the database
+    /// is unavailable the batch goes back in front of the open one, to be
+    /// committed with it. Returns the outcome and the offsets committed.
+    pub fn finish_commit(&mut self, consumer: &BaseConsumer<SinkContext>) -> Result<Option<Committed>, DbError> {
+        let Some(commit) = self.in_flight.take() else { return Ok(None) };
+        let Committing { db, batch, started, result } = commit.join().expect("a commit thread does not panic");
+        self.db = Some(db);
+        for state in self.partitions.values_mut() {
+            state.submitted = None;
+        }
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                let later = std::mem::replace(&mut self.batch, batch);
+                self.batch.append(later);
+                return Err(error);
+            }
+        };
+        let next: Vec<(Partition, i64)> = batch.spans.iter().map(|(p, s)| (p.clone(), s.next)).collect();
+        match &outcome {
+            Outcome::Committed => self.committed(&batch, started, consumer),
             Outcome::Stale(why) => {
                 tracing::warn!(
                     "another instance owns a partition of this batch now ({why}); dropping the batch (nothing \
@@ -202,7 +245,77 @@ impl SinkState {
                 self.redo_from_database();
             }
         }
-        Ok(outcome)
+        Ok(Some(Committed { outcome, next }))
+    }
+
+    /// Commits the open batch now (after the one in flight, if any), as the
+    /// rebalance callback, a stateful plugin and the stop need.
+    pub fn commit_batch(&mut self, consumer: &BaseConsumer<SinkContext>) -> Result<Outcome, DbError> {
+        if let Some(Committed { outcome: outcome @ Outcome::Stale(_), .. }) = self.finish_commit(consumer)? {
+            return Ok(outcome);
+        }
+        self.start_commit();
+        Ok(self.finish_commit(consumer)?.map_or(Outcome::Committed, |committed| committed.outcome))
+    }
+
+    /// The stateful plugins' keys the open batch changed, as rows.
+    fn state_rows(&self) -> Vec<StateRow> {
+        let Some(store) = &self.store else { return Vec::new() };
+        store
+            .lock()
+            .changes()
+            .iter()
+            .map(|change| StateRow {
+                partition: Partition::new(change.scope.topic.clone(), change.scope.partition),
+                plugin: change.scope.plugin.clone(),
+                key: change.key.to_vec(),
+                value: change.value.map(<[u8]>::to_vec),
+            })
+            .collect()
+    }
+
+    /// `batch` committed: the partitions' offsets, the counts, the refused
+    /// records' events, the state, and Kafka's offsets for lag tools.
+    fn committed(&mut self, batch: &Batch, started: Instant, consumer: &BaseConsumer<SinkContext>) {
+        let db = self.db.as_mut().expect("the commit has ended");
+        let refused = db.take_refused();
+        let dead_lettered = refused.iter().filter(|r| r.dead_lettered).count();
+        for refusal in &refused {
+            match refusal.dead_lettered {
+                true => {
+                    RecordDeadLettered { record: &refusal.record, destination: "the dead-letter table", error: &refusal.error }
+                        .emit(&self.metrics)
+                }
+                false => RecordSkipped { record: &refusal.record, error: &refusal.error }.emit(&self.metrics),
+            }
+        }
+        let mut offsets = TopicPartitionList::with_capacity(batch.spans.len());
+        for (partition, span) in &batch.spans {
+            if let Some(state) = self.partitions.get_mut(partition) {
+                state.committed = Some(span.next);
+            }
+            let _ = offsets.add_partition_offset(&partition.topic, partition.partition, Offset::Offset(span.next));
+        }
+        let changed: usize = batch
+            .changes
+            .iter()
+            .filter(|record| !refused.iter().any(|r| r.record == record.source))
+            .map(|record| record.changes.len())
+            .sum();
+        self.metrics.transaction_committed(
+            started.elapsed(),
+            (batch.rows.len() + changed) as u64,
+            (batch.dead_letters.len() + dead_lettered) as u64,
+            (batch.skipped + refused.len() - dead_lettered) as u64,
+        );
+        if let Some(store) = &self.store {
+            let mut store = store.lock();
+            store.transaction_committed();
+            self.metrics.set_state_bytes(store.bytes());
+        }
+        if let Err(error) = consumer.commit(&offsets, CommitMode::Async) {
+            tracing::debug!("writing Kafka's committed offsets (for lag tools) failed: {error}");
+        }
     }
 
     /// Removes `partitions` from what this instance holds.
@@ -249,7 +362,7 @@ impl ConsumerContext for SinkContext {
         let mut state = self.state();
         let result: KafkaResult<()> = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                let (targets, paused) = match state.seed(&partitions) {
+                let (targets, paused) = match state.seed(&partitions, consumer) {
                     Ok(targets) => (targets, false),
                     Err(error) => {
                         tracing::warn!(

@@ -23,7 +23,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::batch::{Batch, Partition};
 use super::columns::UserTable;
 use super::database::{Database, DbError, OpenError, Outcome};
-use super::partitions::{SinkContext, SinkState, set_paused};
+use super::partitions::{Committed, SinkContext, SinkState, set_paused};
 use crate::config::{Config, PostgresSink};
 use crate::events::{Event, RecordDeadLettered};
 use crate::failure::Failure;
@@ -63,6 +63,8 @@ struct PostgresSinkLoop {
     /// `--columns auto`: the user's table, which each output is checked
     /// against and converted for.
     user_table: Option<Arc<UserTable>>,
+    /// A plugin keeps state: each batch commits before the next record.
+    stateful: bool,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     /// Set while the database is unavailable: every partition is paused and
@@ -123,14 +125,8 @@ impl PostgresSinkLoop {
         }
         let Some(db) = open_database(&sink, &config, store.is_some(), &stop)? else { return Ok(None) };
         let user_table = db.user_table();
-        let state = SinkState {
-            db,
-            partitions: Default::default(),
-            batch: Batch::default(),
-            reset: reset_offset(&config),
-            metrics: metrics.clone(),
-            store: store.clone(),
-        };
+        let stateful = store.is_some();
+        let state = SinkState::new(db, reset_offset(&config), metrics.clone(), store.clone());
         // Only the inputs (and tables) must exist: nothing is written to
         // --output topics (they only restrict what outputs may name).
         let inputs_only = Config { outputs: Vec::new(), dlq_topic: None, ..config.clone() };
@@ -159,6 +155,7 @@ impl PostgresSinkLoop {
             processor: Processor::new(chain, rules, config.on_error, config.max_retries, store, metrics.clone()),
             record: reading::empty_record(),
             user_table,
+            stateful,
             consumer,
             metrics,
             stop,
@@ -181,14 +178,29 @@ impl PostgresSinkLoop {
             let waiting = self.retry_at.is_some_and(|at| Instant::now() < at);
             if !waiting {
                 self.seed_unseeded();
-                let (records, age) = {
+                if self.consumer.context().state().commit_ended() {
+                    self.take_commit()?;
+                }
+                let (records, age, committing) = {
                     let state = self.consumer.context().state();
-                    (state.batch.records, state.batch.age())
+                    (state.batch.records, state.batch.age(), state.committing())
                 };
-                let due = records >= self.config.transaction_max_records || age >= self.config.commit_interval;
+                let full = records >= self.config.transaction_max_records;
+                let due = full || age >= self.config.commit_interval;
                 if records > 0 && (due || self.retry_at.is_some()) {
-                    self.commit()?;
-                    continue;
+                    if committing {
+                        // One commit in flight: a full batch waits for it.
+                        if full {
+                            self.take_commit()?;
+                        }
+                    } else if self.stateful {
+                        self.commit_now()?;
+                    } else {
+                        self.consumer.context().state().start_commit();
+                    }
+                    if full || !committing {
+                        continue;
+                    }
                 }
             }
             let wait = if self.retry_at.is_some() { Duration::from_millis(100) } else { Duration::from_millis(20) };
@@ -219,7 +231,7 @@ impl PostgresSinkLoop {
             return;
         }
         set_paused(&self.consumer, &unseeded, true);
-        let seeded = self.consumer.context().state().seed(&unseeded);
+        let seeded = self.consumer.context().state().seed(&unseeded, &self.consumer);
         match seeded {
             Ok(targets) => {
                 if let Err(error) = self.seek(targets) {
@@ -271,19 +283,28 @@ impl PostgresSinkLoop {
         self.backoff.reset();
     }
 
-    fn commit(&mut self) -> Result<(), Failure> {
-        let (result, committed) = {
-            let mut state = self.consumer.context().state();
-            let committed: Vec<(Partition, i64)> = state.batch.spans.iter().map(|(p, s)| (p.clone(), s.next)).collect();
-            (state.commit_batch(&self.consumer), committed)
-        };
+    /// Takes in the outcome of the commit in flight (waiting for it).
+    fn take_commit(&mut self) -> Result<(), Failure> {
+        let result = self.consumer.context().state().finish_commit(&self.consumer);
+        self.after_commit(result)
+    }
+
+    /// Commits the open batch and waits for it (a stateful plugin's: its
+    /// state writes must be final before the next record's).
+    fn commit_now(&mut self) -> Result<(), Failure> {
+        self.consumer.context().state().start_commit();
+        self.take_commit()
+    }
+
+    fn after_commit(&mut self, result: Result<Option<Committed>, DbError>) -> Result<(), Failure> {
         match result {
-            Ok(Outcome::Committed) => {
-                self.processor.committed(&committed);
+            Ok(None) => Ok(()),
+            Ok(Some(Committed { outcome: Outcome::Committed, next })) => {
+                self.processor.committed(&next);
                 self.database_back();
                 Ok(())
             }
-            Ok(Outcome::Stale(_)) => {
+            Ok(Some(Committed { outcome: Outcome::Stale(_), .. })) => {
                 self.database_back();
                 Ok(())
             }
@@ -320,7 +341,7 @@ impl PostgresSinkLoop {
             match state.partitions.get(&partition) {
                 // Not (or no longer) ours, not yet seeded, or fetched before
                 // a seek back: dropped; it comes again in order.
-                Some(p) if p.seeded && p.position.is_none_or(|next| record.offset >= next) => p.committed,
+                Some(p) if p.seeded && p.position.is_none_or(|next| record.offset >= next) => p.submitted.or(p.committed),
                 _ => return Ok(()),
             }
         };
