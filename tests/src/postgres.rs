@@ -7,11 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use postgres::{Client, NoTls};
 
-use crate::process::workspace_root;
+use crate::process::{Eoshost, workspace_root};
 use crate::verify::OutputRecord;
 
 /// The test server.
@@ -121,6 +122,24 @@ impl Postgres {
             .query_one("SELECT coalesce(sum(next_offset), 0)::bigint FROM eoshost_offsets WHERE group_id = $1", &[&group])
             .context("reading eoshost_offsets")?;
         Ok(row.get(0))
+    }
+
+    /// Waits until the group's offsets in `eoshost_offsets` sum past
+    /// `beyond`, and returns the sum; fails if `run` ends on its own or
+    /// nothing moves within `timeout`.
+    pub fn wait_progress(&self, group: &str, beyond: i64, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<i64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let total = self.committed_total(group).unwrap_or(0);
+            if total > beyond {
+                return Ok(total);
+            }
+            if let Some(exit) = run.try_exit() {
+                bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
+            }
+            anyhow::ensure!(Instant::now() < deadline, "no progress in eoshost_offsets past {beyond} within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The group's next offset per source partition of `topic` in

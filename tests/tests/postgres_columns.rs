@@ -118,23 +118,6 @@ fn columns_sink(scenario: &Scenario, input: &str, group: &str, pg: &Postgres, ta
         .args(options.iter().map(|option| option.to_string()))
 }
 
-/// Waits until the group's offsets in the database pass `beyond`; fails if
-/// `run` ends on its own.
-fn wait_db_progress(pg: &Postgres, group: &str, beyond: i64, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<i64> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let total = pg.committed_total(group).unwrap_or(0);
-        if total > beyond {
-            return Ok(total);
-        }
-        if let Some(exit) = run.try_exit() {
-            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
-        }
-        anyhow::ensure!(Instant::now() < deadline, "no progress in eoshost_offsets past {beyond} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Waits until `eoshost_offsets` holds the end of every partition of
 /// `input` for each `(group, run)`; fails when a run ends on its own.
 fn wait_db_complete(
@@ -488,7 +471,7 @@ fn upserts_and_deletes_leave_each_keys_last_state_through_sigkills() -> anyhow::
     while kills < KILLS && sent.load(Ordering::SeqCst) < total {
         let mut run = scenario.spawn(&spec, "sink")?;
         let before = pg.committed_total(&group).unwrap_or(0);
-        wait_db_progress(&pg, &group, before, &mut run, FIRST_COMMIT)?;
+        pg.wait_progress(&group, before, &mut run, FIRST_COMMIT)?;
         kill_mid_work(
             &scenario,
             &mut run,

@@ -43,23 +43,6 @@ fn sink_spec(scenario: &Scenario, input: &str, group: &str, pg: &Postgres, table
     ])
 }
 
-/// Waits until the group's offsets in the database pass `beyond`; fails
-/// if an instance ends on its own.
-fn wait_db_progress(pg: &Postgres, group: &str, beyond: i64, run: &mut Eoshost, timeout: Duration) -> anyhow::Result<i64> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let total = pg.committed_total(group).unwrap_or(0);
-        if total > beyond {
-            return Ok(total);
-        }
-        if let Some(exit) = run.try_exit() {
-            anyhow::bail!("{} ended on its own ({exit}):\n{}", run.label(), run.stderr_tail(40));
-        }
-        anyhow::ensure!(Instant::now() < deadline, "no progress in eoshost_offsets past {beyond} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Waits until the group's offsets reach the end of every partition.
 fn wait_db_complete(
     scenario: &Scenario,
@@ -121,7 +104,7 @@ fn every_record_exactly_once_in_postgres_through_repeated_sigkills() -> anyhow::
     while kills < kills_wanted {
         let mut run = scenario.spawn(&spec, "sink")?;
         let before = pg.committed_total(&group).unwrap_or(0);
-        wait_db_progress(&pg, &group, before, &mut run, FIRST_COMMIT)?;
+        pg.wait_progress(&group, before, &mut run, FIRST_COMMIT)?;
         anyhow::ensure!(feeder.is_flowing(), "the feeder stopped before the kill phase ended");
         kill_mid_work(
             &scenario,
@@ -160,7 +143,7 @@ fn postgres_sink_throughput_and_exactly_once_on_a_backlog() -> anyhow::Result<()
     let mut run = scenario.spawn(&spec, "sink")?;
     // From the first committed batch on, so start-up and the group join are
     // not counted.
-    let first = wait_db_progress(&pg, &group, 0, &mut run, FIRST_BATCH)?;
+    let first = pg.wait_progress(&group, 0, &mut run, FIRST_BATCH)?;
     let elapsed = wait_db_complete(&scenario, &pg, &group, &input, &mut run, Duration::from_secs(240))?;
     let rate = (seeded.len() as i64 - first) as f64 / elapsed.as_secs_f64().max(0.001);
     scenario.report(&format!(
@@ -188,7 +171,7 @@ fn a_database_restart_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<(
     let feeder = Feeder::start(broker, &input, RecordPlan::new(64, partitions), scenario.scaled(8_000), scenario.scaled(1_000))?;
     let spec = sink_spec(&scenario, &input, &group, &pg, &table).fast_failure_detection();
     let mut run = scenario.spawn(&spec, "sink")?;
-    wait_db_progress(&pg, &group, 0, &mut run, FIRST_BATCH)?;
+    pg.wait_progress(&group, 0, &mut run, FIRST_BATCH)?;
 
     let log_at_stop = run.stderr().len();
     pg.stop()?;
@@ -290,7 +273,7 @@ fn a_zombie_sink_resumed_after_its_session_writes_nothing_twice() -> anyhow::Res
         .commit_interval_ms(ZOMBIE_COMMIT_INTERVAL.as_millis() as u64);
     let metrics_addr = free_local_addr()?;
     let mut zombie = scenario.spawn(&spec.clone().args(["--metrics-addr", &metrics_addr]), "zombie")?;
-    wait_db_progress(&pg, &group, 0, &mut zombie, FIRST_BATCH)?;
+    pg.wait_progress(&group, 0, &mut zombie, FIRST_BATCH)?;
     wait_batch_open(&metrics_addr, &mut zombie, ZOMBIE_COMMIT_INTERVAL, NEXT_COMMIT)?;
     send_signal(&mut zombie, libc::SIGSTOP)?;
     let at_freeze = pg.committed_offsets(&group, &input)?;

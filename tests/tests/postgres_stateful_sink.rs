@@ -293,12 +293,22 @@ fn feed_through_kills(
     let mut phase = KillPhase { kills: 0, takeovers: 0 };
     for (k, segment) in segments.enumerate() {
         let before = pg.committed_total(&group)?;
+        // When the sink has caught up with every record fed, nothing would
+        // move: the next segment is queued first, and the kill lands while
+        // it is written.
+        let caught_up = u64::try_from(before).unwrap_or(0) >= feeder.sent();
+        let mut segment = Some(segment);
+        if caught_up {
+            feeder.push(segment.take().expect("queued once"))?;
+        }
         let now = wait_db_progress(pg, &group, before, &mut alive(&mut members, None), NEXT_COMMIT)?;
         let i = k % MEMBERS;
         kill_mid_work(scenario, &mut members[i], &format!("{now} offsets in the database, {} records fed", feeder.sent()))?;
         phase.kills += 1;
         let at_kill = pg.committed_offsets(&group, input)?;
-        feeder.push(segment)?;
+        if let Some(segment) = segment {
+            feeder.push(segment)?;
+        }
         let takeover = k == 1 || scenario.chance(25);
         if takeover {
             phase.takeovers += 1;
