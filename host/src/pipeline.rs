@@ -516,15 +516,16 @@ fn carry_out(
     metrics: &Metrics,
 ) -> Result<bool, Failure> {
     for firing in firings {
-        let timer = firing.describe();
-        let written = match firing.fate {
-            TimerFate::Write(outputs) => transaction.write_timer(&outputs, false, consumer)?,
+        // Named only when it is dropped or fails (not for every firing).
+        let timer = || firing.describe();
+        let written = match &firing.fate {
+            TimerFate::Write(outputs) => transaction.write_timer(outputs, false, consumer)?,
             TimerFate::Retry => {
                 transaction.abort(consumer)?;
                 false
             }
             TimerFate::Skip(error) => {
-                TimerDropped { timer: &timer, destination: None, error: &error }.emit(metrics);
+                TimerDropped { timer: &timer(), destination: None, error }.emit(metrics);
                 transaction.timer_dropped();
                 true
             }
@@ -532,13 +533,14 @@ fn carry_out(
                 let dlq = dlq_topic.expect("--on-error dlq has a topic");
                 let scope = &firing.scope;
                 let destination = format!("\"{dlq}\"");
-                TimerDropped { timer: &timer, destination: Some(&destination), error: &error }.emit(metrics);
-                let letter = timer_dead_letter(&scope.topic, scope.partition, &firing.timer, dlq, &error, plugin);
+                TimerDropped { timer: &timer(), destination: Some(&destination), error }.emit(metrics);
+                let letter = timer_dead_letter(&scope.topic, scope.partition, &firing.timer, dlq, error, plugin);
                 let letter = TimedOutput { record: letter, timestamp: firing.timer.time, partition: None };
                 transaction.write_timer(&[letter], true, consumer)?
             }
             TimerFate::Fail(error) => {
                 transaction.abandon();
+                let timer = timer();
                 return Err(Failure::RecordFailed(anyhow::anyhow!(
                     "{timer} failed: {error}. Nothing of it was committed. Fix the plugin, or run with --on-error skip \
                      or --on-error dlq"

@@ -344,19 +344,7 @@ impl Transaction {
     /// unless a record read moves it, so that the commit carries the group
     /// metadata and a zombie's firing is fenced like its records.
     pub fn fire_on(&mut self, topic: &str, partition: i32, next: i64) {
-        let index = match self.partitions.iter().position(|p| p.partition == partition && p.topic == topic) {
-            Some(index) => index,
-            None => {
-                self.partitions.push(Partition {
-                    topic: topic.to_owned(),
-                    partition,
-                    first_read: next,
-                    next: None,
-                    committed: None,
-                });
-                self.partitions.len() - 1
-            }
-        };
+        let index = self.slot_at(topic, partition, next);
         let entry = &mut self.partitions[index];
         entry.next = Some(entry.next.map_or(next, |read| read.max(next)));
     }
@@ -393,22 +381,28 @@ impl Transaction {
     /// The index of the record's partition in `partitions`, added when new;
     /// the partition's first offset read is kept at most the record's.
     fn slot(&mut self, record: &InputRecord) -> usize {
-        let matches = |p: &Partition| p.partition == record.partition && p.topic == record.topic;
-        if let Some(partition) = self.partitions.get_mut(self.last_partition).filter(|p| matches(p)) {
-            partition.first_read = partition.first_read.min(record.offset);
+        self.slot_at(&record.topic, record.partition, record.offset)
+    }
+
+    /// The index of `topic`/`partition` in `partitions`, added when new;
+    /// its first offset read is kept at most `offset`.
+    fn slot_at(&mut self, topic: &str, partition: i32, offset: i64) -> usize {
+        let matches = |p: &Partition| p.partition == partition && p.topic == topic;
+        if let Some(slot) = self.partitions.get_mut(self.last_partition).filter(|p| matches(p)) {
+            slot.first_read = slot.first_read.min(offset);
             return self.last_partition;
         }
         let index = match self.partitions.iter().position(matches) {
             Some(index) => {
-                let partition = &mut self.partitions[index];
-                partition.first_read = partition.first_read.min(record.offset);
+                let slot = &mut self.partitions[index];
+                slot.first_read = slot.first_read.min(offset);
                 index
             }
             None => {
                 self.partitions.push(Partition {
-                    topic: record.topic.clone(),
-                    partition: record.partition,
-                    first_read: record.offset,
+                    topic: topic.to_owned(),
+                    partition,
+                    first_read: offset,
                     next: None,
                     committed: None,
                 });

@@ -52,12 +52,24 @@ impl Sandbox {
     /// this plugin during the call; whether its writes stay is the caller's
     /// to say ([`crate::state::StateStore::record_completed`]).
     pub fn transform(&mut self, record: &InputRecord) -> Result<Vec<OutputRecord>, CallError> {
+        self.call_in_partition(&record.topic, record.partition, |instance| instance.transform(record))
+    }
+
+    /// Runs `call` on the live instance (making one if needed) with the
+    /// plugin's state and timer calls reaching the tables of input
+    /// partition `topic`/`partition`; after a trap the instance is dropped.
+    fn call_in_partition<T>(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        call: impl FnOnce(&mut PluginInstance) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
         self.ensure_instance()?;
         let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
         if let Some(state) = self.plugin.state() {
-            state.lock().enter(&record.topic, record.partition, self.plugin.name());
+            state.lock().enter(topic, partition, self.plugin.name());
         }
-        let outcome = instance.transform(record);
+        let outcome = call(instance);
         if let Some(state) = self.plugin.state() {
             state.lock().leave();
         }
@@ -89,19 +101,7 @@ impl Sandbox {
     /// calls reach that partition's tables. After a trap the instance is
     /// dropped, as for [`Sandbox::transform`].
     pub fn on_timer(&mut self, topic: &str, partition: i32, timer: &Timer) -> Result<Vec<TimerOutput>, CallError> {
-        self.ensure_instance()?;
-        let instance = self.live.as_mut().expect("ensure_instance leaves a live instance");
-        if let Some(state) = self.plugin.state() {
-            state.lock().enter(topic, partition, self.plugin.name());
-        }
-        let outcome = instance.on_timer(timer);
-        if let Some(state) = self.plugin.state() {
-            state.lock().leave();
-        }
-        if let Err(CallError::Trap(_)) = &outcome {
-            self.live = None;
-        }
-        outcome
+        self.call_in_partition(topic, partition, |instance| instance.on_timer(timer))
     }
 
     /// Like [`Sandbox::transform`], also saying how long making a fresh
