@@ -10,9 +10,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::config::options::{OneOrMany, Shown, TableValues, host_port, key_values, options, positive, table_values};
-use crate::config::{Config, librdkafka_pairs};
+use crate::config::{Config, librdkafka_pairs, registry_pairs};
 use crate::defaults;
 pub use crate::policy::OnError;
+use crate::schemas::{Format, SubjectStrategy};
 use crate::sink::columns::{ColumnsMode, WriteMode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -253,6 +254,63 @@ options! {
     delete_on_tombstone: bool = false,
         show |c| c.postgres.as_ref().and_then(|sink| sink.columns.as_ref()).map(|spec| spec.delete_on_tombstone);
 
+    /// A Confluent-compatible Schema Registry: the base URL Confluent
+    /// clients take, for the avro, protobuf and json-schema formats.
+    #[arg(long, env = "EOSHOST_SCHEMA_REGISTRY_URL", value_name = "URL")]
+    schema_registry_url: String,
+        show |c| c.formats.registry_url.as_deref().map_or_else(|| "-".to_owned(), crate::redact::urls);
+
+    /// KEY=VALUE setting of the Schema Registry client, as Confluent's
+    /// clients name it (basic.auth.user.info, bearer.auth.token,
+    /// ssl.ca.location, ...); @FILE reads the value from a file; repeat for
+    /// more.
+    #[arg(long, env = "EOSHOST_SCHEMA_REGISTRY_CONFIG", value_name = "KEY=VALUE")]
+    schema_registry_config: Vec<String> as BTreeMap<String, String>, check registry_pairs => Vec<(String, String)>,
+        show |c| Shown::pairs("schema-registry-config", &c.formats.registry_config);
+
+    /// How input keys are written: bytes (handed over as is), json, or
+    /// avro, protobuf, json-schema (Confluent wire format, decoded with the
+    /// writer schema from the registry): plugins get JSON text.
+    #[arg(long, env = "EOSHOST_KEY_FORMAT", value_enum)]
+    key_format: Format = Format::Bytes, show |c| c.formats.key;
+
+    /// How input values are written: bytes (handed over as is), json, or
+    /// avro, protobuf, json-schema (Confluent wire format, decoded with the
+    /// writer schema from the registry): plugins get JSON text.
+    #[arg(long, env = "EOSHOST_VALUE_FORMAT", value_enum)]
+    value_format: Format = Format::Bytes, show |c| c.formats.value;
+
+    /// How output keys are written [default: --key-format]; the plugin
+    /// writes JSON text for avro, protobuf and json-schema.
+    #[arg(long, env = "EOSHOST_OUTPUT_KEY_FORMAT", value_enum)]
+    output_key_format: Format, show |c| c.formats.output_key;
+
+    /// How output values are written [default: --value-format]; the plugin
+    /// writes JSON text for avro, protobuf and json-schema.
+    #[arg(long, env = "EOSHOST_OUTPUT_VALUE_FORMAT", value_enum)]
+    output_value_format: Format, show |c| c.formats.output_value;
+
+    /// The schema of output keys (.avsc, .proto or JSON Schema), registered
+    /// at start under each output topic's subject [default: each record's
+    /// writer schema when the input has this format, else the subject's
+    /// latest].
+    #[arg(long, env = "EOSHOST_OUTPUT_KEY_SCHEMA", value_name = "FILE")]
+    output_key_schema: PathBuf, show |c| output_schema_shown(c.formats.output_key, c.formats.output_key_schema.as_ref());
+
+    /// The schema of output values (.avsc, .proto or JSON Schema),
+    /// registered at start under each output topic's subject [default: each
+    /// record's writer schema when the input has this format, else the
+    /// subject's latest].
+    #[arg(long, env = "EOSHOST_OUTPUT_VALUE_SCHEMA", value_name = "FILE")]
+    output_value_schema: PathBuf,
+        show |c| output_schema_shown(c.formats.output_value, c.formats.output_value_schema.as_ref());
+
+    /// How schema subjects are named: topic (<topic>-key, <topic>-value),
+    /// record (the record's full name) or topic-record
+    /// (<topic>-<record name>).
+    #[arg(long, env = "EOSHOST_SUBJECT_NAME_STRATEGY", value_enum)]
+    subject_name_strategy: SubjectStrategy = SubjectStrategy::Topic, show |c| c.formats.strategy;
+
     /// NAME=TOPIC: a table for plugins to look up (WIT `tables`), the latest
     /// value per key of a compacted topic, loaded to its end before the
     /// first record and kept current; repeat for more. NAME alone: the table
@@ -269,6 +327,16 @@ options! {
     /// eoshost stops (exit 2).
     #[arg(long, env = "EOSHOST_TABLE_MAX_MB")]
     table_max_mb: u64 = defaults::TABLE_MAX_MB, check positive, show |c| c.table_max_bytes >> 20;
+}
+
+/// How an output schema option shows: the file, where the schema comes
+/// from without one, or `-` for a format with no schema.
+fn output_schema_shown(format: Format, file: Option<&PathBuf>) -> String {
+    match (file, format.kind()) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(_)) => "<the input's writer schema, else the subject's latest>".to_owned(),
+        (None, None) => "-".to_owned(),
+    }
 }
 
 /// `eoshost test`: DESIGN §1.2.
@@ -311,6 +379,44 @@ pub struct TestArgs {
     /// Most state a stateful plugin may hold, in MiB.
     #[arg(long, default_value_t = defaults::STATE_MAX_MB)]
     pub state_max_mb: u64,
+
+    /// How input keys are written, as for the pipeline; a key given as
+    /// text is the JSON the plugin sees, key_b64 may carry wire-format
+    /// bytes (decoded with --schema-registry-url).
+    #[arg(long, value_enum, default_value_t = Format::Bytes)]
+    pub key_format: Format,
+
+    /// How input values are written, as for the pipeline; a value given as
+    /// text is the JSON the plugin sees, value_b64 may carry wire-format
+    /// bytes (decoded with --schema-registry-url).
+    #[arg(long, value_enum, default_value_t = Format::Bytes)]
+    pub value_format: Format,
+
+    /// How output keys are written [default: --key-format].
+    #[arg(long, value_enum)]
+    pub output_key_format: Option<Format>,
+
+    /// How output values are written [default: --value-format].
+    #[arg(long, value_enum)]
+    pub output_value_format: Option<Format>,
+
+    /// Check every output key against this schema (.avsc, .proto, JSON
+    /// Schema): one that does not fit is shown as the record's error.
+    #[arg(long, value_name = "FILE")]
+    pub output_key_schema: Option<PathBuf>,
+
+    /// Check every output value against this schema (.avsc, .proto, JSON
+    /// Schema): one that does not fit is shown as the record's error.
+    #[arg(long, value_name = "FILE")]
+    pub output_value_schema: Option<PathBuf>,
+
+    /// A Schema Registry to read writer schemas from (never written to).
+    #[arg(long, value_name = "URL")]
+    pub schema_registry_url: Option<String>,
+
+    /// KEY=VALUE setting of the Schema Registry client, as for the pipeline.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub schema_registry_config: Vec<String>,
 }
 
 options! {
@@ -379,6 +485,47 @@ options! {
     /// Settings that break exactly-once are refused.
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     librdkafka: Vec<String>, show |r| Shown::pairs("X", r.librdkafka);
+
+    /// How output keys are written: bytes (as the row or plugin gives
+    /// them), json, or avro, protobuf, json-schema (the row's or plugin's
+    /// JSON encoded in the Confluent wire format).
+    #[arg(long, env = "EOSHOST_OUTPUT_KEY_FORMAT", value_enum, default_value_t = Format::Bytes)]
+    output_key_format: Format, show |r| r.args.output_key_format;
+
+    /// How output values are written, as --output-key-format.
+    #[arg(long, env = "EOSHOST_OUTPUT_VALUE_FORMAT", value_enum, default_value_t = Format::Bytes)]
+    output_value_format: Format, show |r| r.args.output_value_format;
+
+    /// The schema of output keys (.avsc, .proto or JSON Schema), registered
+    /// at start [default: the subject's latest].
+    #[arg(long, env = "EOSHOST_OUTPUT_KEY_SCHEMA", value_name = "FILE")]
+    output_key_schema: Option<PathBuf>,
+        show |r| output_schema_shown(r.args.output_key_format, r.args.output_key_schema.as_ref());
+
+    /// The schema of output values (.avsc, .proto or JSON Schema),
+    /// registered at start [default: the subject's latest].
+    #[arg(long, env = "EOSHOST_OUTPUT_VALUE_SCHEMA", value_name = "FILE")]
+    output_value_schema: Option<PathBuf>,
+        show |r| output_schema_shown(r.args.output_value_format, r.args.output_value_schema.as_ref());
+
+    /// A Confluent-compatible Schema Registry, for typed output formats.
+    #[arg(long, env = "EOSHOST_SCHEMA_REGISTRY_URL", value_name = "URL")]
+    schema_registry_url: Option<String>,
+        show |r| r.args.schema_registry_url.as_deref().map_or_else(|| "-".to_owned(), crate::redact::urls);
+
+    /// KEY=VALUE setting of the Schema Registry client (as for the
+    /// pipeline); repeat for more.
+    #[arg(long, value_name = "KEY=VALUE")]
+    schema_registry_config: Vec<String>,
+        show |r| {
+            let pairs: Vec<_> =
+                r.args.schema_registry_config.iter().filter_map(|raw| parse_pair("--schema-registry-config", raw).ok()).collect();
+            Shown::pairs("schema-registry-config", &pairs)
+        };
+
+    /// How subjects are named: topic, record or topic-record.
+    #[arg(long, env = "EOSHOST_SUBJECT_NAME_STRATEGY", value_enum, default_value_t = SubjectStrategy::Topic)]
+    subject_name_strategy: SubjectStrategy, show |r| r.args.subject_name_strategy;
 }
 
 /// What the relay runs with, for its effective-configuration line: its
@@ -474,6 +621,10 @@ mod tests {
             "k=v",
             "-X",
             "linger.ms=5",
+            "--schema-registry-url",
+            "http://127.0.0.1:58081/apis/ccompat/v7",
+            "--schema-registry-config",
+            "request.timeout.ms=5000",
         ])
         .expect("valid configuration");
 
@@ -512,6 +663,8 @@ mod tests {
             "enrich.wasm",
             "--plugin-config",
             "k=v",
+            "--schema-registry-config",
+            "request.timeout.ms=5000",
         ])
         .expect("valid command line");
         let Some(Command::Relay(args)) = cli.command else { panic!("not the relay") };

@@ -16,6 +16,7 @@ use crate::cli::{LogFormat, OnError, PipelineFile, RunArgs, SinkKind, Switch, pa
 use crate::failure::Failure;
 use crate::kafka::secrets;
 use crate::plugin::{PluginSpec, SandboxLimits, assign_config};
+use crate::schemas::FormatSpec;
 use crate::sink::columns::{ColumnsMode, ColumnsSpec, WriteMode};
 use options::KeyValues;
 
@@ -63,6 +64,8 @@ pub struct Config {
     /// `--sink postgres`: outputs become rows of this table (§1.7) instead
     /// of records on `outputs`, which is then an optional allow-list.
     pub postgres: Option<PostgresSink>,
+    /// Typed keys and values: formats, output schemas, the registry.
+    pub formats: FormatSpec,
 }
 
 /// Where `--sink postgres` writes.
@@ -158,6 +161,19 @@ pub fn librdkafka_settings(file: BTreeMap<String, String>, raw: &[String]) -> Re
     secrets::resolve_files(&mut librdkafka).map_err(Failure::usage)?;
     check_librdkafka(&librdkafka)?;
     Ok(librdkafka)
+}
+
+/// Check of `--schema-registry-config`: the `[schema-registry-config]`
+/// table, then the `EOSHOST_SCHEMA_REGISTRY_*` variables, then the command
+/// line, `@FILE` values read (keys are checked when the client is made).
+pub fn registry_pairs(flag: &str, pairs: KeyValues) -> Result<Vec<(String, String)>, Failure> {
+    let mut settings: Vec<(String, String)> = pairs.file.into_iter().collect();
+    settings.extend(environment::registry_settings());
+    for raw in &pairs.given {
+        settings.push(parse_pair(flag, raw).map_err(Failure::usage)?);
+    }
+    secrets::resolve_files(&mut settings).map_err(Failure::usage)?;
+    Ok(settings)
 }
 
 /// Check of `-X`: [`librdkafka_settings`] of the `[librdkafka]` table and `-X`.
@@ -283,7 +299,30 @@ impl Config {
             )));
         }
 
+        // Outputs are written as the inputs are read, unless they become
+        // rows: the sink takes the plugin's JSON as it is.
+        let as_input = |format: crate::schemas::Format| if postgres.is_some() { crate::schemas::Format::Bytes } else { format };
+        let formats = FormatSpec {
+            key: options.key_format,
+            value: options.value_format,
+            output_key: options.output_key_format.unwrap_or(as_input(options.key_format)),
+            output_value: options.output_value_format.unwrap_or(as_input(options.value_format)),
+            output_key_schema: options.output_key_schema,
+            output_value_schema: options.output_value_schema,
+            strategy: options.subject_name_strategy,
+            registry_url: options.schema_registry_url,
+            registry_config: options.schema_registry_config,
+        };
+        formats.check().map_err(Failure::usage)?;
+        if postgres.is_some() && (formats.output_key.kind().is_some() || formats.output_value.kind().is_some()) {
+            return Err(Failure::usage(
+                "--sink postgres writes the plugin's JSON into rows: --output-key-format and --output-value-format \
+                 apply to Kafka outputs only (give --output-value-format json or bytes, or drop them)",
+            ));
+        }
+
         Ok(Config {
+            formats,
             plugin,
             chain,
             inputs,

@@ -184,6 +184,8 @@ pub struct Limiters {
     refused: RateLimited,
     connection_refused: RateLimited,
     held_back: RateLimited,
+    /// Records wait for the Schema Registry.
+    pub registry_unavailable: RateLimited,
 }
 
 /// Per-record events logged per window.
@@ -201,6 +203,7 @@ impl Default for Limiters {
             // one line per 30 s says it is still refused.
             connection_refused: RateLimited::new("connection refused", 1, Duration::from_secs(30)),
             held_back: RateLimited::new("outbox held back", 1, Duration::from_secs(10)),
+            registry_unavailable: RateLimited::new("schema registry unavailable", 1, Duration::from_secs(10)),
         }
     }
 }
@@ -209,9 +212,15 @@ impl Limiters {
     /// Logs the suppressed counts of every window that is over.
     pub fn flush(&self) {
         let now = Instant::now();
-        for limiter in
-            [&self.trapped, &self.skipped, &self.dead_lettered, &self.refused, &self.connection_refused, &self.held_back]
-        {
+        for limiter in [
+            &self.trapped,
+            &self.skipped,
+            &self.dead_lettered,
+            &self.refused,
+            &self.connection_refused,
+            &self.held_back,
+            &self.registry_unavailable,
+        ] {
             limiter.summarise(limiter.take_ended_at(now));
         }
     }

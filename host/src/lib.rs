@@ -28,6 +28,7 @@ pub mod redact;
 pub mod relay;
 pub mod retry;
 pub mod scaffold;
+pub mod schemas;
 pub mod sink;
 pub mod state;
 pub mod tables;

@@ -29,6 +29,20 @@ struct ErrorLabels {
     kind: &'static str,
 }
 
+/// The outcome of a Schema Registry request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Outcomes of Schema Registry requests: found, 404, refused (4xx),
+/// unavailable (no answer, 5xx).
+pub const REGISTRY_OUTCOMES: [&str; 4] = ["ok", "not_found", "refused", "unavailable"];
+
+/// Why a key or value did not decode, or an output did not encode.
+pub const SCHEMA_REJECTIONS: [&str; 6] =
+    ["no_magic_byte", "unknown_schema", "wrong_schema_type", "undecodable", "not_json", "output_mismatch"];
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
@@ -87,6 +101,11 @@ pub struct Metrics {
     state_bytes: Gauge,
     timers_pending: Gauge,
     timers_fired: Counter,
+    registry_requests: Family<OutcomeLabels, Counter>,
+    cached_schemas: Gauge,
+    schema_rejections: Family<ErrorLabels, Counter>,
+    /// Why records wait for the Schema Registry, while they do.
+    registry_waiting: Mutex<Option<String>>,
     table_records: Family<TableLabels, Gauge>,
     table_bytes: Family<TableLabels, Gauge>,
     table_lag: Family<TableLabels, Gauge>,
@@ -128,6 +147,9 @@ impl Metrics {
         let state_bytes = Gauge::default();
         let timers_pending = Gauge::default();
         let timers_fired = Counter::default();
+        let registry_requests = Family::<OutcomeLabels, Counter>::default();
+        let cached_schemas = Gauge::default();
+        let schema_rejections = Family::<ErrorLabels, Counter>::default();
         let table_records = Family::<TableLabels, Gauge>::default();
         let table_bytes = Family::<TableLabels, Gauge>::default();
         let table_lag = Family::<TableLabels, Gauge>::default();
@@ -185,6 +207,21 @@ impl Metrics {
             "Timer firings committed (outputs, state writes and the timer's removal in one transaction)",
             timers_fired.clone(),
         );
+        registry.register(
+            "eoshost_schema_registry_requests",
+            "Schema Registry requests by outcome (ok, not_found, refused, unavailable)",
+            registry_requests.clone(),
+        );
+        registry.register(
+            "eoshost_schema_registry_cached_schemas",
+            "Writer schemas of input records held (fetched once per id)",
+            cached_schemas.clone(),
+        );
+        registry.register(
+            "eoshost_schema_rejections",
+            "Records rejected because a key or value did not decode, or an output did not fit its schema, by kind",
+            schema_rejections.clone(),
+        );
         registry.register("eoshost_table_records", "Keys held by each --table", table_records.clone());
         registry.register("eoshost_table_bytes", "Bytes of keys and values held by each --table", table_bytes.clone());
         registry.register(
@@ -192,6 +229,12 @@ impl Metrics {
             "Records of each --table's topic not yet applied to the table (to the last stable offset)",
             table_lag.clone(),
         );
+        for outcome in REGISTRY_OUTCOMES {
+            let _ = registry_requests.get_or_create(&OutcomeLabels { outcome });
+        }
+        for kind in SCHEMA_REJECTIONS {
+            let _ = schema_rejections.get_or_create(&ErrorLabels { kind });
+        }
         for kind in TrapKind::ALL {
             // Every kind is exported from the start, so alerts see a zero.
             let _ = plugin_traps.get_or_create(&TrapLabels { kind: kind.as_str() });
@@ -216,6 +259,10 @@ impl Metrics {
             state_bytes,
             timers_pending,
             timers_fired,
+            registry_requests,
+            cached_schemas,
+            schema_rejections,
+            registry_waiting: Mutex::new(None),
             table_records,
             table_bytes,
             table_lag,
@@ -344,6 +391,28 @@ impl Metrics {
         self.table_lag.get_or_create(&TableLabels { table: table.to_owned() }).set(records.max(0));
     }
 
+    /// A Schema Registry request ended so (one of [`REGISTRY_OUTCOMES`]).
+    pub fn registry_request(&self, outcome: &'static str) {
+        self.registry_requests.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_cached_schemas(&self, schemas: usize) {
+        self.cached_schemas.set(schemas as i64);
+    }
+
+    /// A record rejected for its format (one of [`SCHEMA_REJECTIONS`]).
+    pub fn schema_rejection(&self, kind: &'static str) {
+        self.schema_rejections.get_or_create(&ErrorLabels { kind }).inc();
+    }
+
+    /// Records wait for the Schema Registry (`Some(why)`), or no longer.
+    pub fn set_registry_waiting(&self, why: Option<String>) {
+        let mut waiting = self.registry_waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting.is_some() || why.is_some() {
+            *waiting = why;
+        }
+    }
+
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
     }
@@ -366,6 +435,9 @@ impl Metrics {
             "/healthz" => {
                 let stalled = now_secs().saturating_sub(self.last_loop_secs.load(Ordering::Relaxed));
                 if stalled < 120 { (200, TEXT, "ok\n".into()) } else { (503, TEXT, format!("loop stalled for {stalled}s\n")) }
+            }
+            "/readyz" if let Some(why) = self.registry_waiting.lock().unwrap_or_else(|e| e.into_inner()).as_ref() => {
+                (503, TEXT, format!("not ready: records wait for the Schema Registry ({why})\n"))
             }
             "/readyz" if self.ready.load(Ordering::Relaxed) => (200, TEXT, "ready\n".into()),
             "/readyz" => (503, TEXT, "not ready: connecting or joining the group\n".into()),

@@ -35,6 +35,7 @@ use crate::plugin::{self, InputRecord, OutputTopics};
 use crate::policy::{RecordId, dead_letter, timer_dead_letter};
 use crate::processor::{Fate, Firing, OutputRules, Processor, TimedOutput, TimerFate};
 use crate::scaffold::{Host, ProgressSettings};
+use crate::schemas::RecordFormats;
 use crate::state::{self, Changelog, SharedState};
 use crate::tables::Tables;
 
@@ -139,6 +140,9 @@ impl Pipeline {
             Ok(producer) => producer,
             Err(error) => return Err(Failure::Fatal(error)),
         };
+        let Some(formats) = RecordFormats::start(config.formats.clone(), &config.outputs, metrics.clone(), &stop)? else {
+            return Ok(None);
+        };
         let membership = Membership::new(&config, &transactional_id);
         let outputs = OutputTopics::new(config.outputs.clone());
         let processor = Processor::new(
@@ -148,7 +152,8 @@ impl Pipeline {
             config.max_retries,
             state.clone(),
             metrics.clone(),
-        );
+        )
+        .with_formats(formats);
         let settings = Settings {
             outputs,
             commit_interval: config.commit_interval,
@@ -286,6 +291,9 @@ impl Pipeline {
     /// and carries out each one's fate in the open transaction, committing
     /// when it is due; stops at the first abort (the rest is read again).
     fn process_batch(&mut self) -> Result<(), Failure> {
+        if !self.await_schemas()? {
+            return Ok(());
+        }
         self.processor.prepare(&self.batch[..self.filled]);
         let mut transaction = self.consumer.context().transaction();
         let mut done = 0;
@@ -358,6 +366,30 @@ impl Pipeline {
         }
         self.filled = 0;
         Ok(())
+    }
+
+    /// Makes sure the schemas of the batch's records are known before any
+    /// is processed. While the Schema Registry is away, what the open
+    /// transaction holds is committed (it would time out) and the loop
+    /// waits; no record is rejected for it. `false`: the batch was given
+    /// up (a stop, or the commit asked for a rewind).
+    fn await_schemas(&mut self) -> Result<bool, Failure> {
+        if self.processor.resolve_schemas(&self.batch[..self.filled]).is_ok() {
+            return Ok(true);
+        }
+        {
+            let mut transaction = self.consumer.context().transaction();
+            if transaction.records() > 0 {
+                transaction.commit(&self.consumer)?;
+            }
+        }
+        if self.consumer.context().transaction().rewind_is_pending()
+            || !self.processor.wait_for_schemas(&self.batch[..self.filled], &self.stop)
+        {
+            self.throw_away(0);
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Fires the wall-clock timers that are due, on any partition this

@@ -7,6 +7,14 @@
 //! carrying it out (queueing outputs in a Kafka transaction, rows in a
 //! database batch, lines on stdout) is the caller's.
 //!
+//! Typed records (`schemas/`): a key or value in a Schema Registry format
+//! is decoded to JSON text before the chain and the outputs encoded after
+//! it; a record that does not decode, or an output that does not fit its
+//! schema, is rejected like a record the plugin rejects. The schemas a
+//! batch needs are fetched before it is processed
+//! ([`Processor::resolve_schemas`]), so a registry outage holds records
+//! back instead of rejecting them.
+//!
 //! Timers go the same way: each record moves its partition's stream time
 //! first; after it, the stream-time timers it made due fire
 //! ([`Processor::fire_stream_timers`]), and the caller fires the wall-clock
@@ -26,6 +34,7 @@ use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, InputRecord, OutputRecord, OutputTopics, TimerOutput, Trap, TrapKind};
 use crate::policy::{OnError, PoisonPolicy, RecordId, Verdict};
 use crate::retry::Backoff;
+use crate::schemas::{RecordFormats, Unavailable};
 use crate::state::{Scope, SharedState, Timer};
 
 /// What becomes of one input record.
@@ -166,6 +175,10 @@ pub struct Processor {
     batch_limit: usize,
     /// The plugins with timers (at most one, the chain's last).
     timer_plugins: Vec<String>,
+    /// Typed keys and values, when any format is not `bytes`.
+    formats: Option<RecordFormats>,
+    /// The record being processed as the plugins see it (decoded), reused.
+    decoded: InputRecord,
 }
 
 /// The most records a `transform-batch` call gets at first.
@@ -203,6 +216,33 @@ impl Processor {
             metrics,
             prepared: VecDeque::new(),
             batch_limit: MAX_BATCH,
+            formats: None,
+            decoded: crate::kafka::reading::empty_record(),
+        }
+    }
+
+    /// Decodes inputs and encodes outputs with `formats` (when any is typed).
+    pub fn with_formats(mut self, formats: RecordFormats) -> Self {
+        self.formats = formats.typed().then_some(formats);
+        self
+    }
+
+    /// Fetches the schemas `records` need that are not known yet (one
+    /// request per new schema id). `Err`: the Schema Registry is away; the
+    /// caller commits what it holds and waits ([`Self::wait_for_schemas`]).
+    pub fn resolve_schemas(&mut self, records: &[InputRecord]) -> Result<(), Unavailable> {
+        match &mut self.formats {
+            Some(formats) => formats.resolve(records),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::resolve_schemas`] until the registry answers. `false`: a stop
+    /// came first.
+    pub fn wait_for_schemas(&mut self, records: &[InputRecord], stop: &AtomicBool) -> bool {
+        match &mut self.formats {
+            Some(formats) => formats.wait(records, stop),
+            None => true,
         }
     }
 
@@ -247,7 +287,8 @@ impl Processor {
     /// answered.
     pub fn prepare(&mut self, records: &[InputRecord]) -> usize {
         self.prepared.clear();
-        if !self.chain.takes_batches() {
+        // Typed records are decoded one by one, so they go one by one.
+        if !self.chain.takes_batches() || self.formats.is_some() {
             return 0;
         }
         let fresh = records.iter().take(self.batch_limit).take_while(|record| !self.policy.knows(record)).count();
@@ -313,14 +354,29 @@ impl Processor {
     /// succeeds and undone when it does not. `Err` as for [`Self::process`].
     pub fn call(&mut self, record: &InputRecord) -> Result<Result<Vec<OutputRecord>, CallError>, Failure> {
         self.observe(record)?;
-        let result = match self.take_prepared(record) {
-            Some(result) => result,
-            None => {
+        let prepared = self.take_prepared(record);
+        let result = match (&mut self.formats, prepared) {
+            (_, Some(result)) => result,
+            (None, None) => {
                 let started = Instant::now();
                 let result = self.chain.transform(record);
                 self.metrics.plugin_called(started.elapsed());
                 result
             }
+            (Some(formats), None) => match formats.decode(record, &mut self.decoded) {
+                Err(rejection) => Err(CallError::Rejected(rejection.reason)),
+                Ok(()) => {
+                    let started = Instant::now();
+                    let result = self.chain.transform(&self.decoded);
+                    self.metrics.plugin_called(started.elapsed());
+                    result.and_then(|mut outputs| {
+                        formats
+                            .encode(&mut outputs, Some((record, &self.decoded)))
+                            .map(|()| outputs)
+                            .map_err(|rejection| CallError::Rejected(rejection.reason))
+                    })
+                }
+            },
         };
         let refusal = self.state.as_ref().and_then(|state| state.lock().take_refusal());
         if let Some(refusal) = refusal {
@@ -431,7 +487,14 @@ impl Processor {
         if let Some(refusal) = state.lock().take_refusal() {
             return Err(Failure::usage(refusal.to_string()));
         }
-        let result = result.and_then(|outputs| {
+        let result = result.and_then(|mut outputs| {
+            if let Some(formats) = &mut self.formats {
+                for output in &mut outputs {
+                    formats
+                        .encode(std::slice::from_mut(&mut output.output), None)
+                        .map_err(|rejection| CallError::Rejected(rejection.reason))?;
+                }
+            }
             let outputs: Vec<TimedOutput> = outputs.into_iter().map(|output| timed(output, timer.time)).collect();
             self.rules.check(outputs.iter().map(|o| &o.record)).map(|()| outputs).map_err(CallError::Rejected)
         });

@@ -8,7 +8,15 @@ pub const MARKER: &str = "<redacted>";
 
 /// librdkafka (and plugin-config) keys whose values are secrets, beyond any
 /// key containing `password` or `secret`.
-const SECRET_KEYS: [&str; 4] = ["ssl.key.pem", "ssl_key", "sasl.oauthbearer.config", "sasl.jaas.config"];
+const SECRET_KEYS: [&str; 6] = [
+    "ssl.key.pem",
+    "ssl_key",
+    "sasl.oauthbearer.config",
+    "sasl.jaas.config",
+    // --schema-registry-config: USER:PASSWORD, and a bearer token.
+    "basic.auth.user.info",
+    "bearer.auth.token",
+];
 
 /// Whether the value of `key` must never be printed: passwords, secrets,
 /// private keys and configurations that embed them.

@@ -31,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::policy::OnError;
 use crate::processor::{Firing, OutputRules, Processor, TimerFate};
+use crate::schemas::{FormatSpec, RecordFormats, Side, SubjectStrategy, Unavailable};
 use crate::state::SharedState;
 use crate::tables::{Table, TableSpec, Tables};
 
@@ -248,7 +249,9 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         max_message_bytes: None,
     };
     let topics = rules.topics.clone();
-    let mut processor = Processor::new(chain, rules, OnError::Skip, 0, state.clone(), Arc::new(Metrics::new()));
+    let formats = RecordFormats::offline(format_spec(&args)?, &args.output)?;
+    let mut processor =
+        Processor::new(chain, rules, OnError::Skip, 0, state.clone(), Arc::new(Metrics::new())).with_formats(formats);
     if let Some(state) = &state {
         let now = state.lock().wall_clock_ms();
         state.lock().fix_wall_clock(now);
@@ -288,6 +291,11 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         }
         if records.is_empty() && clock_move.is_none() {
             break;
+        }
+        if let Err(Unavailable(reason)) = processor.resolve_schemas(&records) {
+            return Err(Failure::Fatal(anyhow::anyhow!(
+                "cannot read the writer schemas of {source_name}'s records from the Schema Registry: {reason}"
+            )));
         }
         processor.prepare(&records);
         for (record, &line_no) in records.iter().zip(&line_numbers) {
@@ -338,6 +346,37 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         }
     }
     out.flush().map_err(|e| Failure::Fatal(e.into()))
+}
+
+/// The test's formats: as the pipeline's, with no registry needed.
+fn format_spec(args: &TestArgs) -> Result<FormatSpec, Failure> {
+    let mut registry_config = crate::config::environment::registry_settings();
+    for raw in &args.schema_registry_config {
+        registry_config.push(parse_pair("--schema-registry-config", raw).map_err(Failure::usage)?);
+    }
+    crate::kafka::secrets::resolve_files(&mut registry_config).map_err(Failure::usage)?;
+    let spec = FormatSpec {
+        key: args.key_format,
+        value: args.value_format,
+        output_key: args.output_key_format.unwrap_or(args.key_format),
+        output_value: args.output_value_format.unwrap_or(args.value_format),
+        output_key_schema: args.output_key_schema.clone(),
+        output_value_schema: args.output_value_schema.clone(),
+        strategy: SubjectStrategy::Topic,
+        registry_url: args.schema_registry_url.clone(),
+        registry_config,
+    };
+    for side in [Side::Key, Side::Value] {
+        if let (format, Some(_)) = spec.output(side)
+            && format.kind().is_none()
+        {
+            return Err(Failure::usage(format!(
+                "--output-{0}-schema applies to --output-{0}-format avro, protobuf or json-schema",
+                side.name()
+            )));
+        }
+    }
+    Ok(spec)
 }
 
 /// Fills `table` from a JSONL file of records (`key` and `value`, as in the

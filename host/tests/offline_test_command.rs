@@ -91,3 +91,64 @@ fn inspect_lists_the_world_exports_and_imports() {
     assert!(text.contains("  init (func)") && text.contains("  transform (func)"), "{text}");
     assert!(text.contains("wasi:cli/stdout"), "{text}");
 }
+
+#[test]
+fn an_output_value_schema_checks_each_output_offline_naming_the_field_that_does_not_fit() {
+    let dir = scratch("output_schema");
+    let path = dir.join("orders.jsonl");
+    // A schema that wants `total_cents` as an int: the second order's total
+    // is beyond an int's range, so it does not fit.
+    let schema = dir.join("enriched.avsc");
+    std::fs::write(
+        &schema,
+        r#"{"type":"record","name":"E","fields":[{"name":"order_id","type":"string"},{"name":"region","type":{"type":"enum","name":"R","symbols":["EU","NA","APAC","OTHER"]}},{"name":"total_cents","type":"int"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"offset":1,"value":"{\"order_id\":\"o1\",\"customer_id\":\"c\",\"country\":\"SE\",\"quantity\":2,\"unit_price_cents\":5}"}"#,
+            "\n",
+            r#"{"offset":2,"value":"{\"order_id\":\"o2\",\"customer_id\":\"c\",\"country\":\"SE\",\"quantity\":1000000,\"unit_price_cents\":1000000}"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let output = eoshost(&[
+        "test",
+        "--plugin",
+        plugin_path("enrich").to_str().unwrap(),
+        "--value-format",
+        "avro",
+        "--output-value-schema",
+        schema.to_str().unwrap(),
+        "--input",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // What fits is shown as the plugin wrote it: JSON, not Avro bytes.
+    assert!(lines[0].contains(r#"\"total_cents\":10"#), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with(r#"{"offset":2,"error":"#) && lines[1].contains("$.total_cents"),
+        "the misfit names its field: {}",
+        lines[1]
+    );
+}
+
+#[test]
+fn a_registry_format_without_a_registry_is_refused_at_start_naming_the_option() {
+    let output = eoshost(&[
+        "--plugin",
+        plugin_path("identity").to_str().unwrap(),
+        "--input",
+        "a",
+        "--output",
+        "b",
+        "--value-format",
+        "avro",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--schema-registry-url"), "{}", stderr(&output));
+}

@@ -34,6 +34,7 @@ mod postgres;
 mod process;
 mod records;
 mod scenario;
+pub mod schema_registry;
 pub mod secured;
 pub mod tables;
 mod verify;

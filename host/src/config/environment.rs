@@ -17,6 +17,14 @@ pub fn librdkafka_properties() -> Vec<(String, String)> {
     )
 }
 
+/// The Schema Registry client settings of the `EOSHOST_SCHEMA_REGISTRY_*`
+/// variables (`crate::schemas::settings`).
+pub fn registry_settings() -> Vec<(String, String)> {
+    crate::schemas::settings::from_env_vars(
+        std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
+    )
+}
+
 /// The log filter: `EOSHOST_LOG`, else `RUST_LOG` (tracing's `EnvFilter`
 /// syntax), if either is set.
 pub fn log_filter() -> Option<String> {

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::cli::{LogFormat, OnError, SinkKind, Switch, parse_pair};
 use crate::failure::Failure;
+use crate::schemas::{Format, SubjectStrategy};
 use crate::sink::columns::{ColumnsMode, WriteMode};
 use crate::tables::TableSpec;
 
@@ -362,7 +363,7 @@ macro_rules! shown_as_typed {
     )*};
 }
 
-shown_as_typed!(OnError, LogFormat, SinkKind, Switch, ColumnsMode, WriteMode);
+shown_as_typed!(OnError, LogFormat, SinkKind, Switch, ColumnsMode, WriteMode, Format, SubjectStrategy);
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,7 @@ use crate::processor::{Fate, OutputRules, Processor};
 use crate::redact;
 use crate::retry::{Backoff, sleep_unless_stopped};
 use crate::scaffold::{Host, ProgressSettings};
+use crate::schemas::{FormatSpec, RecordFormats};
 use crate::sink::{connect, is_unavailable};
 use crate::state::SharedState;
 use crate::tables::Tables;
@@ -64,6 +65,10 @@ struct Relay {
     producer: TransactionalProducer,
     /// `--plugin`, when given: each row goes through it.
     processor: Option<Processor>,
+    /// `--output-*-format`: how the records are encoded (no input side:
+    /// rows are bytes).
+    formats: RecordFormats,
+    on_error: OnError,
     cursor: Cursor,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
@@ -86,9 +91,14 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
              (there is no dead-letter topic for the relay)",
         ));
     }
-    if args.plugin.is_none() && (args.on_error.is_some() || args.max_retries.is_some()) {
+    let typed = args.output_key_format.kind().is_some() || args.output_value_format.kind().is_some();
+    if args.plugin.is_none() && args.max_retries.is_some() {
+        return Err(Failure::usage("--max-retries applies to rows going through --plugin; add --plugin or drop it"));
+    }
+    if args.plugin.is_none() && !typed && args.on_error.is_some() {
         return Err(Failure::usage(
-            "--on-error and --max-retries apply to rows going through --plugin; add --plugin or drop them",
+            "--on-error applies to rows going through --plugin or encoded with a schema (--output-value-format \
+             avro, protobuf, json-schema); add one or drop it",
         ));
     }
     let progress_topic = args.progress_topic.clone().unwrap_or_else(|| format!("eoshost.relay.{}", args.outbox_table));
@@ -130,6 +140,9 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
     if host.stopping() {
         return host.stopped_during_start_up();
     }
+    let Some(formats) = RecordFormats::start(relay_formats(&args)?, &outputs, metrics.clone(), &stop)? else {
+        return host.stopped_during_start_up();
+    };
 
     let (_, mut client) = connect(&args.postgres_url).map_err(|e| match e {
         crate::sink::DbError::Fatal(message) => Failure::usage(message),
@@ -197,6 +210,8 @@ pub fn run(args: RelayArgs, stop: Arc<AtomicBool>) -> Result<(), Failure> {
         client: Some(client),
         producer,
         processor,
+        formats,
+        on_error,
         cursor,
         metrics,
         stop,
@@ -300,7 +315,7 @@ impl Relay {
         let mut records = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
             let row_topic = row.topic.clone().unwrap_or_else(|| self.outputs[0].clone());
-            let outputs = match &mut self.processor {
+            let mut outputs = match &mut self.processor {
                 None => vec![OutputRecord {
                     topic: None,
                     key: row.key.clone(),
@@ -309,6 +324,24 @@ impl Relay {
                 }],
                 Some(processor) => transform_row(processor, &self.table, &inputs[index], &self.stop)?,
             };
+            for output in &mut outputs {
+                output.topic.get_or_insert_with(|| row_topic.clone());
+            }
+            if self.formats.typed()
+                && let Err(rejection) = self.formats.encode(&mut outputs, None)
+            {
+                if self.on_error != OnError::Skip {
+                    return Err(StepError::Fatal(Failure::RecordFailed(anyhow::anyhow!(
+                        "outbox row {} of {}: {}; it was not published (nor any row after it). Fix the row or the \
+                         schema, or run the relay with --on-error skip",
+                        row.id,
+                        self.table,
+                        rejection.reason
+                    ))));
+                }
+                tracing::warn!(row = row.id, table = %self.table, "outbox row skipped: {}", rejection.reason);
+                outputs.clear();
+            }
             for output in outputs {
                 let topic = output.topic.clone().unwrap_or_else(|| row_topic.clone());
                 if !self.outputs.contains(&topic) {
@@ -367,6 +400,25 @@ impl Relay {
             }
         }
     }
+}
+
+/// The relay's output formats (rows are read as bytes).
+fn relay_formats(args: &RelayArgs) -> Result<FormatSpec, Failure> {
+    let mut registry_config = crate::config::environment::registry_settings();
+    for raw in &args.schema_registry_config {
+        registry_config.push(parse_pair("--schema-registry-config", raw).map_err(Failure::usage)?);
+    }
+    crate::kafka::secrets::resolve_files(&mut registry_config).map_err(Failure::usage)?;
+    Ok(FormatSpec {
+        output_key: args.output_key_format,
+        output_value: args.output_value_format,
+        output_key_schema: args.output_key_schema.clone(),
+        output_value_schema: args.output_value_schema.clone(),
+        strategy: args.subject_name_strategy,
+        registry_url: args.schema_registry_url.clone(),
+        registry_config,
+        ..FormatSpec::default()
+    })
 }
 
 /// An outbox row as the plugin sees it: the table as its topic, the row's

@@ -35,6 +35,7 @@ use crate::policy::RecordId;
 use crate::processor::{Fate, OutputRules, Processor};
 use crate::retry::Backoff;
 use crate::scaffold::{Host, ProgressSettings};
+use crate::schemas::RecordFormats;
 use crate::state::SharedState;
 use crate::tables::Tables;
 
@@ -146,13 +147,17 @@ impl PostgresSinkLoop {
             plugin = %config.plugin.display(), group = %config.group, inputs = ?config.inputs, table = %sink.table,
             "eoshost started (sink: postgres)"
         );
+        let Some(formats) = RecordFormats::start(config.formats.clone(), &[], metrics.clone(), &stop)? else {
+            return Ok(None);
+        };
         metrics.set_ready(true);
         let rules = OutputRules {
             topics: (!config.outputs.is_empty()).then(|| OutputTopics::new(config.outputs.clone())),
             max_message_bytes: None,
         };
         Ok(Some(PostgresSinkLoop {
-            processor: Processor::new(chain, rules, config.on_error, config.max_retries, store, metrics.clone()),
+            processor: Processor::new(chain, rules, config.on_error, config.max_retries, store, metrics.clone())
+                .with_formats(formats),
             record: reading::empty_record(),
             user_table,
             stateful,
@@ -345,6 +350,10 @@ impl PostgresSinkLoop {
                 _ => return Ok(()),
             }
         };
+        // A registry outage holds the record (and the loop) until it ends.
+        if !self.processor.wait_for_schemas(std::slice::from_ref(record), &self.stop) {
+            return Ok(());
+        }
         let fate = loop {
             match self.processor.process(record)? {
                 Fate::Retry => {
