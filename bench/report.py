@@ -3,7 +3,7 @@
 ratio lines (printed last), and in the full run the markdown table
 bench/results/latest.md (with --join alone: bench/results/join.md; with
 --windows alone: bench/results/windows.md; with --sink alone:
-bench/results/sink.md).
+bench/results/sink.md; with --avro alone: bench/results/avro.md).
 
 Input: the runs file scripts/bench writes, one tab-separated line per run:
 kind name partitions size round rate cpu_us broker_cpu_us p50_ms p99_ms
@@ -14,7 +14,9 @@ contender's "table loaded" line; "-" where it did not say); and the output
 checks of the windows case's runs, one line per run: name round outputs
 expected_outputs count_sum expected_sum duplicates malformed; and the sink
 case's, one line per run: name round postgres_us rows expected_rows
-amount_sum expected_amount_sum digest_match.
+amount_sum expected_amount_sum digest_match; and the avro case's, one line
+per run: name round checksum_sum expected_checksum_sum complete malformed
+schema_ids.
 """
 
 import argparse
@@ -44,6 +46,9 @@ DESCRIPTIONS = {
     "eoshost-sink": "eoshost --sink postgres, upsert (exactly once)",
     "connect-jdbc-1": "Kafka Connect, Debezium JDBC sink, upsert (at least once), 1 task",
     "connect-jdbc-2": "Kafka Connect, Debezium JDBC sink, upsert (at least once), 2 tasks",
+    "eoshost-bytes": "eoshost + identity.wasm, values as bytes",
+    "eoshost-avro": "eoshost + identity.wasm, --value-format avro (decoded to JSON; the unchanged value keeps its bytes)",
+    "kstreams-avro": "Kafka Streams exactly_once_v2, Apicurio Avro serde, mapValues identity, 1 thread",
 }
 ORDER = list(DESCRIPTIONS)
 # The copy cases' value sizes (any partition count).
@@ -62,6 +67,10 @@ WINDOWS_SIZE = 64
 # counted per input record (row written).
 SINKERS = ("eoshost-sink", "connect-jdbc-1", "connect-jdbc-2")
 SINK_SIZE = 200
+# The avro case's contenders: 6 partitions, orders of AVRO_SIZE bytes in Avro (Confluent wire format),
+# copied. Their size is a copy case's; they are not in the copy tables.
+AVROERS = ("eoshost-bytes", "eoshost-avro", "kstreams-avro")
+AVRO_SIZE = 1024
 
 
 def number(text):
@@ -123,7 +132,7 @@ class Table:
         return best
 
     def has_copies(self):
-        return any(key[0] == "throughput" and key[3] in COPY_SIZES for key in self.groups)
+        return any(key[0] == "throughput" and key[3] in COPY_SIZES and key[1] not in AVROERS for key in self.groups)
 
     def has_orders(self):
         return any(key[0] == "throughput" and key[1] in ENRICHERS and key[3] == ORDERS_SIZE for key in self.groups)
@@ -137,9 +146,12 @@ class Table:
     def has_sink(self):
         return any(key[0] == "throughput" and key[1] in SINKERS for key in self.groups)
 
+    def has_avro(self):
+        return any(key[0] == "throughput" and key[1] in AVROERS for key in self.groups)
+
     def ratios(self):
-        """The copy cases' four lines, the orders case's, the join case's, then the windows case's
-        (of the cases that ran)."""
+        """The copy cases' four lines, the orders case's, the join case's, the windows case's, the sink
+        case's, then the avro case's two (of the cases that ran)."""
         lines = []
         if self.has_copies():
             for peer in ("kstreams", "alo"):
@@ -164,6 +176,11 @@ class Table:
             ours = self.median("throughput", "eoshost-sink", 6, SINK_SIZE, "rate")
             theirs = self.kstreams(6, SINK_SIZE, ("connect-jdbc-1", "connect-jdbc-2"))[1]
             lines.append(f"ratio eoshost-sink/connect-jdbc size={SINK_SIZE} {ratio(ours, theirs)}")
+        if self.has_avro():
+            ours = self.median("throughput", "eoshost-avro", 6, AVRO_SIZE, "rate")
+            for theirs in ("eoshost-bytes", "kstreams-avro"):
+                lines.append(f"ratio eoshost-avro/{theirs} size={AVRO_SIZE} "
+                             f"{ratio(ours, self.median('throughput', theirs, 6, AVRO_SIZE, 'rate'))}")
         return lines
 
 
@@ -299,6 +316,37 @@ class SinkChecks:
         return out
 
 
+class AvroChecks:
+    """The avro case's output, checked run by run by the counter: the sum of the values' checksums (the
+    Avro bytes after the schema id) against the loader's, once every record is back, and the schema ids
+    the contender wrote."""
+
+    FIELDS = ["name", "round", "checksum_sum", "expected_checksum_sum", "complete", "malformed", "schema_ids"]
+
+    def __init__(self, path):
+        self.runs = []
+        if not path:
+            return
+        with open(path) as lines:
+            for line in lines:
+                values = line.rstrip("\n").split("\t")
+                if len(values) == len(self.FIELDS):
+                    self.runs.append(dict(zip(self.FIELDS, values)))
+
+    @staticmethod
+    def state(run):
+        if run["complete"] != "1":
+            return "cut off, not compared"
+        if run["checksum_sum"] == run["expected_checksum_sum"] and run["malformed"] == "0":
+            return "same bytes as the input"
+        return "MISMATCH"
+
+    def lines(self):
+        return [f"  {run['name']:<14} round {run['round']}: checksums summing to {run['checksum_sum']} of "
+                f"{run['expected_checksum_sum']}, {run['malformed']} not in the wire format, schema ids "
+                f"{run['schema_ids']}: {self.state(run)}" for run in self.runs]
+
+
 def fmt(value, digits=0, unit=""):
     if value is None:
         return "—"
@@ -308,7 +356,8 @@ def fmt(value, digits=0, unit=""):
 def text_summary(table, partitions_list, rounds, customers):
     out = []
     # (heading, partitions, size, contenders) of each throughput case.
-    cases = [(f"{partitions} partitions, {size} B values", partitions, size, ORDER)
+    copiers = [name for name in ORDER if name not in AVROERS]
+    cases = [(f"{partitions} partitions, {size} B values", partitions, size, copiers)
              for partitions in partitions_list for size in COPY_SIZES]
     cases.append((f"orders, 6 partitions, {ORDERS_SIZE} B, enriched", 6, ORDERS_SIZE, ENRICHERS))
     cases.append((f"join, 6 partitions, {JOIN_SIZE} B orders, {customers:,} customers of {JOIN_SIZE} B", 6,
@@ -317,6 +366,8 @@ def text_summary(table, partitions_list, rounds, customers):
                   WINDOWS_SIZE, WINDOWERS))
     cases.append((f"sink, 6 partitions, {SINK_SIZE} B updates of 100,000 orders upserted into PostgreSQL, "
                   "records/s = rows/s", 6, SINK_SIZE, SINKERS))
+    cases.append((f"avro, 6 partitions, {AVRO_SIZE} B Avro orders (Confluent wire format), copied", 6, AVRO_SIZE,
+                  AVROERS))
     for heading, partitions, size, contenders in cases:
         names = [n for n in ORDER if n in contenders and table.runs("throughput", n, partitions, size)]
         if not names:
@@ -505,6 +556,70 @@ def sink_markdown(table, loads, sinks, machine, records, rounds):
     return "\n".join(md)
 
 
+def avro_section(table, avros, records):
+    """The avro case: what decoding and encoding Avro costs eoshost, and Kafka Streams doing the same."""
+    md = ["## Avro: ratios (eoshost + identity with --value-format avro against the same on bytes, and against "
+          "Kafka Streams with Apicurio's Avro serde)", ""]
+    md.extend(f"    {line}" for line in table.ratios() if line.startswith("ratio eoshost-avro/"))
+    md.append("")
+    md.append(f"## Avro, 6 partitions ({records:,} orders of {AVRO_SIZE} B in the Confluent wire format, copied)")
+    md.append("")
+    md.append("Every contender copies the same orders (magic byte, schema id, Avro binary of a schema with "
+              "strings, longs, an int, a double, a nullable string, an enum, a nested record, an array of 7 to 11 "
+              "line items, a map and a timestamp-millis) to an output topic of its own, exactly once. "
+              "`eoshost-bytes` hands the plugin the bytes; `eoshost-avro` decodes each value to JSON text with the "
+              "writer schema from the registry and the plugin copies it; the output's schema is the input's "
+              "(registered under the output topic's subject), so eoshost writes the unchanged value's own bytes "
+              "instead of encoding it again (what it encodes costs ~2.5 µs more for such a record: "
+              "`cargo bench -p eoshost-formats --bench avro`); Kafka Streams "
+              "deserialises each value to a GenericRecord and serialises it again through Apicurio's serde. "
+              "Records/s are counted back with read_committed, as in the copy cases.")
+    md.append("")
+    md.append("| contender | rec/s | CPU µs/rec | broker µs/rec | eoshost commit p50/p99 ms | peak RSS MiB |")
+    md.append("|---|---|---|---|---|---|")
+    for name in AVROERS:
+        if table.runs("throughput", name, 6, AVRO_SIZE):
+            md.append("| " + " | ".join(throughput_cells(table, name, AVRO_SIZE)) + " |")
+    md.append("")
+    typed = table.median("throughput", "eoshost-avro", 6, AVRO_SIZE, "cpu")
+    plain = table.median("throughput", "eoshost-bytes", 6, AVRO_SIZE, "cpu")
+    if typed is not None and plain is not None:
+        md.append(f"What Avro costs eoshost per record (decode to JSON, hand over, compare), the CPU of "
+                  f"`eoshost-avro` less that of `eoshost-bytes`: {fmt(typed - plain, 2)} µs.")
+        md.append("")
+    if avros.runs:
+        md.append("The output of every run, read back with read_committed: the sum of the values' checksums "
+                  "(CRC-32 of the bytes after the schema id) against the input's, once every record is back, "
+                  "and the schema ids written. Identity through Avro gives back the same bytes, so a run whose "
+                  "sum differs wrote something else and does not count.")
+        md.append("")
+        md.append("| contender | round | checksum sum | expected | every record back | not in the wire format "
+                  "| schema ids | output |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for run in avros.runs:
+            md.append("| " + " | ".join(run[f] or "—" for f in AvroChecks.FIELDS) + f" | {avros.state(run)} |")
+        md.append("")
+    return md
+
+
+def avro_markdown(table, loads, avros, machine, records, rounds):
+    """bench/results/avro.md: scripts/bench --avro."""
+    md = ["# scripts/bench --avro: what Avro through a Schema Registry costs eoshost, and Kafka Streams", ""]
+    md.append(f"Written by `scripts/bench --avro`. Every contender read the same {records['avro']:,} preloaded "
+              f"orders of {AVRO_SIZE} B in Avro over 6 partitions, their schema in Apicurio Registry "
+              "(scripts/schema-registry; Confluent-compatible API), and copied them: eoshost + identity on the "
+              "bytes, eoshost + identity with `--value-format avro --schema-registry-url URL`, and Kafka Streams "
+              "(exactly_once_v2, 1 thread) with Apicurio's Avro serde in Confluent-compatible mode "
+              "(`apicurio.registry.as-confluent=true`, `apicurio.registry.headers.enabled=false`, "
+              f"`apicurio.registry.use-id=contentId`), `mapValues` identity on a GenericRecord. Medians of {rounds} "
+              "rounds. " + INTRO)
+    md.append("")
+    md.extend(machine_section(machine))
+    md.extend(avro_section(table, avros, records["avro"]))
+    md.extend(every_run_section(table, loads))
+    return "\n".join(md)
+
+
 def every_run_section(table, loads):
     md = ["## Every run", ""]
     md.append("| kind | contender | partitions | size | round | rec/s | CPU µs/rec | broker µs/rec | p50 ms | "
@@ -528,7 +643,7 @@ def every_run_section(table, loads):
     return md
 
 
-def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seconds, customers):
+def markdown(table, loads, checks, sinks, avros, machine, records, rounds, latency_seconds, customers):
     """bench/results/latest.md: the full run."""
     md = ["# scripts/bench: eoshost against its peers", ""]
     orders = (f" The orders case read {records[ORDERS_SIZE]:,} orders of {ORDERS_SIZE} B."
@@ -539,6 +654,7 @@ def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seco
                if table.has_windows() else "")
     windows += (f" The sink case read {records['sink']:,} updates of {SINK_SIZE} B of 100,000 orders."
                 if table.has_sink() else "")
+    windows += (f" The avro case read {records['avro']:,} orders of {AVRO_SIZE} B in Avro." if table.has_avro() else "")
     md.append(f"Written by `scripts/bench` (the full run). Every contender of a case read the same preloaded "
               f"orders ({records[100]:,} of 100 B, {records[1024]:,} of 1 KiB).{orders}{join}{windows} Medians of "
               f"{rounds} rounds. " + INTRO)
@@ -548,11 +664,12 @@ def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seco
               "thread count; eoshost + enrich-py against Quix Streams)")
     md.append("")
     md.extend(f"    {line}" for line in table.ratios()
-              if not line.startswith(("ratio eoshost-lookup/", "ratio eoshost-windows/", "ratio eoshost-sink/")))
+              if not line.startswith(("ratio eoshost-lookup/", "ratio eoshost-windows/", "ratio eoshost-sink/",
+                                      "ratio eoshost-avro/")))
     md.append("")
     for partitions in (6, 1, 24):
         if not any(key[0] == "throughput" and key[2] == partitions and key[3] in COPY_SIZES
-                   for key in table.groups):
+                   and key[1] not in AVROERS for key in table.groups):
             continue
         md.append(f"## Throughput, {partitions} partition{'s' if partitions > 1 else ''}")
         md.append("")
@@ -561,7 +678,7 @@ def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seco
                   "peak RSS MiB (1 KiB) |")
         md.append("|---|---|---|---|---|---|---|---|---|---|")
         for name in ORDER:
-            if not any(table.runs("throughput", name, partitions, s) for s in COPY_SIZES):
+            if name in AVROERS or not any(table.runs("throughput", name, partitions, s) for s in COPY_SIZES):
                 continue
             cells = [DESCRIPTIONS[name]]
             for field, digits in (("rate", 0), ("cpu", 2), ("broker", 2)):
@@ -583,6 +700,8 @@ def markdown(table, loads, checks, sinks, machine, records, rounds, latency_seco
         md.extend(windows_section(table, checks, records["windows"]))
     if table.has_sink():
         md.extend(sink_section(table, sinks, records["sink"]))
+    if table.has_avro():
+        md.extend(avro_section(table, avros, records["avro"]))
     md.append("## End-to-end latency (6 partitions; input produced at half of eoshost + identity's rate)")
     md.append("")
     md.append("From the input's produce timestamp to the moment a read_committed consumer receives the output; "
@@ -648,7 +767,7 @@ def windows_markdown(table, loads, checks, machine, records, rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", required=True, choices=["quick", "full", "join", "windows", "sink"])
+    parser.add_argument("--mode", required=True, choices=["quick", "full", "join", "windows", "sink", "avro"])
     parser.add_argument("--runs", required=True)
     parser.add_argument("--records-100", type=int, required=True)
     parser.add_argument("--records-1024", type=int, required=True)
@@ -660,6 +779,8 @@ def main():
     parser.add_argument("--windows-checks")
     parser.add_argument("--records-sink", type=int, default=0)
     parser.add_argument("--sink-checks")
+    parser.add_argument("--records-avro", type=int, default=0)
+    parser.add_argument("--avro-checks")
     parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--latency-seconds", type=int, default=10)
     parser.add_argument("--machine")
@@ -670,7 +791,8 @@ def main():
     loads = TableLoads(args.table_loads)
     checks = WindowChecks(args.windows_checks)
     sinks = SinkChecks(args.sink_checks)
-    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": [], "windows": [], "sink": []}[args.mode]
+    avros = AvroChecks(args.avro_checks)
+    partitions_list = {"quick": [6], "full": [6, 1, 24], "join": [], "windows": [], "sink": [], "avro": []}[args.mode]
     for line in text_summary(table, partitions_list, args.rounds, args.customers):
         print(line)
     if loads.runs:
@@ -686,6 +808,10 @@ def main():
         print("sink tables, every run (checked once the input was committed):")
         for line in sinks.lines():
             print(line)
+    if avros.runs:
+        print("avro outputs, every run (read back with read_committed):")
+        for line in avros.lines():
+            print(line)
     for size in (100, 1024):
         for name in ORDER:
             for run in table.runs("latency", name, 6, size):
@@ -697,7 +823,8 @@ def main():
                 key, _, value = line.rstrip("\n").partition("\t")
                 machine.append((key, value))
         records = {100: args.records_100, 1024: args.records_1024, ORDERS_SIZE: args.records_200,
-                   "join": args.records_join, "windows": args.records_windows, "sink": args.records_sink}
+                   "join": args.records_join, "windows": args.records_windows, "sink": args.records_sink,
+                   "avro": args.records_avro}
         with open(args.markdown, "w") as out:
             if args.mode == "join":
                 out.write(join_markdown(table, loads, machine, records, args.rounds, args.customers))
@@ -705,8 +832,10 @@ def main():
                 out.write(windows_markdown(table, loads, checks, machine, records, args.rounds))
             elif args.mode == "sink":
                 out.write(sink_markdown(table, loads, sinks, machine, records, args.rounds))
+            elif args.mode == "avro":
+                out.write(avro_markdown(table, loads, avros, machine, records, args.rounds))
             else:
-                out.write(markdown(table, loads, checks, sinks, machine, records, args.rounds,
+                out.write(markdown(table, loads, checks, sinks, avros, machine, records, args.rounds,
                                    args.latency_seconds, args.customers))
         print(f"table written to {args.markdown}")
     ratios = table.ratios()

@@ -434,7 +434,14 @@ impl Metrics {
             "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", self.encode()),
             "/healthz" => {
                 let stalled = now_secs().saturating_sub(self.last_loop_secs.load(Ordering::Relaxed));
-                if stalled < 120 { (200, TEXT, "ok\n".into()) } else { (503, TEXT, format!("loop stalled for {stalled}s\n")) }
+                if stalled >= 120 {
+                    (503, TEXT, format!("loop stalled for {stalled}s\n"))
+                } else if let Some(why) = self.registry_waiting.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    // Alive: a restart would not bring the registry back.
+                    (200, TEXT, format!("ok (records wait for the Schema Registry: {why})\n"))
+                } else {
+                    (200, TEXT, "ok\n".into())
+                }
             }
             "/readyz" if let Some(why) = self.registry_waiting.lock().unwrap_or_else(|e| e.into_inner()).as_ref() => {
                 (503, TEXT, format!("not ready: records wait for the Schema Registry ({why})\n"))
@@ -475,6 +482,30 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_waiting_for_the_registry_make_readyz_fail_and_healthz_say_why() {
+        let metrics = Metrics::new();
+        metrics.set_ready(true);
+        metrics.set_registry_waiting(Some("cannot reach the registry: connection refused".into()));
+        let (status, _, body) = metrics.respond("/readyz");
+        assert_eq!(status, 503);
+        assert!(body.contains("Schema Registry") && body.contains("connection refused"), "{body}");
+        let (status, _, body) = metrics.respond("/healthz");
+        assert_eq!(status, 200, "waiting is alive");
+        assert!(body.contains("Schema Registry"), "{body}");
+        metrics.set_registry_waiting(None);
+        assert_eq!(metrics.respond("/readyz").0, 200);
+        assert_eq!(metrics.respond("/healthz").2, "ok\n");
+        let text = metrics.encode();
+        for name in [
+            "eoshost_schema_registry_requests_total",
+            "eoshost_schema_registry_cached_schemas",
+            "eoshost_schema_rejections_total",
+        ] {
+            assert!(text.contains(name), "{name} not exported:\n{text}");
+        }
+    }
 
     #[test]
     fn exported_names_match_the_design() {

@@ -43,7 +43,12 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * - latency (with --latency-mark FILE): for each record, the wall clock when
  *   the poll returned it minus its timestamp (set when the loader sent the
  *   input; every contender keeps it), over the records sent after the time in
- *   FILE (the loader's warm-up is left out).
+ *   FILE (the loader's warm-up is left out);
+ * - with --expect-checksum-sum S (the avro case): every record's value in
+ *   the Confluent wire format, the sum of their checksums ({@link
+ *   AvroOrders#checksum}, the bytes after the schema id) against the
+ *   loader's S once every record is back, and the schema ids seen; a
+ *   difference makes the status "wrong: …".
  *
  * The figures go to --result-file as key=value lines (status=ok, or what went
  * wrong: a timeout, or the contender exiting early unless
@@ -118,13 +123,15 @@ final class Counter {
         boolean mayExit = args.getLong("contender-may-exit", 0) != 0;
         long ticksPerSecond = args.getLong("clk-tck", 100);
         String latencyMark = args.get("latency-mark", null);
+        String expectedChecksums = args.get("expect-checksum-sum", null);
         long firstTimeout = TimeUnit.SECONDS.toNanos(args.getLong("first-timeout-s", 90));
         long idleTimeout = TimeUnit.SECONDS.toNanos(args.getLong("idle-timeout-s", 30));
         long windowCap = TimeUnit.SECONDS.toNanos(args.getLong("max-seconds", 3600));
 
         createTopic(admin, topic, partitions);
         String status;
-        Window window = new Window(latencyMark != null ? (int) expected : 0, pidFile, brokerPidFile);
+        Window window = new Window(latencyMark != null ? (int) expected : 0, pidFile, brokerPidFile,
+                expectedChecksums != null);
         try (var consumer = new KafkaConsumer<byte[], byte[]>(outputConsumer(bootstrap))) {
             List<TopicPartition> assigned = awaitPartitions(consumer, topic, partitions);
             consumer.assign(assigned);
@@ -165,6 +172,7 @@ final class Counter {
                 }
             }
         }
+        status = checkChecksums(window, expected, expectedChecksums, status);
         writeResult(result, window, expected, ticksPerSecond, latencyMark, status);
         awaitExit(pidFile);
         cleanup(admin, topic, args.get("delete-group", null));
@@ -197,15 +205,21 @@ final class Counter {
         final long[] timestamps;
         final int[] latencies;
         int samples;
+        /** With checksums: their sum, the values not in the wire format, the schema ids seen. */
+        final boolean checksums;
+        long checksumSum;
+        long malformed;
+        final java.util.SortedSet<Integer> schemaIds = new java.util.TreeSet<>();
         private final Path pidFile;
         private final Path brokerPidFile;
 
         /** brokerPidFile: null when the broker's CPU is not measured. */
-        Window(int latencyCapacity, Path pidFile, Path brokerPidFile) {
+        Window(int latencyCapacity, Path pidFile, Path brokerPidFile, boolean checksums) {
             timestamps = new long[latencyCapacity];
             latencies = new int[latencyCapacity];
             this.pidFile = pidFile;
             this.brokerPidFile = brokerPidFile;
+            this.checksums = checksums;
         }
 
         void seen(ConsumerRecords<byte[], byte[]> records, long nanos, long wallMillis) {
@@ -218,6 +232,16 @@ final class Counter {
                 if (samples < latencies.length) {
                     timestamps[samples] = record.timestamp();
                     latencies[samples++] = (int) Math.min(Integer.MAX_VALUE, wallMillis - record.timestamp());
+                }
+                if (checksums) {
+                    byte[] value = record.value();
+                    int id = value == null ? -1 : AvroOrders.schemaId(value);
+                    if (id < 0) {
+                        malformed++;
+                    } else {
+                        schemaIds.add(id);
+                        checksumSum += AvroOrders.checksum(value);
+                    }
                 }
             }
             count += records.count();
@@ -237,12 +261,37 @@ final class Counter {
         }
     }
 
+    /**
+     * The status once the checksums are compared: "wrong: …" when every record
+     * came back but not the loader's bytes; as it was when nothing is checked
+     * or the run was cut off before every record came back.
+     */
+    private static String checkChecksums(Window window, long expected, String expectedSum, String status) {
+        if (expectedSum == null || !status.equals("ok") || window.count < expected) {
+            return status;
+        }
+        if (window.malformed > 0) {
+            return "wrong: " + window.malformed + " values not in the Confluent wire format";
+        }
+        if (window.count != expected || window.checksumSum != Long.parseLong(expectedSum)) {
+            return "wrong: " + window.count + " records whose checksums sum to " + window.checksumSum + ", not "
+                    + expectedSum;
+        }
+        return status;
+    }
+
     private static void writeResult(Path result, Window window, long expected, long ticksPerSecond,
             String latencyMark, String status) throws Exception {
         List<String> lines = new ArrayList<>();
         lines.add("status=" + status);
         lines.add("records=" + window.count);
         lines.add("complete=" + (window.count >= expected ? 1 : 0));
+        if (window.checksums) {
+            lines.add("checksum_sum=" + window.checksumSum);
+            lines.add("malformed=" + window.malformed);
+            lines.add("schema_ids=" + window.schemaIds.stream().map(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(",")));
+        }
         lines.add("first_poll_records=" + window.firstCount);
         long timed = window.count - window.firstCount;
         double seconds = (window.lastNanos - window.firstNanos) / 1e9;

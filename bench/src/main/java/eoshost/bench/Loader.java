@@ -20,7 +20,10 @@ import org.apache.kafka.common.GroupState;
  * --data windows the windows case's keyed, timestamped input (see {@link
  * WindowInput}), or with --data sink-orders the sink case's updates of
  * orders (see {@link SinkOrders}; --expect-file gets the table a correct
- * sink ends with). Two modes: preload (--records N, as fast as the broker takes
+ * sink ends with), or with --data avro-orders the avro case's orders in the
+ * Confluent wire format (see {@link AvroOrders}; the schema registered in
+ * --schema-registry first, --expect-file gets the sum of the values'
+ * checksums). Two modes: preload (--records N, as fast as the broker takes
  * them, before a contender starts) and paced (--rate R for --warmup-seconds W
  * and then --seconds S, while a contender runs, for the latency figures;
  * orders and customers only). A record's timestamp is set by the producer
@@ -40,29 +43,51 @@ final class Loader {
 
     /**
      * What load can write: its records' keys and values, the least value size
-     * they fit in, and whether the loader places them itself (partition and
-     * event time, the windows input) or leaves that to the producer.
+     * they fit in, whether the loader places them itself (partition and
+     * event time, the windows input) or leaves that to the producer, and
+     * whether it sums their checksums for the counter (the Avro orders).
      */
-    private record Data(String noun, LongFunction<byte[]> keys, Values values, int minSize, boolean placed) {
-        static Data named(String name) {
+    private record Data(String noun, LongFunction<byte[]> keys, Values values, int minSize, boolean placed,
+            boolean checksummed) {
+        static Data named(String name, Args args) throws Exception {
             return switch (name) {
-                case "orders" -> new Data("order", Orders::key, Orders::value, Orders.minSize(), false);
+                case "orders" -> new Data("order", Orders::key, Orders::value, Orders.minSize(), false, false);
                 case "customers" ->
-                        new Data("customer", Customers::key, Customers::value, Customers.minSize(), false);
+                        new Data("customer", Customers::key, Customers::value, Customers.minSize(), false, false);
                 case "windows" ->
-                        new Data("record", WindowInput::key, WindowInput::value, WindowInput.minSize(), true);
+                        new Data("record", WindowInput::key, WindowInput::value, WindowInput.minSize(), true, false);
                 case "sink-orders" ->
-                        new Data("order row", SinkOrders::key, SinkOrders::value, SinkOrders.minSize(), false);
+                        new Data("order row", SinkOrders::key, SinkOrders::value, SinkOrders.minSize(), false, false);
+                case "avro-orders" -> {
+                    AvroOrders.Framing framing = registerAvro(args);
+                    yield new Data("Avro order", Orders::key, framing::value, AvroOrders.minSize(), false, true);
+                }
                 default -> throw new Args.UsageException(
-                        "--data is orders, customers, windows or sink-orders, not '" + name + "'");
+                        "--data is orders, customers, windows, sink-orders or avro-orders, not '" + name + "'");
             };
         }
+    }
+
+    /**
+     * Registers the Avro orders' schema under TOPIC-value in --schema-registry
+     * (a Confluent-compatible API), and checks once that an order framed with
+     * the id it answers decodes with the schema the registry serves for it.
+     */
+    private static AvroOrders.Framing registerAvro(Args args) throws Exception {
+        var registry = new AvroOrders.SchemaRegistry(args.get("schema-registry"));
+        String subject = args.get("topic") + "-value";
+        int id = registry.register(subject, AvroOrders.SCHEMA.toString());
+        var framing = new AvroOrders.Framing(id);
+        framing.verify(registry, (int) args.getLong("size"));
+        System.err.printf("load: the orders' schema is id %d under %s; an order framed with it decodes with the "
+                + "schema the registry serves%n", id, subject);
+        return framing;
     }
 
     static void run(Args args) throws Exception {
         String topic = args.get("topic");
         int size = (int) args.getLong("size");
-        Data data = Data.named(args.get("data", "orders"));
+        Data data = Data.named(args.get("data", "orders"), args);
         if (size < data.minSize()) {
             throw new Args.UsageException("--size must be at least " + data.minSize() + " bytes (one " + data.noun() + ")");
         }
@@ -78,9 +103,13 @@ final class Loader {
                 WindowInput.Layout layout = data.placed()
                         ? WindowInput.layout(sent, producer.partitionsFor(topic).size(), System.currentTimeMillis())
                         : null;
+                long checksums = 0;
                 for (long i = 0; i < sent && failure.get() == null; i++) {
                     byte[] key = data.keys().apply(i);
                     byte[] value = data.values().of(i, size);
+                    if (data.checksummed()) {
+                        checksums += AvroOrders.checksum(value);
+                    }
                     var record = layout == null ? new ProducerRecord<>(topic, key, value)
                             : new ProducerRecord<>(topic, layout.partition(i), layout.timestamp(i), key, value);
                     producer.send(record, (metadata, error) -> failure.compareAndSet(null, error));
@@ -91,6 +120,9 @@ final class Loader {
                 }
                 if (data.noun().equals("order row") && failure.get() == null) {
                     expectRows(args, sent, size);
+                }
+                if (data.checksummed() && failure.get() == null) {
+                    expectChecksums(args, checksums);
                 }
             }
         } else if (data.placed()) {
@@ -127,6 +159,14 @@ final class Loader {
         String file = args.get("expect-file", null);
         if (file != null) {
             SinkOrders.writeExpected(Path.of(file), expected);
+        }
+    }
+
+    /** Writes the sum of the values' checksums ({@link AvroOrders#checksum}) to --expect-file. */
+    private static void expectChecksums(Args args, long checksums) throws java.io.IOException {
+        String file = args.get("expect-file", null);
+        if (file != null) {
+            Files.writeString(Path.of(file), "checksum_sum=" + checksums + "\n");
         }
     }
 

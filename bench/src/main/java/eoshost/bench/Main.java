@@ -16,6 +16,8 @@ public final class Main {
             "  kstreams       Kafka Streams exactly_once_v2, mapValues identity (--threads N)",
             "  kstreams-join  the same, each order joined with its customer from --table (a GlobalKTable)",
             "  kstreams-windows  the same, a count per key in 10 s windows, final results only (suppress)",
+            "  kstreams-avro  the same, Avro values (GenericRecord) through Apicurio's serde, mapValues identity",
+            "                 (--schema-registry URL: the registry's Confluent-compatible API)",
             "  eos-processor  the guide's exactly-once processor: one transaction per poll()",
             "  alo-copy       at-least-once consume -> produce, offsets committed every --commit-ms",
             "tools:",
@@ -25,7 +27,10 @@ public final class Main {
             "                 (--expect-file F: the windows and count sum a correct count writes)",
             "                 --data sink-orders: updates of 100,000 orders, the five columns of the sink case",
             "                 (--expect-file F: the rows, amount sum and digest a correct sink leaves)",
+            "                 --data avro-orders: 1 KiB orders in the Confluent wire format, the schema",
+            "                 registered in --schema-registry URL (--expect-file F: their checksums' sum)",
             "  count          count a topic back with read_committed; rate, CPU/record, latency;",
+            "                 with --expect-checksum-sum S, the Avro orders' checksums checked too;",
             "                 with --input-topic, timed by --group's committed input offsets instead;",
             "                 with --sink-table, a sink into PostgreSQL: its table made afresh, then checked",
             "  count-serve    the same for one job per stdin line (the options of one count)",
@@ -42,6 +47,7 @@ public final class Main {
                 case "kstreams" -> StreamsMap.run(args);
                 case "kstreams-join" -> GlobalJoin.run(args);
                 case "kstreams-windows" -> StreamsWindowCount.run(args);
+                case "kstreams-avro" -> StreamsAvroMap.run(args);
                 case "eos-processor" -> GuideProcessor.run(args);
                 case "alo-copy" -> AtLeastOnceCopy.run(args);
                 case "load" -> Loader.run(args);
