@@ -226,12 +226,11 @@ class TableLoads:
         return f"table load eoshost-lookup size={JOIN_SIZE} {f'{rate:.0f}' if rate else 'n/a'} records/s"
 
 
-class WindowChecks:
-    """The windows case's output, checked run by run by the counter: windows written
-    against the windows that close, the sum of their counts against the records in them."""
+class CheckedRuns:
+    """The checks a counter wrote run by run, one tab-separated line each
+    (FIELDS, in order); a subclass names the fields and says what is right."""
 
-    FIELDS = ["name", "round", "outputs", "expected_outputs", "count_sum", "expected_sum", "duplicates",
-              "malformed"]
+    FIELDS = []
 
     def __init__(self, path):
         self.runs = []
@@ -242,6 +241,15 @@ class WindowChecks:
                 values = line.rstrip("\n").split("\t")
                 if len(values) == len(self.FIELDS):
                     self.runs.append(dict(zip(self.FIELDS, values)))
+
+
+class WindowChecks(CheckedRuns):
+    """The windows case's output, checked run by run by the counter: windows written
+    against the windows that close, the sum of their counts against the records in them."""
+
+    FIELDS = ["name", "round", "outputs", "expected_outputs", "count_sum", "expected_sum", "duplicates",
+              "malformed"]
+
 
     @staticmethod
     def right(run):
@@ -268,22 +276,13 @@ class WindowChecks:
         return out
 
 
-class SinkChecks:
+class SinkChecks(CheckedRuns):
     """The sink case's runs as the counter saw them: PostgreSQL's CPU per row, and the table
     checked against the loader's (rows, the sum of amount_cents, a digest of every row)."""
 
     FIELDS = ["name", "round", "postgres", "rows", "expected_rows", "amount_sum", "expected_amount_sum",
               "digest_match"]
 
-    def __init__(self, path):
-        self.runs = []
-        if not path:
-            return
-        with open(path) as lines:
-            for line in lines:
-                values = line.rstrip("\n").split("\t")
-                if len(values) == len(self.FIELDS):
-                    self.runs.append(dict(zip(self.FIELDS, values)))
 
     @staticmethod
     def right(run):
@@ -316,22 +315,13 @@ class SinkChecks:
         return out
 
 
-class AvroChecks:
+class AvroChecks(CheckedRuns):
     """The avro case's output, checked run by run by the counter: the sum of the values' checksums (the
     Avro bytes after the schema id) against the loader's, once every record is back, and the schema ids
     the contender wrote."""
 
     FIELDS = ["name", "round", "checksum_sum", "expected_checksum_sum", "complete", "malformed", "schema_ids"]
 
-    def __init__(self, path):
-        self.runs = []
-        if not path:
-            return
-        with open(path) as lines:
-            for line in lines:
-                values = line.rstrip("\n").split("\t")
-                if len(values) == len(self.FIELDS):
-                    self.runs.append(dict(zip(self.FIELDS, values)))
 
     @staticmethod
     def state(run):

@@ -9,6 +9,7 @@
 //! know is dropped — as Avro's own schema resolution does.
 
 mod calendar;
+pub use calendar::civil_from_days;
 mod canonical;
 mod decimal;
 mod decode;

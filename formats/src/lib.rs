@@ -6,6 +6,9 @@
 //! schema id); this crate sees the bytes after the id.
 
 pub mod avro;
+/// The civil date of a day count from 1970-01-01, for the host's own
+/// date texts (the sink's epoch-milliseconds conversion).
+pub use avro::civil_from_days;
 pub mod json_schema;
 pub mod protobuf;
 

@@ -11,7 +11,7 @@ use super::node::{TimeUnit, Timestamp};
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// The date `days` after 1970-01-01: (year, month 1–12, day 1–31).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -688,16 +688,7 @@ fn timestamp(text: &str, with_time: bool) -> Result<String, String> {
 fn epoch_ms(number: &str, with_time: bool) -> Result<String, String> {
     let ms: i64 = number.parse().map_err(|_| "not a whole number of milliseconds since the Unix epoch".to_owned())?;
     let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = eoshost_formats::civil_from_days(days);
     if !(1..=9999).contains(&year) {
         return Err("out of range for a date".to_owned());
     }
