@@ -163,17 +163,25 @@ pub fn librdkafka_settings(file: BTreeMap<String, String>, raw: &[String]) -> Re
     Ok(librdkafka)
 }
 
-/// Check of `--schema-registry-config`: the `[schema-registry-config]`
-/// table, then the `EOSHOST_SCHEMA_REGISTRY_*` variables, then the command
-/// line, `@FILE` values read (keys are checked when the client is made).
-pub fn registry_pairs(flag: &str, pairs: KeyValues) -> Result<Vec<(String, String)>, Failure> {
-    let mut settings: Vec<(String, String)> = pairs.file.into_iter().collect();
+/// The Schema Registry client settings of a run, in order (the last
+/// setting of a key wins): the TOML file's `[schema-registry-config]` table,
+/// the `EOSHOST_SCHEMA_REGISTRY_*` variables, then `--schema-registry-config`
+/// as given (`raw`), `@FILE` values read. Keys are checked when the client
+/// is made. The pipeline, the relay and `eoshost test` take them so.
+pub fn schema_registry_settings(file: BTreeMap<String, String>, raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    let mut settings: Vec<(String, String)> = file.into_iter().collect();
     settings.extend(environment::registry_settings());
-    for raw in &pairs.given {
-        settings.push(parse_pair(flag, raw).map_err(Failure::usage)?);
+    for raw in raw {
+        settings.push(parse_pair("--schema-registry-config", raw).map_err(Failure::usage)?);
     }
     secrets::resolve_files(&mut settings).map_err(Failure::usage)?;
     Ok(settings)
+}
+
+/// Check of `--schema-registry-config`: [`schema_registry_settings`] of the
+/// `[schema-registry-config]` table and the flags.
+pub fn registry_pairs(_flag: &str, pairs: KeyValues) -> Result<Vec<(String, String)>, Failure> {
+    schema_registry_settings(pairs.file, &pairs.given)
 }
 
 /// Check of `-X`: [`librdkafka_settings`] of the `[librdkafka]` table and `-X`.

@@ -15,6 +15,7 @@
 //! `"partition"` when the plugin chose one); a rejected timer is a line
 //! `{"timer":{"clock":…,"key":…,"time":…},"error":"…"}`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,12 +27,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::cli::{TestArgs, parse_pair};
+use crate::config::schema_registry_settings;
 use crate::failure::Failure;
 use crate::metrics::Metrics;
 use crate::plugin::{CallError, Chain, Header, InputRecord, OutputRecord, OutputTopics, SandboxLimits, assign_config};
 use crate::policy::OnError;
 use crate::processor::{Firing, OutputRules, Processor, TimerFate};
-use crate::schemas::{FormatSpec, RecordFormats, Side, SubjectStrategy, Unavailable};
+use crate::schemas::{FormatSpec, RecordFormats, SubjectStrategy, Unavailable};
 use crate::state::SharedState;
 use crate::tables::{Table, TableSpec, Tables};
 
@@ -350,12 +352,8 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
 
 /// The test's formats: as the pipeline's, with no registry needed.
 fn format_spec(args: &TestArgs) -> Result<FormatSpec, Failure> {
-    let mut registry_config = crate::config::environment::registry_settings();
-    for raw in &args.schema_registry_config {
-        registry_config.push(parse_pair("--schema-registry-config", raw).map_err(Failure::usage)?);
-    }
-    crate::kafka::secrets::resolve_files(&mut registry_config).map_err(Failure::usage)?;
-    let spec = FormatSpec {
+    let registry_config = schema_registry_settings(BTreeMap::new(), &args.schema_registry_config)?;
+    Ok(FormatSpec {
         key: args.key_format,
         value: args.value_format,
         output_key: args.output_key_format.unwrap_or(args.key_format),
@@ -365,18 +363,7 @@ fn format_spec(args: &TestArgs) -> Result<FormatSpec, Failure> {
         strategy: SubjectStrategy::Topic,
         registry_url: args.schema_registry_url.clone(),
         registry_config,
-    };
-    for side in [Side::Key, Side::Value] {
-        if let (format, Some(_)) = spec.output(side)
-            && format.kind().is_none()
-        {
-            return Err(Failure::usage(format!(
-                "--output-{0}-schema applies to --output-{0}-format avro, protobuf or json-schema",
-                side.name()
-            )));
-        }
-    }
-    Ok(spec)
+    })
 }
 
 /// Fills `table` from a JSONL file of records (`key` and `value`, as in the

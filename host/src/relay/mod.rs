@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use crate::cli::{RelayArgs, parse_pair};
-use crate::config::librdkafka_settings;
+use crate::config::{librdkafka_settings, schema_registry_settings};
 use crate::defaults;
 use crate::events::{Event, OutboxHeldBack};
 use crate::failure::Failure;
@@ -404,11 +404,7 @@ impl Relay {
 
 /// The relay's output formats (rows are read as bytes).
 fn relay_formats(args: &RelayArgs) -> Result<FormatSpec, Failure> {
-    let mut registry_config = crate::config::environment::registry_settings();
-    for raw in &args.schema_registry_config {
-        registry_config.push(parse_pair("--schema-registry-config", raw).map_err(Failure::usage)?);
-    }
-    crate::kafka::secrets::resolve_files(&mut registry_config).map_err(Failure::usage)?;
+    let registry_config = schema_registry_settings(BTreeMap::new(), &args.schema_registry_config)?;
     Ok(FormatSpec {
         output_key: args.output_key_format,
         output_value: args.output_value_format,

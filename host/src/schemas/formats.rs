@@ -115,7 +115,7 @@ impl RecordFormats {
     /// subject's latest, or the input's writer schema) and printed as the
     /// JSON the plugin wrote.
     pub fn offline(spec: FormatSpec, topics: &[String]) -> Result<RecordFormats, Failure> {
-        spec.check_url().map_err(Failure::usage)?;
+        spec.check_schema_files().and_then(|()| spec.check_url()).map_err(Failure::usage)?;
         let stop = AtomicBool::new(false);
         let formats = Self::open(spec, topics, Arc::new(Metrics::new()), &stop, true)?;
         Ok(formats.expect("no stop offline"))
@@ -257,22 +257,15 @@ impl RecordFormats {
         let client = self.client.as_ref().expect("a registry format has a client");
         let mut backoff = Backoff::new(START_BACKOFF.0, START_BACKOFF.1);
         loop {
-            match call(client) {
+            match counted(&self.metrics, call(client)) {
                 // `eoshost test` says so at once rather than wait.
                 Err(RegistryError::Unavailable(reason)) if !self.offline => {
-                    self.metrics.registry_request("unavailable");
                     tracing::warn!(registry = %client.url(), "the Schema Registry is unavailable ({reason}); retrying");
                     if !backoff.wait(stop) {
                         return Ok(None);
                     }
                 }
-                other => {
-                    self.metrics.registry_request(match &other {
-                        Ok(_) => "ok",
-                        Err(error) => error.outcome(),
-                    });
-                    return other.map(Some);
-                }
+                other => return other.map(Some),
             }
         }
     }
@@ -335,26 +328,21 @@ impl RecordFormats {
 
     fn fetch(&self, id: u32) -> Result<Result<Arc<Writer>, String>, Unavailable> {
         let client = self.client.as_ref().expect("resolve has a client");
-        let outcome = client.schema_by_id(id);
-        self.metrics.registry_request(match &outcome {
-            Ok(_) => "ok",
-            Err(error) => error.outcome(),
-        });
-        match outcome {
+        let error = match counted(&self.metrics, client.schema_by_id(id)) {
             Ok(registered) => {
-                Ok(parse_writer(registered, None).map(Arc::new).map_err(|e| format!("schema id {id} does not parse: {e}")))
+                return Ok(parse_writer(registered, None)
+                    .map(Arc::new)
+                    .map_err(|e| format!("schema id {id} does not parse: {e}")));
             }
-            Err(RegistryError::NotFound(message)) => {
-                Ok(Err(format!("unknown schema id {id}: the registry has none ({message})")))
-            }
-            Err(RegistryError::Refused { status: 401 | 403, message }) => Err(Unavailable(format!(
-                "the registry refuses eoshost's credentials ({message}); check --schema-registry-config"
-            ))),
-            Err(RegistryError::Refused { status, message }) => {
-                Ok(Err(format!("schema id {id}: the registry refused it (HTTP {status}: {message})")))
-            }
-            Err(RegistryError::Unavailable(reason)) => Err(Unavailable(reason)),
+            Err(error) => error,
+        };
+        if let Some(outage) = outage(&error) {
+            return Err(outage);
         }
+        Ok(Err(match error {
+            RegistryError::NotFound(message) => format!("unknown schema id {id}: the registry has none ({message})"),
+            refused => format!("schema id {id}: the registry refused it ({refused})"),
+        }))
     }
 
     /// Registers the input's writer schema `id` under the subject of every
@@ -374,12 +362,7 @@ impl RecordFormats {
                 Ok(_) if self.offline => Ok(writer.clone()),
                 Err(reason) => Err(reason),
                 Ok(subject) => {
-                    let outcome = client.register(&subject, writer.schema.kind(), &writer.text, &writer.references);
-                    metrics.registry_request(match &outcome {
-                        Ok(_) => "ok",
-                        Err(error) => error.outcome(),
-                    });
-                    match outcome {
+                    match counted(&metrics, client.register(&subject, writer.schema.kind(), &writer.text, &writer.references)) {
                         Ok(out_id) => {
                             tracing::info!(subject, id = out_id, input_id = id, "the input's schema registered for the output");
                             Ok(Arc::new(Writer {
@@ -390,15 +373,12 @@ impl RecordFormats {
                                 subject: Some(subject),
                             }))
                         }
-                        Err(RegistryError::Unavailable(reason)) => return Err(Unavailable(reason)),
-                        Err(RegistryError::Refused { status: 401 | 403, message }) => {
-                            return Err(Unavailable(format!(
-                                "the registry refuses eoshost's credentials ({message}); check --schema-registry-config"
-                            )));
-                        }
-                        Err(error) => {
-                            Err(format!("the registry refused the input's schema (id {id}) under subject {subject}: {error}"))
-                        }
+                        Err(error) => match outage(&error) {
+                            Some(outage) => return Err(outage),
+                            None => {
+                                Err(format!("the registry refused the input's schema (id {id}) under subject {subject}: {error}"))
+                            }
+                        },
                     }
                 }
             };
@@ -431,30 +411,22 @@ impl RecordFormats {
             let buffer = out.get_or_insert_with(Vec::new);
             buffer.clear();
             let format = self.spec.input(side);
-            let decoded = match format.kind() {
-                None if format == Format::Json => match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-                    Ok(_) => {
-                        buffer.extend_from_slice(bytes);
-                        Ok(())
-                    }
-                    Err(e) => Err(("not_json", format!("not JSON ({e})"))),
-                },
-                None => {
+            // Offline, a typed key or value given as text is the JSON itself.
+            let framed = format.kind().filter(|_| !(self.offline && bytes.first() != Some(&0)));
+            let decoded = match (framed, format) {
+                (Some(kind), _) => decode_framed(&self.by_id, kind, bytes, buffer).map(|id| {
+                    self.current[slot(side)] = Some(id);
+                }),
+                (None, Format::Bytes) => {
                     buffer.extend_from_slice(bytes);
                     Ok(())
                 }
-                Some(_) if self.offline && bytes.first() != Some(&0) => {
-                    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-                        Ok(_) => {
-                            buffer.extend_from_slice(bytes);
-                            Ok(())
-                        }
-                        Err(e) => Err(("not_json", format!("neither JSON text nor the Confluent wire format ({e})"))),
-                    }
-                }
-                Some(kind) => decode_framed(&self.by_id, kind, bytes, buffer).map(|id| {
-                    self.current[slot(side)] = Some(id);
-                }),
+                (None, Format::Json) => json_text(bytes)
+                    .map(|()| buffer.extend_from_slice(bytes))
+                    .map_err(|e| ("not_json", format!("not JSON ({e})"))),
+                (None, _) => json_text(bytes)
+                    .map(|()| buffer.extend_from_slice(bytes))
+                    .map_err(|e| ("not_json", format!("neither JSON text nor the Confluent wire format ({e})"))),
             };
             if let Err((kind, why)) = decoded {
                 let reason = format!("{} at offset {}: {why}", side.name(), record.offset);
@@ -507,7 +479,7 @@ impl RecordFormats {
         let Some(json) = bytes.as_mut() else { return Ok(()) };
         let Some(_) = format.kind() else {
             if format == Format::Json {
-                serde_json::from_slice::<serde::de::IgnoredAny>(json).map_err(|e| {
+                json_text(json).map_err(|e| {
                     ("output_mismatch", format!("is not JSON ({e}), as --output-{}-format json says", side.name()))
                 })?;
             }
@@ -591,6 +563,34 @@ impl RecordFormats {
             }
         }
     }
+}
+
+/// Counts a registry call's outcome (`eoshost_schema_registry_requests_total`)
+/// and hands it on.
+fn counted<T>(metrics: &Metrics, outcome: Result<T, RegistryError>) -> Result<T, RegistryError> {
+    metrics.registry_request(match &outcome {
+        Ok(_) => "ok",
+        Err(error) => error.outcome(),
+    });
+    outcome
+}
+
+/// What holds records back while they flow, rather than rejecting them: the
+/// registry away, or refusing eoshost's credentials (they may be fixed
+/// without a restart).
+fn outage(error: &RegistryError) -> Option<Unavailable> {
+    match error {
+        RegistryError::Unavailable(reason) => Some(Unavailable(reason.clone())),
+        RegistryError::Refused { status: 401 | 403, message } => {
+            Some(Unavailable(format!("the registry refuses eoshost's credentials ({message}); check --schema-registry-config")))
+        }
+        RegistryError::NotFound(_) | RegistryError::Refused { .. } => None,
+    }
+}
+
+/// Whether `bytes` are one JSON value (the value is not kept).
+fn json_text(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
 /// Decodes framed `bytes` written with a known schema of `kind`: the id.
